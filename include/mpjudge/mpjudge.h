@@ -1,0 +1,187 @@
+// mpjudge — judge how faithfully a painting reflects the music that inspired it.
+// The one public header of the mpjudge library: configs with defaults, result structs, entry points.
+// It pulls in no torch headers; the CLI (tools/mpjudge.cpp) and the server are thin clients of it.
+//
+// Usage:
+//   #include <mpjudge/mpjudge.h>
+//   mpjudge::AudioConfig ac;                       // 22050 Hz mono, whole file
+//   mpjudge::MusicDescriptors md = mpjudge::describe_music("song.ogg", ac);
+//   mpjudge::PaintingDescriptors pd = mpjudge::describe_painting("painting.jpg");
+//   printf("%.1f BPM, %s %s; lightness %.1f\n", md.tempo_bpm, md.key.c_str(), md.mode.c_str(), pd.lightness);
+//
+// Every function throws mpjudge::Error (see ErrorKind) and nothing else escapes the library.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mpjudge {
+
+// ---- errors ------------------------------------------------------------------------------------
+// Each kind maps to one documented CLI exit code (docs/cli.md).
+enum class ErrorKind {
+  Usage = 2,     // bad command line or config value
+  Input = 3,     // a music/painting/data file is missing, unreadable, corrupt, unsupported or degenerate
+  Model = 4,     // a model/checkpoint/weights file is missing, foreign, truncated or mismatched
+  Internal = 1,  // a bug or an unexpected library failure
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorKind kind, const std::string& message, std::string hint = "")
+      : std::runtime_error(message), kind_(kind), hint_(std::move(hint)) {}
+  ErrorKind kind() const { return kind_; }
+  const std::string& hint() const { return hint_; }
+  int exit_code() const { return static_cast<int>(kind_); }
+
+ private:
+  ErrorKind kind_;
+  std::string hint_;
+};
+
+// ---- audio ---------------------------------------------------------------------------------------
+enum class ResampleQuality { Best, Medium, Fastest };
+
+// How a music file becomes mono float PCM.
+struct AudioConfig {
+  int sample_rate = 22050;      // output rate in Hz
+  double offset_s = 0.0;        // start of the clip within the track
+  double duration_s = 0.0;      // clip length; 0 = to the end
+  ResampleQuality quality = ResampleQuality::Medium;  // libsamplerate converter
+  double max_duration_s = 3600; // longer inputs are refused (Input error), protecting memory
+};
+
+struct Pcm {
+  int sample_rate = 0;
+  std::vector<float> samples;  // mono, [-1, 1] nominal
+  double duration_s() const { return sample_rate ? double(samples.size()) / sample_rate : 0.0; }
+};
+
+// Decodes WAV/FLAC/OGG/Opus (libsndfile) and MP3 (libmpg123), detected by content, not by extension;
+// downmixes to mono and resamples. Throws Error(Input) naming `path` for missing/corrupt/unsupported data.
+Pcm load_audio(const std::string& path, const AudioConfig& cfg = {});
+// Same from bytes in memory (uploads, fuzzing); `name` is used in error messages.
+Pcm decode_audio(const std::vector<uint8_t>& bytes, const std::string& name, const AudioConfig& cfg = {});
+
+// A list of windows over a long track: `count` windows of `length_s`, evenly spaced from start to end
+// (a single window when the track is shorter). Returns the windows' start times in seconds.
+std::vector<double> window_starts(double track_s, double length_s, int count);
+// Cuts [start_s, start_s + length_s) out of `pcm`, zero-padding past the end.
+Pcm cut(const Pcm& pcm, double start_s, double length_s);
+
+// Mirrors torchaudio.transforms.MelSpectrogram (+ AmplitudeToDB when log is set); same defaults
+// where torchaudio has them, except sample_rate, n_fft and n_mels chosen for music at 22.05 kHz.
+struct MelConfig {
+  int sample_rate = 22050;
+  int n_fft = 2048;
+  int win_length = 0;          // 0 = n_fft
+  int hop_length = 512;        // 0 = win_length / 2 (torchaudio's default); 512 as in librosa
+  double f_min = 0.0;
+  double f_max = 0.0;          // 0 = sample_rate / 2
+  int n_mels = 128;
+  double power = 2.0;          // 1 = magnitude, 2 = power
+  bool center = true;          // reflect-pad n_fft/2 on both sides
+  bool normalized = false;     // divide by sqrt(sum(window^2))
+  bool slaney_norm = false;    // norm="slaney" (area-normalised filters); false = norm=None
+  bool slaney_scale = false;   // mel_scale="slaney"; false = "htk"
+  bool log = true;             // 10*log10(max(x, amin)) (AmplitudeToDB('power', top_db=None))
+  double amin = 1e-10;
+};
+
+// [n_mels, n_frames], row-major: value(m, t) = data[m * n_frames + t].
+struct Spectrogram {
+  int n_mels = 0;
+  int n_frames = 0;
+  std::vector<float> data;
+};
+
+Spectrogram mel_spectrogram(const Pcm& pcm, const MelConfig& cfg = {});
+
+struct MusicDescriptors {
+  double duration_s = 0;
+  double tempo_bpm = 0;            // aubio beat tracker
+  double tempo_confidence = 0;
+  double onset_rate_hz = 0;        // aubio onsets per second
+  std::string key;                 // "C", "C#", ... "B"
+  std::string mode;                // "major" or "minor"
+  double key_strength = 0;         // Pearson r of the chroma with the best key profile
+  double loudness_lufs = 0;        // EBU R128 integrated loudness
+  double loudness_range_lu = 0;    // EBU R128 loudness range (LRA): the dynamic range
+  double spectral_centroid_hz = 0; // energy-weighted mean over frames: timbral brightness
+  double pitch_height = 0;         // MIDI note number of the median confident pitch (A4 = 69)
+  double pitch_confidence = 0;     // share of frames with a confident pitch estimate
+  double rms_db = 0;               // mean RMS level in dBFS
+  double dynamic_range_db = 0;     // 95th minus 10th percentile of the short-term RMS level (dB)
+};
+
+// Computes descriptors of mono PCM. Throws Error(Input) for silent or too short (< 1 s) audio.
+MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name = "<pcm>");
+MusicDescriptors describe_music(const std::string& path, const AudioConfig& cfg = {});
+
+// ---- image ---------------------------------------------------------------------------------------
+enum class ResizePolicy {
+  Stretch,     // resize to exactly width x height
+  CenterCrop,  // scale the short side to fit, crop the centre
+  Pad,         // scale the long side to fit, pad with `pad_value`
+};
+
+struct ImageConfig {
+  int64_t max_pixels = 64LL * 1024 * 1024;  // decompression-bomb guard, checked on the header
+  int max_side = 1024;                      // descriptors work on an image no larger than this
+};
+
+// 8-bit RGB, row-major interleaved: pixel (x, y) channel c = data[(y * width + x) * 3 + c].
+struct RgbImage {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> data;
+};
+
+// Decodes JPEG/PNG/WebP/TIFF/BMP by content (OpenCV), applying the EXIF orientation. Refuses images
+// whose header claims more than cfg.max_pixels before decoding them. Throws Error(Input) naming `path`.
+RgbImage load_image(const std::string& path, const ImageConfig& cfg = {});
+RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name, const ImageConfig& cfg = {});
+// Resizes with area/cubic interpolation according to the policy.
+RgbImage resize_image(const RgbImage& img, int width, int height, ResizePolicy policy, uint8_t pad_value = 0);
+
+// Planar float image [3, H, W]: (x/255 - mean[c]) / std[c]. Default maps to [-1, 1], the paper's range.
+struct TensorImage {
+  int height = 0;
+  int width = 0;
+  std::vector<float> data;  // [3, H, W]
+};
+TensorImage normalise(const RgbImage& img, const float mean[3], const float std[3]);
+TensorImage normalise_pm1(const RgbImage& img);
+
+struct ColourEmotion {
+  double happy = 0;  // pixel-share weighted BCP-37 ratings, scaled from -100..100 to -1..1
+  double sad = 0;
+  double angry = 0;
+};
+
+struct PaintingDescriptors {
+  int width = 0;
+  int height = 0;
+  double lightness = 0;     // mean L* (0..100)
+  double chroma = 0;        // mean C*ab
+  double a = 0;             // mean a* (green- .. red+)
+  double b = 0;             // mean b* (blue- .. yellow+)
+  double contrast = 0;      // standard deviation of L* (RMS contrast)
+  double edge_density = 0;  // share of Canny edge pixels at a fixed working size: visual rhythm
+  double angularity = 0;    // 0..1: concentration of edge orientations (straight edges, corners)
+  double colourfulness = 0; // Hasler & Suesstrunk (2003) M metric on sRGB
+  ColourEmotion emotion;
+};
+
+PaintingDescriptors describe_image(const RgbImage& img);
+PaintingDescriptors describe_painting(const std::string& path, const ImageConfig& cfg = {});
+
+// sRGB (8-bit) -> CIELAB (D65, CIE 1976), exact formulas; exposed for tests and the corpus builder.
+void srgb_to_lab(uint8_t r, uint8_t g, uint8_t b, double lab[3]);
+
+// ---- misc ----------------------------------------------------------------------------------------
+const char* version();
+
+}  // namespace mpjudge

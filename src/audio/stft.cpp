@@ -1,0 +1,120 @@
+// STFT power spectrum on FFTW (single precision, r2c). FFTW plans are created once per size under a
+// mutex (the planner is not thread-safe) and executed with the new-array interface from any thread.
+#include "audio/stft.h"
+
+#include <fftw3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "common/error.h"
+
+namespace mpjudge {
+namespace {
+
+std::mutex g_plan_mutex;
+
+struct Plan {
+  fftwf_plan plan;
+};
+
+fftwf_plan get_plan(int n) {
+  static std::map<int, Plan> plans;
+  std::lock_guard<std::mutex> lock(g_plan_mutex);
+  auto it = plans.find(n);
+  if (it != plans.end()) return it->second.plan;
+  float* in = fftwf_alloc_real(size_t(n));
+  fftwf_complex* out = fftwf_alloc_complex(size_t(n / 2 + 1));
+  // ESTIMATE: no timing runs, so the first call in a fresh process stays cheap (the CLI's cold path).
+  fftwf_plan p = fftwf_plan_dft_r2c_1d(n, in, out, FFTW_ESTIMATE);
+  fftwf_free(in);
+  fftwf_free(out);
+  if (!p) fail_internal("FFTW could not plan an FFT of size " + std::to_string(n));
+  plans[n] = Plan{p};
+  return p;
+}
+
+// Reflect padding as numpy/torch "reflect" (edge sample not repeated), valid for n > pad.
+inline float reflect_at(const float* x, long n, long i) {
+  if (n == 1) return x[0];
+  while (i < 0 || i >= n) {
+    if (i < 0) i = -i;
+    if (i >= n) i = 2 * (n - 1) - i;
+  }
+  return x[i];
+}
+
+}  // namespace
+
+PowerSpec stft_power(const float* x, size_t n, const StftConfig& cfg, int threads) {
+  if (cfg.n_fft < 2 || cfg.win_length < 1 || cfg.win_length > cfg.n_fft || cfg.hop_length < 1)
+    fail_usage("STFT needs n_fft >= 2, 1 <= win_length <= n_fft and hop_length >= 1");
+  const int nfft = cfg.n_fft, nbins = nfft / 2 + 1;
+  const long pad = cfg.center ? nfft / 2 : 0;
+  const long padded = long(n) + 2 * pad;
+  PowerSpec out;
+  out.n_bins = nbins;
+  out.n_frames = padded < nfft ? 0 : int(1 + (padded - nfft) / cfg.hop_length);
+  out.data.assign(size_t(out.n_frames) * size_t(nbins), 0.0f);
+  if (out.n_frames == 0) return out;
+
+  // Periodic Hann of win_length, centred in n_fft (torch.stft's zero-padding of a short window).
+  std::vector<float> window(static_cast<size_t>(nfft), 0.0f);
+  const int off = (nfft - cfg.win_length) / 2;
+  double wsum2 = 0;
+  for (int i = 0; i < cfg.win_length; ++i) {
+    double w = 0.5 - 0.5 * std::cos(2.0 * M_PI * i / cfg.win_length);
+    window[size_t(off + i)] = float(w);
+    wsum2 += w * w;
+  }
+  const float scale = cfg.normalized ? float(1.0 / std::sqrt(wsum2)) : 1.0f;
+  fftwf_plan plan = get_plan(nfft);
+
+  auto work = [&](int f0, int f1) {
+    float* buf = fftwf_alloc_real(size_t(nfft));
+    fftwf_complex* spec = fftwf_alloc_complex(size_t(nbins));
+    for (int f = f0; f < f1; ++f) {
+      long start = long(f) * cfg.hop_length - pad;
+      if (start >= 0 && start + nfft <= long(n)) {
+        const float* src = x + start;
+        for (int i = 0; i < nfft; ++i) buf[i] = src[i] * window[size_t(i)];
+      } else {
+        for (int i = 0; i < nfft; ++i) buf[i] = reflect_at(x, long(n), start + i) * window[size_t(i)];
+      }
+      fftwf_execute_dft_r2c(plan, buf, spec);
+      float* row = out.data.data() + size_t(f) * size_t(nbins);
+      if (cfg.power == 2.0) {
+        const float s2 = scale * scale;
+        for (int k = 0; k < nbins; ++k) row[k] = (spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]) * s2;
+      } else if (cfg.power == 1.0) {
+        for (int k = 0; k < nbins; ++k) row[k] = std::hypot(spec[k][0], spec[k][1]) * scale;
+      } else {
+        for (int k = 0; k < nbins; ++k)
+          row[k] = float(std::pow(double(std::hypot(spec[k][0], spec[k][1])) * scale, cfg.power));
+      }
+    }
+    fftwf_free(buf);
+    fftwf_free(spec);
+  };
+
+  if (threads <= 0) threads = int(std::min(4u, std::max(1u, std::thread::hardware_concurrency())));
+  // Threads only pay off for longer clips; below ~200 frames the spawn costs more than it saves.
+  threads = std::max(1, std::min(threads, out.n_frames / 200));
+  if (threads == 1) {
+    work(0, out.n_frames);
+  } else {
+    std::vector<std::thread> pool;
+    int per = (out.n_frames + threads - 1) / threads;
+    for (int t = 0; t < threads; ++t) {
+      int f0 = t * per, f1 = std::min(out.n_frames, f0 + per);
+      if (f0 < f1) pool.emplace_back(work, f0, f1);
+    }
+    for (auto& th : pool) th.join();
+  }
+  return out;
+}
+
+}  // namespace mpjudge

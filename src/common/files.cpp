@@ -1,0 +1,96 @@
+// Whole-file reading and magic-byte sniffing.
+#include "common/files.h"
+
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "common/error.h"
+
+namespace mpjudge {
+
+std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) fail_input(path, "an existing file", "no such file");
+  if (S_ISDIR(st.st_mode)) fail_input(path, "a file", "a directory");
+  if (uint64_t(st.st_size) > max_bytes)
+    fail_input(path, "at most " + std::to_string(max_bytes) + " bytes",
+               std::to_string(st.st_size) + " bytes");
+  std::unique_ptr<FILE, int (*)(FILE*)> f(fopen(path.c_str(), "rb"), fclose);
+  if (!f) fail_input(path, "a readable file", std::string("open failed: ") + strerror(errno));
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  if (!bytes.empty() && fread(bytes.data(), 1, bytes.size(), f.get()) != bytes.size())
+    fail_input(path, "a readable file", "a read error");
+  return bytes;
+}
+
+static bool starts(const uint8_t* d, size_t n, const char* magic, size_t at = 0) {
+  size_t m = strlen(magic);
+  return n >= at + m && memcmp(d + at, magic, m) == 0;
+}
+
+// An MPEG audio frame header: 11 sync bits, a valid version, layer, bitrate and rate.
+static bool mpeg_frame_at(const uint8_t* d, size_t n, size_t i) {
+  if (i + 4 > n || d[i] != 0xFF || (d[i + 1] & 0xE0) != 0xE0) return false;
+  int version = (d[i + 1] >> 3) & 3, layer = (d[i + 1] >> 1) & 3;
+  int bitrate = d[i + 2] >> 4, rate = (d[i + 2] >> 2) & 3;
+  return version != 1 && layer != 0 && bitrate != 0 && bitrate != 15 && rate != 3;
+}
+
+std::string sniff(const uint8_t* d, size_t n) {
+  if (n == 0) return "empty";
+  if (starts(d, n, "RIFF") && starts(d, n, "WAVE", 8)) return "wav";
+  if (starts(d, n, "RIFF") && starts(d, n, "WEBP", 8)) return "webp";
+  if (starts(d, n, "RF64") || starts(d, n, "BW64")) return "wav";
+  if (starts(d, n, "fLaC")) return "flac";
+  if (starts(d, n, "OggS")) return "ogg";
+  if (starts(d, n, "FORM") && (starts(d, n, "AIFF", 8) || starts(d, n, "AIFC", 8))) return "aiff";
+  if (starts(d, n, "ID3")) return "mp3";
+  if (mpeg_frame_at(d, n, 0)) return "mp3";
+  if (starts(d, n, "MThd")) return "midi";
+  if (starts(d, n, "\x89PNG\r\n\x1a\n")) return "png";
+  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF) return "jpeg";
+  if (n >= 4 && memcmp(d, "II*\0", 4) == 0) return "tiff";
+  if (n >= 4 && memcmp(d, "MM\0*", 4) == 0) return "tiff";
+  if (starts(d, n, "BM") && n >= 26) return "bmp";
+  if (starts(d, n, "GIF87a") || starts(d, n, "GIF89a")) return "gif";
+  if (starts(d, n, "%PDF")) return "pdf";
+  if (starts(d, n, "PK\x03\x04")) return "zip";
+  // Text-like: mostly printable in the first 512 bytes.
+  size_t probe = n < 512 ? n : 512, printable = 0;
+  for (size_t i = 0; i < probe; ++i)
+    if (d[i] == '\n' || d[i] == '\r' || d[i] == '\t' || (d[i] >= 32 && d[i] < 127)) ++printable;
+  if (printable == probe) {
+    std::string head(reinterpret_cast<const char*>(d), probe);
+    for (auto& c : head) c = char(tolower(c));
+    if (head.find("<html") != std::string::npos || head.find("<!doctype") != std::string::npos)
+      return "html";
+    return "text";
+  }
+  return "";
+}
+
+bool is_audio_kind(const std::string& k) {
+  return k == "wav" || k == "flac" || k == "ogg" || k == "mp3" || k == "aiff";
+}
+bool is_image_kind(const std::string& k) {
+  return k == "png" || k == "jpeg" || k == "webp" || k == "tiff" || k == "bmp";
+}
+
+std::string describe_kind(const std::string& k) {
+  if (k == "empty") return "an empty file (0 bytes)";
+  if (k == "midi") return "MIDI (symbolic music, not audio: render it to WAV first, e.g. with fluidsynth)";
+  if (k == "gif") return "a GIF image (unsupported: convert it to PNG)";
+  if (k == "pdf") return "a PDF document";
+  if (k == "zip") return "a ZIP archive";
+  if (k == "html") return "an HTML document";
+  if (k == "text") return "a text file";
+  if (k.empty()) return "unrecognised binary data";
+  if (is_audio_kind(k)) return "audio (" + k + ")";
+  if (is_image_kind(k)) return "an image (" + k + ")";
+  return k;
+}
+
+}  // namespace mpjudge

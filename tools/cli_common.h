@@ -1,0 +1,31 @@
+// The argument/config layer shared by every mpjudge subcommand (and later the server's flags):
+// common options, error reporting and the documented exit codes (docs/cli.md).
+#pragma once
+
+#include <mpjudge/mpjudge.h>
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace mpjudge::cli {
+
+enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kInput = 3, kModel = 4 };
+
+// Options every subcommand that reads music/paintings understands.
+struct CommonOptions {
+  bool json = false;
+  int threads = 0;
+  AudioConfig audio;
+  ImageConfig image;
+};
+
+void add_audio_options(CLI::App* app, CommonOptions& o);
+void add_image_options(CLI::App* app, CommonOptions& o);
+void add_output_options(CLI::App* app, CommonOptions& o);
+
+// Runs `body`, turning mpjudge::Error and anything else into a one-line message on stderr and the
+// documented exit code. Never lets an exception escape main.
+int guarded(const std::function<int()>& body);
+
+}  // namespace mpjudge::cli
