@@ -47,6 +47,42 @@ struct Interleaved {
   int64_t declared_frames = -1;
 };
 
+// libsndfile quietly shortens a WAV whose data chunk runs past the end of the file, and computes an
+// Ogg stream's length from its last page; both hide a partial download. Check the containers here.
+void check_container(const std::vector<uint8_t>& b, const std::string& name, const std::string& kind) {
+  auto le32 = [&](size_t o) { return uint32_t(b[o]) | uint32_t(b[o + 1]) << 8 | uint32_t(b[o + 2]) << 16 | uint32_t(b[o + 3]) << 24; };
+  if (kind == "wav" && b.size() >= 12 && memcmp(b.data(), "RIFF", 4) == 0) {
+    size_t pos = 12;
+    while (pos + 8 <= b.size()) {
+      uint64_t len = le32(pos + 4);
+      if (memcmp(b.data() + pos, "data", 4) == 0) {
+        if (len != 0xFFFFFFFFu && pos + 8 + len > b.size())
+          fail_input(name, "complete WAV audio", "a truncated file: the data chunk declares " + std::to_string(len) + " bytes, the file holds " + std::to_string(b.size() - pos - 8));
+        return;
+      }
+      pos += 8 + len + (len & 1);
+    }
+    return;  // no data chunk: libsndfile reports it
+  }
+  if (kind == "ogg") {
+    // The last page must be complete and carry the end-of-stream flag.
+    size_t last = std::string::npos;
+    for (size_t i = b.size() >= 4 ? b.size() - 4 : 0; i + 1 > 0; --i) {
+      if (b[i] == 'O' && b[i + 1] == 'g' && b[i + 2] == 'g' && b[i + 3] == 'S') { last = i; break; }
+      if (i == 0 || b.size() - i > (1u << 17)) break;
+    }
+    bool ok = false;
+    if (last != std::string::npos && last + 27 <= b.size()) {
+      size_t nseg = b[last + 26], body = 0;
+      if (last + 27 + nseg <= b.size()) {
+        for (size_t k = 0; k < nseg; ++k) body += b[last + 27 + k];
+        ok = last + 27 + nseg + body == b.size() && (b[last + 5] & 0x04);
+      }
+    }
+    if (!ok) fail_input(name, "complete Ogg audio (a final page with the end-of-stream flag)", "a truncated or damaged file");
+  }
+}
+
 Interleaved decode_sndfile(const std::vector<uint8_t>& bytes, const std::string& name,
                            const std::string& kind, const AudioConfig& cfg) {
   MemFile mf{&bytes};
@@ -156,6 +192,7 @@ Pcm decode_audio(const std::vector<uint8_t>& bytes, const std::string& name, con
   std::string kind = sniff(bytes.data(), bytes.size());
   if (!is_audio_kind(kind))
     fail_input(name, "audio (WAV, FLAC, OGG, MP3 or AIFF)", describe_kind(kind));
+  check_container(bytes, name, kind);
   Interleaved in = kind == "mp3" ? decode_mp3(bytes, name, cfg) : decode_sndfile(bytes, name, kind, cfg);
   size_t frames = in.samples.size() / size_t(in.channels);
   if (frames == 0) fail_input(name, "audio samples", "a stream with 0 frames");

@@ -1,5 +1,5 @@
 // Music descriptors: tempo and onset rate (aubio), key and mode (chroma + Krumhansl-Kessler profiles),
-// loudness and loudness range (EBU R128, libebur128), spectral centroid, pitch height (aubio yinfft),
+// loudness and loudness range (EBU R128, libebur128), spectral centroid, pitch height (aubio YIN),
 // RMS level and dynamic range. Works on mono PCM; decoding lives in decode.cpp.
 #include <aubio/aubio.h>
 #include <ebur128.h>
@@ -54,7 +54,11 @@ void aubio_run(const Pcm& pcm, uint_t hop, Step step) {
 }
 
 void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
-  const uint_t win = 1024, hop = 512, sr = uint_t(pcm.sample_rate);
+  // aubio's beat tracker weights candidate periods with a prior counted in frames, tuned for 512-sample
+  // hops at 44.1 kHz (~86 frames/s). Keep that frame rate at any sample rate, or the prior halves the
+  // tempo (120 BPM read as 60 at 22.05 kHz with 512-sample hops).
+  const uint_t sr = uint_t(pcm.sample_rate);
+  const uint_t hop = std::max<uint_t>(64, uint_t(std::lround(512.0 * sr / 44100.0))), win = 2 * hop;
   // Beats: median inter-beat interval is steadier than aubio's running BPM at the end of the clip.
   std::unique_ptr<aubio_tempo_t, void (*)(aubio_tempo_t*)> tempo(new_aubio_tempo("default", win, hop, sr), del_aubio_tempo);
   if (!tempo) fail_internal("aubio: could not create the tempo tracker");
@@ -89,7 +93,7 @@ void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
 void pitch_height(const Pcm& pcm, const PowerSpec& spec, double bin_hz, MusicDescriptors& d) {
   const uint_t win = 2048, hop = 512;
   std::unique_ptr<aubio_pitch_t, void (*)(aubio_pitch_t*)> pitch(
-      new_aubio_pitch("yinfft", win, hop, uint_t(pcm.sample_rate)), del_aubio_pitch);
+      new_aubio_pitch("yin", win, hop, uint_t(pcm.sample_rate)), del_aubio_pitch);
   if (!pitch) fail_internal("aubio: could not create the pitch tracker");
   aubio_pitch_set_unit(pitch.get(), "midi");
   aubio_pitch_set_silence(pitch.get(), -60);
@@ -99,15 +103,11 @@ void pitch_height(const Pcm& pcm, const PowerSpec& spec, double bin_hz, MusicDes
     aubio_pitch_do(pitch.get(), in, out);
     ++frames;
     double midi = out->data[0];
-    if (aubio_pitch_get_confidence(pitch.get()) > 0.8f && midi > 20 && midi < 110) notes.push_back(midi);
+    if (aubio_pitch_get_confidence(pitch.get()) > 0.9f && midi > 20 && midi < 110) notes.push_back(midi);
   });
   d.pitch_confidence = frames ? double(notes.size()) / frames : 0.0;
-  if (notes.size() >= 10) {
-    d.pitch_height = percentile(notes, 0.5);
-    return;
-  }
-  // Polyphonic or noisy textures: the magnitude-weighted median pitch of the spectrum in 50..5000 Hz,
-  // i.e. the register where half the tonal energy lies above and half below.
+  // Register from the spectrum: the magnitude-weighted median pitch in 50..5000 Hz, i.e. where half
+  // the tonal energy lies above and half below. Robust on chords and ensembles.
   int k0 = std::max(1, int(50 / bin_hz)), k1 = std::min(spec.n_bins - 1, int(5000 / bin_hz));
   std::vector<double> weight(static_cast<size_t>(k1 + 1), 0.0);
   double total = 0;
@@ -115,22 +115,29 @@ void pitch_height(const Pcm& pcm, const PowerSpec& spec, double bin_hz, MusicDes
     const float* row = spec.data.data() + size_t(t) * size_t(spec.n_bins);
     for (int k = k0; k <= k1; ++k) weight[size_t(k)] += std::sqrt(double(row[k])), total += std::sqrt(double(row[k]));
   }
-  double acc = 0;
-  d.pitch_height = 0;
+  double spectral = 0, acc = 0;
   for (int k = k0; k <= k1 && total > 0; ++k) {
     acc += weight[size_t(k)];
     if (acc >= total / 2) {
-      d.pitch_height = 69 + 12 * std::log2(k * bin_hz / 440.0);
+      spectral = 69 + 12 * std::log2(k * bin_hz / 440.0);
       break;
     }
   }
+  // YIN is exact on a melody line but confidently wrong (octaves off) on some chords: use it when most
+  // frames are confident and it agrees with the spectral register within an octave.
+  double yin = notes.size() >= 10 ? percentile(notes, 0.5) : 0.0;
+  d.pitch_height = d.pitch_confidence >= 0.6 && std::fabs(yin - spectral) <= 12 ? yin : spectral;
 }
 
 void key_and_mode(const PowerSpec& spec, double bin_hz, MusicDescriptors& d) {
   std::array<double, 12> chroma{};
   int k0 = std::max(1, int(std::ceil(80 / bin_hz))), k1 = std::min(spec.n_bins - 1, int(5000 / bin_hz));
   std::vector<int> pc(static_cast<size_t>(spec.n_bins), 0);
+  std::vector<double> tilt(static_cast<size_t>(spec.n_bins), 0.0);
   for (int k = k0; k <= k1; ++k) {
+    // f^-1/2 weights favour low partials: without them the 3rd harmonics (a fifth up) pull the
+    // estimate to the dominant key (C minor read as G minor).
+    tilt[size_t(k)] = 1.0 / std::sqrt(k * bin_hz);
     int midi = int(std::lround(69 + 12 * std::log2(k * bin_hz / 440.0)));
     pc[size_t(k)] = ((midi % 12) + 12) % 12;
   }
@@ -139,7 +146,7 @@ void key_and_mode(const PowerSpec& spec, double bin_hz, MusicDescriptors& d) {
     std::array<double, 12> frame{};
     double total = 0;
     for (int k = k0; k <= k1; ++k) {
-      double mag = std::sqrt(double(row[k]));
+      double mag = std::sqrt(double(row[k])) * tilt[size_t(k)];
       frame[size_t(pc[size_t(k)])] += mag;
       total += mag;
     }

@@ -5,6 +5,10 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -38,6 +42,47 @@ bool tiff_dims(const uint8_t* d, size_t n, int64_t& w, int64_t& h) {
     if (tag == 257) h = v;
   }
   return w > 0 && h > 0;
+}
+
+// libpng and libjpeg write their own diagnostics to stderr, which OpenCV does not intercept. The CLI
+// promises one-line errors, so fd 2 points at /dev/null while a codec runs. A process-wide mutex
+// serialises this (other threads' stderr output in that window is lost; decoding is short).
+class CodecSilencer {
+ public:
+  CodecSilencer() : lock_(mutex()) {
+    fflush(stderr);
+    saved_ = dup(2);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (saved_ >= 0 && devnull >= 0) dup2(devnull, 2);
+    if (devnull >= 0) close(devnull);
+  }
+  ~CodecSilencer() {
+    fflush(stderr);
+    if (saved_ >= 0) {
+      dup2(saved_, 2);
+      close(saved_);
+    }
+  }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  std::lock_guard<std::mutex> lock_;
+  int saved_ = -1;
+};
+
+// Walks the PNG chunks: every chunk must fit in the file and the stream must reach IEND.
+void check_png(const std::vector<uint8_t>& b, const std::string& name) {
+  size_t pos = 8;
+  while (pos + 12 <= b.size()) {
+    uint32_t len = be32(b.data() + pos);
+    if (pos + 12 + uint64_t(len) > b.size()) break;
+    if (memcmp(b.data() + pos + 4, "IEND", 4) == 0) return;
+    pos += 12 + len;
+  }
+  fail_input(name, "a complete PNG (chunks up to IEND)", "a truncated file");
 }
 
 }  // namespace
@@ -112,8 +157,10 @@ RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name
     for (size_t i = bytes.size() - 1; i > from && !eoi; --i) eoi = bytes[i - 1] == 0xFF && bytes[i] == 0xD9;
     if (!eoi) fail_input(name, "a complete JPEG (ending with an EOI marker)", "a truncated file");
   }
+  if (kind == "png") check_png(bytes, name);
   cv::Mat bgr;
   try {
+    CodecSilencer quiet_codecs;  // libpng/libjpeg print to stderr; our error says it in one line
     cv::Mat buf(1, int(bytes.size()), CV_8U, const_cast<uint8_t*>(bytes.data()));
     bgr = cv::imdecode(buf, cv::IMREAD_COLOR);  // applies the EXIF orientation
   } catch (const cv::Exception& e) {

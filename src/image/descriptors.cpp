@@ -14,8 +14,8 @@ namespace {
 
 constexpr int kWorkSide = 512;     // descriptor working size (long side)
 constexpr int kEmotionSide = 128;  // colour-emotion assignment works on a smaller copy
-constexpr int kOrientationBins = 18;
-constexpr int kTile = 32;            // angularity tiles (pixels at the working size)
+constexpr double kStraightFrac = 0.03; // a straight segment is at least 3% of the long side
+constexpr double kCornerDeg = 25;       // and turns at least this much at both of its ends
 
 const Bcp37Colour kBcp37[kBcp37Count] = {
 #include "image/bcp37_data.inc"
@@ -25,6 +25,39 @@ double srgb_to_linear(double c) { return c <= 0.04045 ? c / 12.92 : std::pow((c 
 double lab_f(double t) {
   const double d = 6.0 / 29.0;
   return t > d * d * d ? std::cbrt(t) : t / (3 * d * d) + 4.0 / 29.0;
+}
+
+// Tables for a fast exact sRGB -> Lab: linearised sRGB per 8-bit value, and lab_f on a uniform grid.
+struct LabTables {
+  static constexpr int kSteps = 8192;
+  float linear[256];
+  float f[kSteps + 2];
+  LabTables() {
+    for (int i = 0; i < 256; ++i) linear[i] = float(srgb_to_linear(i / 255.0));
+    for (int i = 0; i <= kSteps + 1; ++i) f[i] = float(lab_f(double(i) / kSteps));
+  }
+  float fast_f(float t) const {
+    if (t >= 1.0f) return float(lab_f(t));  // only X/Xn of near-white reds can exceed 1, barely
+    float pos = t * kSteps;
+    int i = int(pos);
+    float frac = pos - float(i);
+    return f[i] + (f[i + 1] - f[i]) * frac;
+  }
+  void convert(uint8_t r8, uint8_t g8, uint8_t b8, float lab[3]) const {
+    float r = linear[r8], g = linear[g8], b = linear[b8];
+    float x = (0.4124564f * r + 0.3575761f * g + 0.1804375f * b) * (1.0f / 0.95047f);
+    float y = 0.2126729f * r + 0.7151522f * g + 0.0721750f * b;
+    float z = (0.0193339f * r + 0.1191920f * g + 0.9503041f * b) * (1.0f / 1.08883f);
+    float fx = fast_f(x), fy = fast_f(y), fz = fast_f(z);
+    lab[0] = 116 * fy - 16;
+    lab[1] = 500 * (fx - fy);
+    lab[2] = 200 * (fy - fz);
+  }
+};
+
+const LabTables& lab_tables() {
+  static const LabTables t;
+  return t;
 }
 
 }  // namespace
@@ -53,16 +86,19 @@ PaintingDescriptors describe_image(const RgbImage& img) {
   double s = double(kWorkSide) / std::max(img.width, img.height);
   if (s < 1) cv::resize(src, work, cv::Size(), s, s, cv::INTER_AREA);
 
-  // Lab via OpenCV's float path (exact formulas up to float rounding; tested against srgb_to_lab).
-  cv::Mat f32, lab;
-  work.convertTo(f32, CV_32FC3, 1.0 / 255);
-  cv::cvtColor(f32, lab, cv::COLOR_RGB2Lab);
+  // Lab with the exact formulas: sRGB decoding by a 256-entry table, f(t) = cbrt by a fine table with
+  // linear interpolation (error < 1e-5 in L*), so the result matches srgb_to_lab to ~1e-3.
+  const LabTables& tab = lab_tables();
+  cv::Mat lab(work.rows, work.cols, CV_32FC3);
   double sum[3] = {0, 0, 0}, sum_l2 = 0, sum_c = 0;
-  const size_t n = size_t(lab.rows) * size_t(lab.cols);
-  for (int y = 0; y < lab.rows; ++y) {
-    const cv::Vec3f* row = lab.ptr<cv::Vec3f>(y);
-    for (int x = 0; x < lab.cols; ++x) {
-      const cv::Vec3f& p = row[x];
+  const size_t n = size_t(work.rows) * size_t(work.cols);
+  for (int y = 0; y < work.rows; ++y) {
+    const cv::Vec3b* in = work.ptr<cv::Vec3b>(y);
+    cv::Vec3f* row = lab.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < work.cols; ++x) {
+      float p[3];
+      tab.convert(in[x][0], in[x][1], in[x][2], p);
+      row[x] = cv::Vec3f(p[0], p[1], p[2]);
       sum[0] += p[0], sum[1] += p[1], sum[2] += p[2];
       sum_l2 += double(p[0]) * p[0];
       sum_c += std::sqrt(double(p[1]) * p[1] + double(p[2]) * p[2]);
@@ -90,43 +126,41 @@ PaintingDescriptors describe_image(const RgbImage& img) {
   }
 
   // Edges on the L channel: density is the visual-rhythm channel, orientation concentration angularity.
-  cv::Mat gray, blurred, edges, gx, gy;
+  cv::Mat gray, blurred, edges;
   cv::cvtColor(work, gray, cv::COLOR_RGB2GRAY);
   cv::GaussianBlur(gray, blurred, cv::Size(5, 5), 1.0);
   cv::Canny(blurred, edges, 50, 150, 3, true);
   d.edge_density = double(cv::countNonZero(edges)) / double(n);
-  cv::Sobel(blurred, gx, CV_32F, 1, 0, 3);
-  cv::Sobel(blurred, gy, CV_32F, 0, 1, 3);
-  // Angularity: straight edges give a peaked orientation histogram within a tile, curves a flat one.
-  // Per tile (so straight lines at many different angles still count as angular), 1 - H / log(bins),
-  // averaged over tiles weighted by their edge energy.
-  double conc_sum = 0, mass_sum = 0;
-  for (int ty = 0; ty < edges.rows; ty += kTile) {
-    for (int tx = 0; tx < edges.cols; tx += kTile) {
-      double hist[kOrientationBins] = {0};
-      double total = 0;
-      for (int y = ty; y < std::min(edges.rows, ty + kTile); ++y) {
-        const uint8_t* e = edges.ptr<uint8_t>(y);
-        const float* px = gx.ptr<float>(y);
-        const float* py = gy.ptr<float>(y);
-        for (int x = tx; x < std::min(edges.cols, tx + kTile); ++x) {
-          if (!e[x]) continue;
-          double mag = std::hypot(px[x], py[x]);
-          double theta = std::atan2(py[x], px[x]);  // edges are undirected: fold -pi..pi to 0..pi
-          if (theta < 0) theta += M_PI;
-          hist[std::min(kOrientationBins - 1, int(theta / M_PI * kOrientationBins))] += mag;
-          total += mag;
-        }
-      }
-      if (total <= 0) continue;
-      double h = 0;
-      for (double v : hist)
-        if (v > 0) h -= v / total * std::log(v / total);
-      conc_sum += total * (1.0 - h / std::log(double(kOrientationBins)));
-      mass_sum += total;
+  // Angularity: the share of edge length on straight segments that meet their neighbours at corners.
+  // Each Canny contour (a closed boundary) is approximated by a polygon within 1 px (Douglas-Peucker).
+  // A segment counts when it is at least kStraightFrac of the working side long and turns by at least
+  // kCornerDeg at both ends: a square's sides do, while the chords of a circle (of any size) turn
+  // only slightly and do not. Straight edges and corners score high, curves and swirls low.
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(edges, contours, cv::RETR_LIST, cv::CHAIN_APPROX_NONE);
+  const double min_straight = kStraightFrac * std::max(work.cols, work.rows);
+  const double min_turn = kCornerDeg * M_PI / 180;
+  double straight = 0, edge_len = 0;
+  std::vector<cv::Point> poly;
+  for (const auto& c : contours) {
+    double len = cv::arcLength(c, true);
+    if (len < min_straight) continue;  // specks and texture carry no shape
+    edge_len += len;
+    cv::approxPolyDP(c, poly, 1.0, true);
+    const size_t k = poly.size();
+    if (k < 3) continue;
+    auto dir = [&](size_t i) { cv::Point2d d = poly[(i + 1) % k] - poly[i]; return std::atan2(d.y, d.x); };
+    auto turn = [&](size_t i, size_t j) {  // absolute turning angle from segment i to segment j
+      double t = std::fabs(dir(j) - dir(i));
+      return t > M_PI ? 2 * M_PI - t : t;
+    };
+    for (size_t i = 0; i < k; ++i) {
+      double seg = cv::norm(poly[(i + 1) % k] - poly[i]);
+      if (seg >= min_straight && turn((i + k - 1) % k, i) >= min_turn && turn(i, (i + 1) % k) >= min_turn)
+        straight += seg;
     }
   }
-  d.angularity = mass_sum > 0 ? conc_sum / mass_sum : 0.0;
+  d.angularity = edge_len > 0 ? std::min(1.0, straight / edge_len) : 0.0;
 
   // Colour emotion: each pixel takes the ratings of its nearest BCP-37 colour (CIE76 distance).
   cv::Mat small = lab;

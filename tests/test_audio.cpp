@@ -1,0 +1,133 @@
+// Audio front-end: decoding of every supported container, downmix, resampling, clip selection, windows.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "common/files.h"
+#include "test_util.h"
+
+using namespace mpjudge;
+using testutil::data;
+
+namespace {
+
+// Frequency of the strongest periodic component, by counting upward zero crossings.
+double zero_cross_freq(const Pcm& p) {
+  int crossings = 0;
+  for (size_t i = 1; i < p.samples.size(); ++i)
+    if (p.samples[i - 1] < 0 && p.samples[i] >= 0) ++crossings;
+  return crossings / p.duration_s();
+}
+
+double rms(const Pcm& p) {
+  double s = 0;
+  for (float v : p.samples) s += double(v) * v;
+  return std::sqrt(s / double(p.samples.size()));
+}
+
+}  // namespace
+
+TEST(Audio, WavStereo44kToMono22k) {
+  Pcm p = load_audio(data("tone440_stereo_44k.wav"));
+  EXPECT_EQ(p.sample_rate, 22050);
+  EXPECT_NEAR(p.duration_s(), 1.0, 0.002);
+  EXPECT_NEAR(zero_cross_freq(p), 440.0, 2.0);
+  EXPECT_NEAR(rms(p), 0.5 / std::sqrt(2.0), 0.01);  // both channels equal: downmix keeps the level
+}
+
+TEST(Audio, NativeRateKeepsSamples) {
+  AudioConfig c;
+  c.sample_rate = 44100;
+  Pcm p = load_audio(data("tone440_stereo_44k.wav"), c);
+  EXPECT_EQ(p.samples.size(), 44100u);
+}
+
+TEST(Audio, AllContainersDecode) {
+  for (const char* f : {"chord_22k.flac", "chord_22k.ogg", "chord_44k.mp3"}) {
+    Pcm p = load_audio(data(f));
+    EXPECT_EQ(p.sample_rate, 22050) << f;
+    EXPECT_NEAR(p.duration_s(), 1.5, 0.08) << f;  // MP3 adds encoder delay/padding
+    EXPECT_NEAR(rms(p), 0.2 * std::sqrt(1.5), 0.06) << f;  // three tones of amplitude 0.2
+  }
+}
+
+TEST(Audio, FormatComesFromContentNotExtension) {
+  std::string dir = testutil::tmp_dir("audio_ext");
+  std::ifstream src(data("chord_22k.flac"), std::ios::binary);
+  std::ofstream dst(dir + "/really_flac.mp3", std::ios::binary);
+  dst << src.rdbuf();
+  dst.close();
+  Pcm p = load_audio(dir + "/really_flac.mp3");
+  EXPECT_NEAR(p.duration_s(), 1.5, 0.01);
+}
+
+TEST(Audio, MemoryAndFileAgree) {
+  auto bytes = read_file(data("chord_22k.ogg"));
+  Pcm a = decode_audio(bytes, "mem.ogg"), b = load_audio(data("chord_22k.ogg"));
+  ASSERT_EQ(a.samples.size(), b.samples.size());
+  for (size_t i = 0; i < a.samples.size(); ++i) ASSERT_EQ(a.samples[i], b.samples[i]);
+}
+
+TEST(Audio, ClipSelection) {
+  AudioConfig full;
+  full.sample_rate = 44100;
+  Pcm all = load_audio(data("tone440_stereo_44k.wav"), full);
+  AudioConfig clip = full;
+  clip.offset_s = 0.25;
+  clip.duration_s = 0.5;
+  Pcm part = load_audio(data("tone440_stereo_44k.wav"), clip);
+  ASSERT_EQ(part.samples.size(), 22050u);
+  for (size_t i = 0; i < part.samples.size(); ++i) ASSERT_EQ(part.samples[i], all.samples[11025 + i]);
+  clip.offset_s = 5.0;
+  try {
+    load_audio(data("tone440_stereo_44k.wav"), clip);
+    FAIL() << "offset past the end must throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Input);
+    EXPECT_NE(std::string(e.what()).find("offset"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Audio, ResampleQualitiesAgree) {
+  AudioConfig best, fast;
+  best.quality = ResampleQuality::Best;
+  fast.quality = ResampleQuality::Fastest;
+  Pcm a = load_audio(data("tone440_stereo_44k.wav"), best), b = load_audio(data("tone440_stereo_44k.wav"), fast);
+  ASSERT_NEAR(double(a.samples.size()), double(b.samples.size()), 2);
+  double diff = 0;
+  for (size_t i = 1000; i < 20000; ++i) diff = std::max(diff, double(std::fabs(a.samples[i] - b.samples[i])));
+  EXPECT_LT(diff, 0.01);
+}
+
+TEST(Audio, WindowsOverALongTrack) {
+  auto w = window_starts(100, 10, 5);
+  ASSERT_EQ(w.size(), 5u);
+  EXPECT_DOUBLE_EQ(w[0], 0);
+  EXPECT_DOUBLE_EQ(w[1], 22.5);
+  EXPECT_DOUBLE_EQ(w[4], 90);
+  EXPECT_EQ(window_starts(5, 10, 3), std::vector<double>{0.0});
+  EXPECT_EQ(window_starts(30, 10, 1), std::vector<double>{10.0});
+  Pcm p = testutil::sine(440, 1.0, 1000);
+  Pcm c = cut(p, 0.5, 1.0);  // runs 0.5 s past the end: zero-padded
+  ASSERT_EQ(c.samples.size(), 1000u);
+  EXPECT_EQ(c.samples[10], p.samples[510]);
+  EXPECT_EQ(c.samples[900], 0.0f);
+  EXPECT_THROW(window_starts(10, 0, 3), Error);
+}
+
+TEST(Audio, MelPeaksAtTheToneBand) {
+  Pcm p = testutil::sine(1000, 1.0, 22050);
+  Spectrogram s = mel_spectrogram(p);
+  ASSERT_EQ(s.n_mels, 128);
+  ASSERT_EQ(s.n_frames, 1 + 22050 / 512);
+  int t = s.n_frames / 2, best = 0;
+  for (int m = 0; m < s.n_mels; ++m)
+    if (s.data[size_t(m * s.n_frames + t)] > s.data[size_t(best * s.n_frames + t)]) best = m;
+  // HTK mel of 1000 Hz is 1000; band centres are evenly spaced in mel up to mel(11025).
+  double centre_mel = 2595.0 * std::log10(1 + 11025.0 / 700) * (best + 1) / 129.0;
+  EXPECT_NEAR(centre_mel, 1000.0, 40.0);
+  MelConfig wrong;
+  wrong.sample_rate = 16000;
+  EXPECT_THROW(mel_spectrogram(p, wrong), Error);
+}
