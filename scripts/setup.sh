@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libtorch-dev libopenblas0-openmp
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libsndfile1-dev libmpg123-dev libsamplerate0-dev libfftw3-dev libaubio-dev libebur128-dev
+  libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libaubio-dev libebur128-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libsqlite3-dev libcpp-httplib-dev
   python3 python3-torch python3-torchaudio python3-numpy python3-soundfile python3-pil
   fluidsynth timgm6mb-soundfont

@@ -42,14 +42,16 @@ class Error : public std::runtime_error {
 };
 
 // ---- audio ---------------------------------------------------------------------------------------
-enum class ResampleQuality { Best, Medium, Fastest };
+// libsoxr recipes. Medium (16-bit, ~96 dB) already exceeds torchaudio's default resampling filter.
+enum class ResampleQuality { Medium, High, VeryHigh };
 
 // How a music file becomes mono float PCM.
 struct AudioConfig {
   int sample_rate = 22050;      // output rate in Hz
   double offset_s = 0.0;        // start of the clip within the track
   double duration_s = 0.0;      // clip length; 0 = to the end
-  ResampleQuality quality = ResampleQuality::Medium;  // libsamplerate converter
+  ResampleQuality quality = ResampleQuality::Medium;
+  int threads = 0;              // decoding threads for long compressed clips; 0 = up to 4 cores
   double max_duration_s = 3600; // longer inputs are refused (Input error), protecting memory
 };
 
@@ -88,6 +90,7 @@ struct MelConfig {
   bool slaney_scale = false;   // mel_scale="slaney"; false = "htk"
   bool log = true;             // 10*log10(max(x, amin)) (AmplitudeToDB('power', top_db=None))
   double amin = 1e-10;
+  int threads = 0;             // STFT threads; 0 = up to the hardware's cores (long clips only)
 };
 
 // [n_mels, n_frames], row-major: value(m, t) = data[m * n_frames + t].

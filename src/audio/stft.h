@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 namespace mpjudge {
@@ -16,14 +17,20 @@ struct StftConfig {
   bool normalized = false;
 };
 
+int stft_frame_count(size_t n_samples, const StftConfig& cfg);
+
+// Calls consume(frame, row) for every frame with row = |X|^power over n_fft/2+1 bins. Frames are
+// split into contiguous ranges over up to `threads` threads (0 = hardware concurrency, capped at 4);
+// `consume` must be safe to call concurrently for different frames. `row` is valid during the call.
+void stft_frames(const float* x, size_t n, const StftConfig& cfg, int threads,
+                 const std::function<void(int frame, const float* row)>& consume);
+
 // [n_frames, n_fft/2+1], row-major.
 struct PowerSpec {
   int n_frames = 0;
   int n_bins = 0;
   std::vector<float> data;
 };
-
-// Frames run on up to `threads` threads (0 = hardware concurrency, capped at 4).
 PowerSpec stft_power(const float* x, size_t n, const StftConfig& cfg, int threads = 0);
 
 }  // namespace mpjudge

@@ -1,7 +1,10 @@
 // Whole-file reading and magic-byte sniffing.
 #include "common/files.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -24,6 +27,29 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
   if (!bytes.empty() && fread(bytes.data(), 1, bytes.size(), f.get()) != bytes.size())
     fail_input(path, "a readable file", "a read error");
   return bytes;
+}
+
+MappedFile::MappedFile(const std::string& path, uint64_t max_bytes) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) fail_input(path, "an existing file", "no such file");
+  if (S_ISDIR(st.st_mode)) fail_input(path, "a file", "a directory");
+  if (uint64_t(st.st_size) > max_bytes)
+    fail_input(path, "at most " + std::to_string(max_bytes) + " bytes", std::to_string(st.st_size) + " bytes");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_input(path, "a readable file", std::string("open failed: ") + strerror(errno));
+  size_ = size_t(st.st_size);
+  if (size_ > 0) {
+    void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) fail_input(path, "a readable file", std::string("mmap failed: ") + strerror(errno));
+    data_ = static_cast<const uint8_t*>(p);
+  } else {
+    close(fd);
+  }
+}
+
+MappedFile::~MappedFile() {
+  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 static bool starts(const uint8_t* d, size_t n, const char* magic, size_t at = 0) {

@@ -11,6 +11,22 @@ namespace mpjudge {
 // Reads a whole file. Throws Error(Input): missing, a directory, unreadable, or larger than max_bytes.
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = 1ULL << 31);
 
+// A read-only memory map of a whole file (no copy, no zero-fill): what the decoders read from.
+// Same errors as read_file. An empty file maps to data() == nullptr, size() == 0.
+class MappedFile {
+ public:
+  MappedFile(const std::string& path, uint64_t max_bytes = 1ULL << 31);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 // What the first bytes say a file is: "wav", "flac", "ogg", "mp3", "aiff", "midi", "png", "jpeg",
 // "webp", "tiff", "bmp", "gif", "pdf", "zip", "html", "text", "empty", or "" when unknown.
 std::string sniff(const uint8_t* data, size_t size);
