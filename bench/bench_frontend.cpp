@@ -41,10 +41,14 @@ int main(int argc, char** argv) {
   const char* painting = nullptr;
   int threads = 1, runs = 20;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--music")) music = argv[i + 1];
-    else if (!strcmp(argv[i], "--painting")) painting = argv[i + 1];
-    else if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
+    if (!strcmp(argv[i], "--music"))
+      music = argv[i + 1];
+    else if (!strcmp(argv[i], "--painting"))
+      painting = argv[i + 1];
+    else if (!strcmp(argv[i], "--threads"))
+      threads = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--runs"))
+      runs = atoi(argv[i + 1]);
   }
   if (!music || !painting || runs < 1) {
     fprintf(stderr, "usage: bench_frontend --music FILE --painting FILE [--threads N] [--runs N]\n");
@@ -68,10 +72,11 @@ int main(int argc, char** argv) {
     });
     PaintingDescriptors pd;
     auto image = measure(runs, [&] { pd = describe_painting(painting); });
-    printf("{\"clip_s\": %.2f, \"audio_path_cold_ms\": %.2f, \"audio_path_ms\": %.2f, \"mel_cold_ms\": %.2f, "
-           "\"mel_ms\": %.2f, \"painting_path_cold_ms\": %.2f, \"painting_path_ms\": %.2f, \"painting\": \"%dx%d\"}\n",
-           pcm.duration_s(), audio.first, audio.second, mel.first, mel.second, image.first, image.second, pd.width,
-           pd.height);
+    printf(
+        "{\"clip_s\": %.2f, \"audio_path_cold_ms\": %.2f, \"audio_path_ms\": %.2f, \"mel_cold_ms\": %.2f, "
+        "\"mel_ms\": %.2f, \"painting_path_cold_ms\": %.2f, \"painting_path_ms\": %.2f, \"painting\": \"%dx%d\"}\n",
+        pcm.duration_s(), audio.first, audio.second, mel.first, mel.second, image.first, image.second, pd.width,
+        pd.height);
   } catch (const Error& e) {
     fprintf(stderr, "bench_frontend: %s\n", e.what());
     return e.exit_code();

@@ -48,7 +48,7 @@ TEST(Audio, AllContainersDecode) {
   for (const char* f : {"chord_22k.flac", "chord_22k.ogg", "chord_44k.mp3"}) {
     Pcm p = load_audio(data(f));
     EXPECT_EQ(p.sample_rate, 22050) << f;
-    EXPECT_NEAR(p.duration_s(), 1.5, 0.08) << f;  // MP3 adds encoder delay/padding
+    EXPECT_NEAR(p.duration_s(), 1.5, 0.08) << f;           // MP3 adds encoder delay/padding
     EXPECT_NEAR(rms(p), 0.2 * std::sqrt(1.5), 0.06) << f;  // three tones of amplitude 0.2
   }
 }

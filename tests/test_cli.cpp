@@ -25,7 +25,7 @@ TEST(Cli, DescribeMusicJson) {
                         "pitch_height", "duration_s", "loudness_range_lu", "dynamic_range_db"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_NEAR(j["duration_s"].get<double>(), 1.0, 0.01);
-  EXPECT_NEAR(j["pitch_height"].get<double>(), 69.0, 0.5);         // A4
+  EXPECT_NEAR(j["pitch_height"].get<double>(), 69.0, 0.5);  // A4
   // A pure tone's centroid is itself, plus window leakage and 16-bit noise (magnitude weights).
   EXPECT_NEAR(j["spectral_centroid_hz"].get<double>(), 440, 70);
   EXPECT_EQ(j["key"], "A");
@@ -49,9 +49,9 @@ TEST(Cli, DescribePaintingJsonAndBoth) {
 }
 
 TEST(Cli, ExitCodes) {
-  EXPECT_EQ(run_cli("describe").exit_code, 2);                  // usage: nothing to describe
-  EXPECT_EQ(run_cli("describe --bogus x").exit_code, 2);        // usage: unknown flag
-  EXPECT_EQ(run_cli("").exit_code, 2);                          // usage: no subcommand
+  EXPECT_EQ(run_cli("describe").exit_code, 2);            // usage: nothing to describe
+  EXPECT_EQ(run_cli("describe --bogus x").exit_code, 2);  // usage: unknown flag
+  EXPECT_EQ(run_cli("").exit_code, 2);                    // usage: no subcommand
   EXPECT_EQ(run_cli("describe --music x.wav --threads 100000").exit_code, 2);
   auto r = run_cli("describe --music '" + data("bad/truncated.wav") + "'");
   EXPECT_EQ(r.exit_code, 3);

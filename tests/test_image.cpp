@@ -168,7 +168,9 @@ TEST(Image, HalfAndHalfMixesColourEmotion) {
   // Saturated yellow (happy) and dark blue (sad): half each gives the mean of their nearest colours.
   RgbImage img = field(64, 64, 250, 220, 20);
   for (int y = 32; y < 64; ++y)
-    for (int x = 0; x < 64; ++x) img.data[size_t((y * 64 + x) * 3)] = 20, img.data[size_t((y * 64 + x) * 3 + 1)] = 30, img.data[size_t((y * 64 + x) * 3 + 2)] = 90;
+    for (int x = 0; x < 64; ++x)
+      img.data[size_t((y * 64 + x) * 3)] = 20, img.data[size_t((y * 64 + x) * 3 + 1)] = 30,
+                                     img.data[size_t((y * 64 + x) * 3 + 2)] = 90;
   PaintingDescriptors top = describe_image(field(64, 64, 250, 220, 20));
   PaintingDescriptors bottom = describe_image(field(64, 64, 20, 30, 90));
   PaintingDescriptors mixed = describe_image(img);
@@ -182,10 +184,12 @@ TEST(Image, HalfAndHalfMixesColourEmotion) {
 TEST(Image, AngularityAndEdgeDensityOnShapes) {
   RgbImage square = field(512, 512, 255, 255, 255), circle = square, stripes = square;
   for (int i = 100; i <= 400; ++i)
-    for (int t = 0; t < 3; ++t) set(square, i, 100 + t, 0), set(square, i, 400 - t, 0), set(square, 100 + t, i, 0), set(square, 400 - t, i, 0);
+    for (int t = 0; t < 3; ++t)
+      set(square, i, 100 + t, 0), set(square, i, 400 - t, 0), set(square, 100 + t, i, 0), set(square, 400 - t, i, 0);
   for (int a = 0; a < 4000; ++a) {
     double th = 2 * M_PI * a / 4000;
-    for (int t = 0; t < 3; ++t) set(circle, int(256 + (150 - t) * std::cos(th)), int(256 + (150 - t) * std::sin(th)), 0);
+    for (int t = 0; t < 3; ++t)
+      set(circle, int(256 + (150 - t) * std::cos(th)), int(256 + (150 - t) * std::sin(th)), 0);
   }
   for (int y = 0; y < 512; ++y)
     for (int x = 0; x < 512; ++x)
@@ -199,4 +203,13 @@ TEST(Image, AngularityAndEdgeDensityOnShapes) {
   EXPECT_EQ(flat.edge_density, 0.0);
   EXPECT_EQ(flat.angularity, 0.0);
   EXPECT_NEAR(flat.chroma, 0.0, 0.05);
+}
+
+// Found by fuzzing: extreme aspect ratios must not shrink a side to 0 pixels.
+TEST(Image, ExtremeAspectRatios) {
+  for (auto wh : {std::pair<int, int>{4000, 1}, {1, 3000}, {1, 1}, {2, 9000}}) {
+    PaintingDescriptors d = describe_image(field(wh.first, wh.second, 200, 100, 50));
+    EXPECT_EQ(d.width, wh.first);
+    EXPECT_GT(d.lightness, 0);
+  }
 }

@@ -124,10 +124,12 @@ TEST(MusicDescriptors, RegisterAndDynamics) {
   MusicDescriptors low = render_and_describe("low", 100, tune(false, 0, 90));
   MusicDescriptors high = render_and_describe("high", 100, tune(false, 12, 90));
   MusicDescriptors soft = render_and_describe("soft", 100, tune(false, 0, 30));
-  printf("solo pitch height %.1f -> %.1f an octave up (confidence %.2f); with chords %.1f -> %.1f; centroid %.0f -> %.0f Hz; "
-         "loudness %.1f (v90) vs %.1f LUFS (v30)\n",
-         solo_low.pitch_height, solo_high.pitch_height, solo_low.pitch_confidence, low.pitch_height, high.pitch_height,
-         low.spectral_centroid_hz, high.spectral_centroid_hz, low.loudness_lufs, soft.loudness_lufs);
+  printf(
+      "solo pitch height %.1f -> %.1f an octave up (confidence %.2f); with chords %.1f -> %.1f; centroid %.0f -> %.0f "
+      "Hz; "
+      "loudness %.1f (v90) vs %.1f LUFS (v30)\n",
+      solo_low.pitch_height, solo_high.pitch_height, solo_low.pitch_confidence, low.pitch_height, high.pitch_height,
+      low.spectral_centroid_hz, high.spectral_centroid_hz, low.loudness_lufs, soft.loudness_lufs);
   EXPECT_NEAR(solo_high.pitch_height - solo_low.pitch_height, 12.0, 1.0);
   EXPECT_NEAR(solo_low.pitch_height, 76.0, 4.0);  // the melody spans C5..B5 (72..83)
   EXPECT_GT(high.pitch_height, low.pitch_height + 3.0);

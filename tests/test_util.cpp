@@ -36,7 +36,8 @@ static std::string slurp(const std::string& path) {
 
 RunResult run_cli(const std::string& args) {
   std::string dir = tmp_dir("cli_run");
-  std::string cmd = std::string("'") + MPJUDGE_BINARY + "' " + args + " >'" + dir + "/out' 2>'" + dir + "/err' </dev/null";
+  std::string cmd =
+      std::string("'") + MPJUDGE_BINARY + "' " + args + " >'" + dir + "/out' 2>'" + dir + "/err' </dev/null";
   int status = system(cmd.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -49,12 +50,14 @@ mpjudge::Pcm sine(double freq, double seconds, int rate, double amp) {
   mpjudge::Pcm p;
   p.sample_rate = rate;
   p.samples.resize(size_t(seconds * rate));
-  for (size_t i = 0; i < p.samples.size(); ++i) p.samples[i] = float(amp * std::sin(2 * M_PI * freq * double(i) / rate));
+  for (size_t i = 0; i < p.samples.size(); ++i)
+    p.samples[i] = float(amp * std::sin(2 * M_PI * freq * double(i) / rate));
   return p;
 }
 
 std::string render_midi(const std::string& midi_path, const std::string& wav_path) {
-  std::string cmd = "fluidsynth -ni -q -R 0 -C 0 -g 0.8 -F '" + wav_path + "' -r 22050 /usr/share/sounds/sf2/TimGM6mb.sf2 '" + midi_path + "' >/dev/null 2>&1";
+  std::string cmd = "fluidsynth -ni -q -R 0 -C 0 -g 0.8 -F '" + wav_path +
+                    "' -r 22050 /usr/share/sounds/sf2/TimGM6mb.sf2 '" + midi_path + "' >/dev/null 2>&1";
   if (system(cmd.c_str()) != 0) throw std::runtime_error("fluidsynth failed: " + cmd);
   return wav_path;
 }

@@ -8,16 +8,16 @@
 
 namespace testutil {
 
-std::string data(const std::string& rel);        // tests/data/<rel>
-std::string shared(const std::string& rel);      // ../shared/data/<rel>
-bool have_shared();                              // ../shared/data exists (developers and CI)
-std::string tmp_dir(const std::string& name);    // a fresh empty folder under build/test_tmp
+std::string data(const std::string& rel);      // tests/data/<rel>
+std::string shared(const std::string& rel);    // ../shared/data/<rel>
+bool have_shared();                            // ../shared/data exists (developers and CI)
+std::string tmp_dir(const std::string& name);  // a fresh empty folder under build/test_tmp
 
 struct RunResult {
   int exit_code = -1;
   std::string out, err;
 };
-RunResult run_cli(const std::string& args);      // build/mpjudge <args>, capturing stdout and stderr
+RunResult run_cli(const std::string& args);  // build/mpjudge <args>, capturing stdout and stderr
 
 mpjudge::Pcm sine(double freq, double seconds, int rate, double amp = 0.5);
 // Render MIDI to a WAV with Debian fluidsynth + TimGM6mb (rate 22050). Returns the WAV path.

@@ -9,7 +9,8 @@ namespace mpjudge::cli {
 void add_audio_options(CLI::App* app, CommonOptions& o) {
   app->add_option("--sample-rate", o.audio.sample_rate, "Decode music to this rate (Hz)")->capture_default_str();
   app->add_option("--offset", o.audio.offset_s, "Start of the music clip (s)")->capture_default_str();
-  app->add_option("--duration", o.audio.duration_s, "Length of the music clip (s); 0 = to the end")->capture_default_str();
+  app->add_option("--duration", o.audio.duration_s, "Length of the music clip (s); 0 = to the end")
+      ->capture_default_str();
 }
 
 void add_image_options(CLI::App* app, CommonOptions& o) {

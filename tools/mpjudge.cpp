@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
   cli::CommonOptions opt;
 
   std::string music, painting;
-  auto* describe = app.add_subcommand("describe", "Music descriptors (tempo, key, loudness...) and/or painting descriptors (CIELAB colour, edges, colour emotion)");
+  auto* describe = app.add_subcommand(
+      "describe",
+      "Music descriptors (tempo, key, loudness...) and/or painting descriptors (CIELAB colour, edges, colour emotion)");
   describe->add_option("--music", music, "Music file (WAV, FLAC, OGG, MP3, AIFF)");
   describe->add_option("--painting", painting, "Painting file (JPEG, PNG, WebP, TIFF, BMP)");
   cli::add_audio_options(describe, opt);

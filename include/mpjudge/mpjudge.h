@@ -47,12 +47,12 @@ enum class ResampleQuality { Medium, High, VeryHigh };
 
 // How a music file becomes mono float PCM.
 struct AudioConfig {
-  int sample_rate = 22050;      // output rate in Hz
-  double offset_s = 0.0;        // start of the clip within the track
-  double duration_s = 0.0;      // clip length; 0 = to the end
+  int sample_rate = 22050;  // output rate in Hz
+  double offset_s = 0.0;    // start of the clip within the track
+  double duration_s = 0.0;  // clip length; 0 = to the end
   ResampleQuality quality = ResampleQuality::Medium;
-  int threads = 0;              // decoding threads for long compressed clips; 0 = up to 4 cores
-  double max_duration_s = 3600; // longer inputs are refused (Input error), protecting memory
+  int threads = 0;               // decoding threads for long compressed clips; 0 = up to 4 cores
+  double max_duration_s = 3600;  // longer inputs are refused (Input error), protecting memory
 };
 
 struct Pcm {
@@ -78,19 +78,19 @@ Pcm cut(const Pcm& pcm, double start_s, double length_s);
 struct MelConfig {
   int sample_rate = 22050;
   int n_fft = 2048;
-  int win_length = 0;          // 0 = n_fft
-  int hop_length = 512;        // 0 = win_length / 2 (torchaudio's default); 512 as in librosa
+  int win_length = 0;    // 0 = n_fft
+  int hop_length = 512;  // 0 = win_length / 2 (torchaudio's default); 512 as in librosa
   double f_min = 0.0;
-  double f_max = 0.0;          // 0 = sample_rate / 2
+  double f_max = 0.0;  // 0 = sample_rate / 2
   int n_mels = 128;
-  double power = 2.0;          // 1 = magnitude, 2 = power
-  bool center = true;          // reflect-pad n_fft/2 on both sides
-  bool normalized = false;     // divide by sqrt(sum(window^2))
-  bool slaney_norm = false;    // norm="slaney" (area-normalised filters); false = norm=None
-  bool slaney_scale = false;   // mel_scale="slaney"; false = "htk"
-  bool log = true;             // 10*log10(max(x, amin)) (AmplitudeToDB('power', top_db=None))
+  double power = 2.0;         // 1 = magnitude, 2 = power
+  bool center = true;         // reflect-pad n_fft/2 on both sides
+  bool normalized = false;    // divide by sqrt(sum(window^2))
+  bool slaney_norm = false;   // norm="slaney" (area-normalised filters); false = norm=None
+  bool slaney_scale = false;  // mel_scale="slaney"; false = "htk"
+  bool log = true;            // 10*log10(max(x, amin)) (AmplitudeToDB('power', top_db=None))
   double amin = 1e-10;
-  int threads = 0;             // STFT threads; 0 = up to the hardware's cores (long clips only)
+  int threads = 0;  // STFT threads; 0 = up to the hardware's cores (long clips only)
 };
 
 // [n_mels, n_frames], row-major: value(m, t) = data[m * n_frames + t].
@@ -104,19 +104,19 @@ Spectrogram mel_spectrogram(const Pcm& pcm, const MelConfig& cfg = {});
 
 struct MusicDescriptors {
   double duration_s = 0;
-  double tempo_bpm = 0;            // aubio beat tracker
+  double tempo_bpm = 0;  // aubio beat tracker
   double tempo_confidence = 0;
-  double onset_rate_hz = 0;        // aubio onsets per second
-  std::string key;                 // "C", "C#", ... "B"
-  std::string mode;                // "major" or "minor"
-  double key_strength = 0;         // Pearson r of the chroma with the best key profile
-  double loudness_lufs = 0;        // EBU R128 integrated loudness
-  double loudness_range_lu = 0;    // EBU R128 loudness range (LRA): the dynamic range
-  double spectral_centroid_hz = 0; // energy-weighted mean over frames: timbral brightness
-  double pitch_height = 0;         // MIDI note number of the median confident pitch (A4 = 69)
-  double pitch_confidence = 0;     // share of frames with a confident pitch estimate
-  double rms_db = 0;               // mean RMS level in dBFS
-  double dynamic_range_db = 0;     // 95th minus 10th percentile of the short-term RMS level (dB)
+  double onset_rate_hz = 0;         // aubio onsets per second
+  std::string key;                  // "C", "C#", ... "B"
+  std::string mode;                 // "major" or "minor"
+  double key_strength = 0;          // Pearson r of the chroma with the best key profile
+  double loudness_lufs = 0;         // EBU R128 integrated loudness
+  double loudness_range_lu = 0;     // EBU R128 loudness range (LRA): the dynamic range
+  double spectral_centroid_hz = 0;  // energy-weighted mean over frames: timbral brightness
+  double pitch_height = 0;          // MIDI note number of the median confident pitch (A4 = 69)
+  double pitch_confidence = 0;      // share of frames with a confident pitch estimate
+  double rms_db = 0;                // mean RMS level in dBFS
+  double dynamic_range_db = 0;      // 95th minus 10th percentile of the short-term RMS level (dB)
 };
 
 // Computes descriptors of mono PCM. Throws Error(Input) for silent or too short (< 1 s) audio.
@@ -167,14 +167,14 @@ struct ColourEmotion {
 struct PaintingDescriptors {
   int width = 0;
   int height = 0;
-  double lightness = 0;     // mean L* (0..100)
-  double chroma = 0;        // mean C*ab
-  double a = 0;             // mean a* (green- .. red+)
-  double b = 0;             // mean b* (blue- .. yellow+)
-  double contrast = 0;      // standard deviation of L* (RMS contrast)
-  double edge_density = 0;  // share of Canny edge pixels at a fixed working size: visual rhythm
-  double angularity = 0;    // 0..1: concentration of edge orientations (straight edges, corners)
-  double colourfulness = 0; // Hasler & Suesstrunk (2003) M metric on sRGB
+  double lightness = 0;      // mean L* (0..100)
+  double chroma = 0;         // mean C*ab
+  double a = 0;              // mean a* (green- .. red+)
+  double b = 0;              // mean b* (blue- .. yellow+)
+  double contrast = 0;       // standard deviation of L* (RMS contrast)
+  double edge_density = 0;   // share of Canny edge pixels at a fixed working size: visual rhythm
+  double angularity = 0;     // 0..1: concentration of edge orientations (straight edges, corners)
+  double colourfulness = 0;  // Hasler & Suesstrunk (2003) M metric on sRGB
   ColourEmotion emotion;
 };
 

@@ -115,14 +115,19 @@ struct SndFile {
 // libsndfile quietly shortens a WAV whose data chunk runs past the end of the file, and computes an
 // Ogg stream's length from its last page; both hide a partial download. Check the containers here.
 void check_container(Bytes b, const std::string& name, const std::string& kind) {
-  auto le32 = [&](size_t o) { return uint32_t(b.data[o]) | uint32_t(b.data[o + 1]) << 8 | uint32_t(b.data[o + 2]) << 16 | uint32_t(b.data[o + 3]) << 24; };
+  auto le32 = [&](size_t o) {
+    return uint32_t(b.data[o]) | uint32_t(b.data[o + 1]) << 8 | uint32_t(b.data[o + 2]) << 16 |
+           uint32_t(b.data[o + 3]) << 24;
+  };
   if (kind == "wav" && b.size >= 12 && memcmp(b.data, "RIFF", 4) == 0) {
     size_t pos = 12;
     while (pos + 8 <= b.size) {
       uint64_t len = le32(pos + 4);
       if (memcmp(b.data + pos, "data", 4) == 0) {
         if (len != 0xFFFFFFFFu && pos + 8 + len > b.size)
-          fail_input(name, "complete WAV audio", "a truncated file: the data chunk declares " + std::to_string(len) + " bytes, the file holds " + std::to_string(b.size - pos - 8));
+          fail_input(name, "complete WAV audio",
+                     "a truncated file: the data chunk declares " + std::to_string(len) + " bytes, the file holds " +
+                         std::to_string(b.size - pos - 8));
         return;
       }
       pos += 8 + len + (len & 1);
@@ -148,7 +153,8 @@ void check_container(Bytes b, const std::string& name, const std::string& kind) 
         ok = last + 27 + nseg + body == b.size && (b.data[last + 5] & 0x04);
       }
     }
-    if (!ok) fail_input(name, "complete Ogg audio (a final page with the end-of-stream flag)", "a truncated or damaged file");
+    if (!ok)
+      fail_input(name, "complete Ogg audio (a final page with the end-of-stream flag)", "a truncated or damaged file");
   }
 }
 
@@ -177,13 +183,17 @@ bool decode_parallel(Bytes bytes, int64_t first_frame, sf_count_t want, int thre
 // offset and stopping at the end of the clip, so a 30 s clip of a long track costs 30 s of decoding.
 Decoded decode_sndfile(Bytes bytes, const std::string& name, const std::string& kind, const AudioConfig& cfg) {
   SndFile f(bytes);
-  if (!f.sf) fail_input(name, "decodable " + kind + " audio", std::string("corrupt data (libsndfile: ") + sf_strerror(nullptr) + ")");
+  if (!f.sf)
+    fail_input(name, "decodable " + kind + " audio",
+               std::string("corrupt data (libsndfile: ") + sf_strerror(nullptr) + ")");
   const SF_INFO& info = f.info;
   if (info.channels <= 0 || info.samplerate <= 0)
-    fail_input(name, "a positive channel count and sample rate", std::to_string(info.channels) + " channels at " + std::to_string(info.samplerate) + " Hz");
+    fail_input(name, "a positive channel count and sample rate",
+               std::to_string(info.channels) + " channels at " + std::to_string(info.samplerate) + " Hz");
   const bool known_length = info.frames > 0 && info.frames != SF_COUNT_MAX;
   if (known_length && info.frames > int64_t(cfg.max_duration_s * info.samplerate) + info.samplerate)
-    fail_input(name, "at most " + std::to_string(int(cfg.max_duration_s)) + " s of audio", std::to_string(info.frames / info.samplerate) + " s", "cut the track first or raise the limit");
+    fail_input(name, "at most " + std::to_string(int(cfg.max_duration_s)) + " s of audio",
+               std::to_string(info.frames / info.samplerate) + " s", "cut the track first or raise the limit");
   Decoded out;
   out.rate = info.samplerate;
   out.channels = info.channels;
@@ -191,15 +201,17 @@ Decoded decode_sndfile(Bytes bytes, const std::string& name, const std::string& 
   if (cfg.offset_s > 0 && info.seekable) {
     sf_count_t off = sf_count_t(std::llround(cfg.offset_s * info.samplerate));
     if (known_length && off >= info.frames)
-      fail_input(name, "a clip offset inside the track (" + std::to_string(double(info.frames) / info.samplerate) + " s long)",
-                 "offset " + std::to_string(cfg.offset_s) + " s");
+      fail_input(
+          name, "a clip offset inside the track (" + std::to_string(double(info.frames) / info.samplerate) + " s long)",
+          "offset " + std::to_string(cfg.offset_s) + " s");
     if (sf_seek(f.sf, off, SEEK_SET) == off) {
       out.first_frame = off;
       want -= off;
     }
   }
   if (cfg.duration_s > 0)  // the clip, plus the rest of the offset if seeking was not possible
-    want = std::min(want, sf_count_t(std::llround((cfg.duration_s + cfg.offset_s) * info.samplerate)) - out.first_frame);
+    want =
+        std::min(want, sf_count_t(std::llround((cfg.duration_s + cfg.offset_s) * info.samplerate)) - out.first_frame);
 
   int threads = cfg.threads > 0 ? cfg.threads : int(std::min(4u, std::max(1u, std::thread::hardware_concurrency())));
   const bool compressed = kind == "ogg" || kind == "flac";
@@ -208,13 +220,16 @@ Decoded decode_sndfile(Bytes bytes, const std::string& name, const std::string& 
     out.mono.resize(size_t(want));
     out.mono.resize(size_t(f.read_mono(out.mono.data(), want)));
     if (sf_error(f.sf) != SF_ERR_NO_ERROR)
-      fail_input(name, "decodable " + kind + " audio", std::string("a decode error (libsndfile: ") + sf_strerror(f.sf) + ")");
+      fail_input(name, "decodable " + kind + " audio",
+                 std::string("a decode error (libsndfile: ") + sf_strerror(f.sf) + ")");
   }
   // A header that promises more frames than the data holds is a truncated file (partial downloads).
   // Vorbis/Opus lengths come from the stream itself (see check_container). Checkable on whole reads.
   int64_t got = out.first_frame + int64_t(out.mono.size());
   if (cfg.duration_s <= 0 && known_length && got < info.frames - info.frames / 200 - 64)
-    fail_input(name, "complete " + kind + " audio", "a truncated file: the header declares " + std::to_string(info.frames) + " frames, the data holds " + std::to_string(got));
+    fail_input(name, "complete " + kind + " audio",
+               "a truncated file: the header declares " + std::to_string(info.frames) + " frames, the data holds " +
+                   std::to_string(got));
   return out;
 }
 
@@ -252,7 +267,8 @@ Decoded decode_mp3(Bytes bytes, const std::string& name, const AudioConfig& cfg)
       out.mono.resize(at + frames);
       downmix(reinterpret_cast<const float*>(buf.data()), frames, out.channels, out.mono.data() + at);
       if (out.mono.size() > size_t((cfg.max_duration_s + 1) * out.rate))
-        fail_input(name, "at most " + std::to_string(int(cfg.max_duration_s)) + " s of audio", "a longer MP3", "cut the track first or raise the limit");
+        fail_input(name, "at most " + std::to_string(int(cfg.max_duration_s)) + " s of audio", "a longer MP3",
+                   "cut the track first or raise the limit");
       if (out.mono.size() >= stop) break;
     }
     if (rc == MPG123_NEED_MORE) {
@@ -271,15 +287,20 @@ Decoded decode_mp3(Bytes bytes, const std::string& name, const AudioConfig& cfg)
   off_t declared = mpg123_length(mh.get());
   int64_t got = int64_t(out.mono.size());
   if (stop == SIZE_MAX && declared > 0 && got < int64_t(declared) * 97 / 100 - 2304)
-    fail_input(name, "complete MP3 audio", "a truncated file: the stream declares " + std::to_string(int64_t(declared)) + " frames, the data holds " + std::to_string(got));
+    fail_input(name, "complete MP3 audio",
+               "a truncated file: the stream declares " + std::to_string(int64_t(declared)) +
+                   " frames, the data holds " + std::to_string(got));
   return out;
 }
 
 unsigned long soxr_recipe(ResampleQuality q) {
   switch (q) {
-    case ResampleQuality::VeryHigh: return SOXR_VHQ;  // 28-bit
-    case ResampleQuality::High: return SOXR_HQ;       // 20-bit
-    default: return SOXR_MQ;                          // 16-bit, medium roll-off
+    case ResampleQuality::VeryHigh:
+      return SOXR_VHQ;  // 28-bit
+    case ResampleQuality::High:
+      return SOXR_HQ;  // 20-bit
+    default:
+      return SOXR_MQ;  // 16-bit, medium roll-off
   }
 }
 
@@ -297,13 +318,17 @@ Pcm decode(Bytes bytes, const std::string& name, const AudioConfig& cfg) {
   // The clip within what was decoded (decoding already skipped what it could).
   size_t begin = size_t(std::max<int64_t>(0, std::llround(cfg.offset_s * in.rate) - in.first_frame));
   if (begin >= frames)
-    fail_input(name, "a clip offset inside the track (" + std::to_string(double(frames + size_t(in.first_frame)) / in.rate) + " s long)",
+    fail_input(name,
+               "a clip offset inside the track (" + std::to_string(double(frames + size_t(in.first_frame)) / in.rate) +
+                   " s long)",
                "offset " + std::to_string(cfg.offset_s) + " s");
   size_t end = cfg.duration_s > 0 ? std::min(frames, begin + size_t(std::llround(cfg.duration_s * in.rate))) : frames;
   const float* clip = in.mono.data() + begin;
   const size_t n = end - begin;
   long bad = first_non_finite(clip, n);
-  if (bad >= 0) fail_input(name, "finite sample values", "NaN or infinity at frame " + std::to_string(in.first_frame + long(begin) + bad));
+  if (bad >= 0)
+    fail_input(name, "finite sample values",
+               "NaN or infinity at frame " + std::to_string(in.first_frame + long(begin) + bad));
 
   Pcm out;
   out.sample_rate = cfg.sample_rate;

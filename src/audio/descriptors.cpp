@@ -60,7 +60,8 @@ void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
   const uint_t sr = uint_t(pcm.sample_rate);
   const uint_t hop = std::max<uint_t>(64, uint_t(std::lround(512.0 * sr / 44100.0))), win = 2 * hop;
   // Beats: median inter-beat interval is steadier than aubio's running BPM at the end of the clip.
-  std::unique_ptr<aubio_tempo_t, void (*)(aubio_tempo_t*)> tempo(new_aubio_tempo("default", win, hop, sr), del_aubio_tempo);
+  std::unique_ptr<aubio_tempo_t, void (*)(aubio_tempo_t*)> tempo(new_aubio_tempo("default", win, hop, sr),
+                                                                 del_aubio_tempo);
   if (!tempo) fail_internal("aubio: could not create the tempo tracker");
   std::vector<double> beats;
   double conf_sum = 0;
@@ -80,7 +81,8 @@ void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
   d.tempo_bpm = median_ibi > 0 ? 60.0 / median_ibi : double(aubio_tempo_get_bpm(tempo.get()));
   d.tempo_confidence = conf_n ? conf_sum / conf_n : 0.0;
 
-  std::unique_ptr<aubio_onset_t, void (*)(aubio_onset_t*)> onset(new_aubio_onset("default", win, hop, sr), del_aubio_onset);
+  std::unique_ptr<aubio_onset_t, void (*)(aubio_onset_t*)> onset(new_aubio_onset("default", win, hop, sr),
+                                                                 del_aubio_onset);
   if (!onset) fail_internal("aubio: could not create the onset detector");
   int onsets = 0;
   aubio_run(pcm, hop, [&](fvec_t* in, fvec_t* out) {
@@ -192,12 +194,12 @@ MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name) {
   if (pcm.sample_rate <= 0) fail_usage("describe_pcm: PCM without a sample rate");
   MusicDescriptors d;
   d.duration_s = pcm.duration_s();
-  if (d.duration_s < 1.0)
-    fail_input(name, "at least 1 s of audio", std::to_string(d.duration_s) + " s");
+  if (d.duration_s < 1.0) fail_input(name, "at least 1 s of audio", std::to_string(d.duration_s) + " s");
   float peak = 0;
   for (float s : pcm.samples) peak = std::max(peak, std::fabs(s));
   if (peak < 1e-4f)
-    fail_input(name, "audible music", "silence (peak level " + std::to_string(peak > 0 ? 20 * std::log10(peak) : -INFINITY) + " dBFS)");
+    fail_input(name, "audible music",
+               "silence (peak level " + std::to_string(peak > 0 ? 20 * std::log10(peak) : -INFINITY) + " dBFS)");
 
   loudness(pcm, name, d);
   tempo_and_onsets(pcm, d);

@@ -70,7 +70,8 @@ void to_db(float* x, size_t n, float mult, float amin) {
 
 Spectrogram mel_spectrogram(const Pcm& pcm, const MelConfig& c) {
   if (pcm.sample_rate != c.sample_rate)
-    fail_usage("mel config expects " + std::to_string(c.sample_rate) + " Hz audio, got " + std::to_string(pcm.sample_rate) + " Hz",
+    fail_usage("mel config expects " + std::to_string(c.sample_rate) + " Hz audio, got " +
+                   std::to_string(pcm.sample_rate) + " Hz",
                "load the audio with AudioConfig::sample_rate equal to MelConfig::sample_rate");
   if (c.n_mels < 1 || c.n_fft < 2) fail_usage("mel config needs n_mels >= 1 and n_fft >= 2");
   StftConfig s;
@@ -105,7 +106,8 @@ Spectrogram mel_spectrogram(const Pcm& pcm, const MelConfig& c) {
   out.n_frames = n_frames;
   out.data.resize(tm.size());
   for (int t = 0; t < n_frames; ++t)
-    for (int m = 0; m < M; ++m) out.data[size_t(m) * size_t(n_frames) + size_t(t)] = tm[size_t(t) * size_t(M) + size_t(m)];
+    for (int m = 0; m < M; ++m)
+      out.data[size_t(m) * size_t(n_frames) + size_t(t)] = tm[size_t(t) * size_t(M) + size_t(m)];
   return out;
 }
 

@@ -20,7 +20,8 @@ namespace {
 
 fftwf_plan get_plan(int n) {
   static std::mutex mutex;
-  static std::map<int, fftwf_plan> plans;
+  // Never destroyed: plans live for the process, and stay reachable for leak checkers at exit.
+  static auto& plans = *new std::map<int, fftwf_plan>();
   static bool wisdom_loaded = false;
   std::lock_guard<std::mutex> lock(mutex);
   if (!wisdom_loaded) {
@@ -95,7 +96,8 @@ void stft_frames(const float* x, size_t n, const StftConfig& cfg, int threads,
         const float s2 = scale * scale;
         for (int k = 0; k < nbins; ++k) row[size_t(k)] = (spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]) * s2;
       } else if (cfg.power == 1.0) {
-        for (int k = 0; k < nbins; ++k) row[size_t(k)] = std::sqrt(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]) * scale;
+        for (int k = 0; k < nbins; ++k)
+          row[size_t(k)] = std::sqrt(spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1]) * scale;
       } else {
         for (int k = 0; k < nbins; ++k)
           row[size_t(k)] = float(std::pow(double(std::hypot(spec[k][0], spec[k][1])) * scale, cfg.power));

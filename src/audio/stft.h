@@ -12,8 +12,8 @@ struct StftConfig {
   int n_fft = 2048;
   int win_length = 2048;  // <= n_fft; the window is zero-padded to n_fft, centred (as torch.stft)
   int hop_length = 512;
-  bool center = true;     // reflect-pad n_fft/2 on both sides
-  double power = 2.0;     // |X|^power
+  bool center = true;  // reflect-pad n_fft/2 on both sides
+  double power = 2.0;  // |X|^power
   bool normalized = false;
 };
 

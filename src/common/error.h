@@ -9,8 +9,8 @@
 
 namespace mpjudge {
 
-[[noreturn]] inline void fail_input(const std::string& file, const std::string& expected,
-                                    const std::string& found, const std::string& hint = "") {
+[[noreturn]] inline void fail_input(const std::string& file, const std::string& expected, const std::string& found,
+                                    const std::string& hint = "") {
   throw Error(ErrorKind::Input, file + ": expected " + expected + ", found " + found, hint);
 }
 
@@ -18,8 +18,6 @@ namespace mpjudge {
   throw Error(ErrorKind::Usage, message, hint);
 }
 
-[[noreturn]] inline void fail_internal(const std::string& message) {
-  throw Error(ErrorKind::Internal, message);
-}
+[[noreturn]] inline void fail_internal(const std::string& message) { throw Error(ErrorKind::Internal, message); }
 
 }  // namespace mpjudge

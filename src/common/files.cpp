@@ -19,8 +19,7 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
   if (stat(path.c_str(), &st) != 0) fail_input(path, "an existing file", "no such file");
   if (S_ISDIR(st.st_mode)) fail_input(path, "a file", "a directory");
   if (uint64_t(st.st_size) > max_bytes)
-    fail_input(path, "at most " + std::to_string(max_bytes) + " bytes",
-               std::to_string(st.st_size) + " bytes");
+    fail_input(path, "at most " + std::to_string(max_bytes) + " bytes", std::to_string(st.st_size) + " bytes");
   std::unique_ptr<FILE, int (*)(FILE*)> f(fopen(path.c_str(), "rb"), fclose);
   if (!f) fail_input(path, "a readable file", std::string("open failed: ") + strerror(errno));
   std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
@@ -91,8 +90,7 @@ std::string sniff(const uint8_t* d, size_t n) {
   if (printable == probe) {
     std::string head(reinterpret_cast<const char*>(d), probe);
     for (auto& c : head) c = char(tolower(c));
-    if (head.find("<html") != std::string::npos || head.find("<!doctype") != std::string::npos)
-      return "html";
+    if (head.find("<html") != std::string::npos || head.find("<!doctype") != std::string::npos) return "html";
     return "text";
   }
   return "";

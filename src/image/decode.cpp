@@ -99,8 +99,14 @@ bool image_header_dims(const uint8_t* d, size_t n, const std::string& kind, int6
     while (i + 9 < n) {
       if (d[i] != 0xFF) return false;
       uint8_t m = d[i + 1];
-      if (m == 0xFF) { ++i; continue; }
-      if (m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01) { i += 2; continue; }
+      if (m == 0xFF) {
+        ++i;
+        continue;
+      }
+      if (m == 0xD8 || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {
+        i += 2;
+        continue;
+      }
       if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
         h = be16(d + i + 5), w = be16(d + i + 7);
         return true;
@@ -139,13 +145,11 @@ RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name
   static std::once_flag quiet;
   std::call_once(quiet, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
   std::string kind = sniff(bytes.data(), bytes.size());
-  if (!is_image_kind(kind))
-    fail_input(name, "an image (JPEG, PNG, WebP, TIFF or BMP)", describe_kind(kind));
+  if (!is_image_kind(kind)) fail_input(name, "an image (JPEG, PNG, WebP, TIFF or BMP)", describe_kind(kind));
   int64_t w = 0, h = 0;
   if (!image_header_dims(bytes.data(), bytes.size(), kind, w, h))
     fail_input(name, "a readable " + kind + " header", "a truncated or corrupt header");
-  if (w <= 0 || h <= 0)
-    fail_input(name, "positive image dimensions", std::to_string(w) + "x" + std::to_string(h));
+  if (w <= 0 || h <= 0) fail_input(name, "positive image dimensions", std::to_string(w) + "x" + std::to_string(h));
   if (w * h > cfg.max_pixels)
     fail_input(name, "at most " + std::to_string(cfg.max_pixels) + " pixels",
                std::to_string(w) + "x" + std::to_string(h) + " in the header (a decompression bomb or a huge scan)",
@@ -181,7 +185,8 @@ RgbImage load_image(const std::string& path, const ImageConfig& cfg) {
 }
 
 RgbImage resize_image(const RgbImage& img, int width, int height, ResizePolicy policy, uint8_t pad_value) {
-  if (width <= 0 || height <= 0) fail_usage("resize target must be positive, got " + std::to_string(width) + "x" + std::to_string(height));
+  if (width <= 0 || height <= 0)
+    fail_usage("resize target must be positive, got " + std::to_string(width) + "x" + std::to_string(height));
   if (img.width <= 0 || img.height <= 0) fail_usage("resize of an empty image");
   cv::Mat src(img.height, img.width, CV_8UC3, const_cast<uint8_t*>(img.data.data()));
   RgbImage out;

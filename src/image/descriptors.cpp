@@ -12,9 +12,9 @@
 namespace mpjudge {
 namespace {
 
-constexpr int kWorkSide = 512;     // descriptor working size (long side)
-constexpr int kEmotionSide = 128;  // colour-emotion assignment works on a smaller copy
-constexpr double kStraightFrac = 0.03; // a straight segment is at least 3% of the long side
+constexpr int kWorkSide = 512;          // descriptor working size (long side)
+constexpr int kEmotionSide = 128;       // colour-emotion assignment works on a smaller copy
+constexpr double kStraightFrac = 0.03;  // a straight segment is at least 3% of the long side
 constexpr double kCornerDeg = 25;       // and turns at least this much at both of its ends
 
 const Bcp37Colour kBcp37[kBcp37Count] = {
@@ -60,6 +60,17 @@ const LabTables& lab_tables() {
   return t;
 }
 
+// A copy whose long side is at most `side` (area interpolation); each side stays >= 1 pixel, so a
+// 1 x 5000 strip does not become 0 pixels wide (found by fuzzing).
+cv::Mat shrink(const cv::Mat& m, int side) {
+  double s = double(side) / std::max(m.cols, m.rows);
+  if (s >= 1) return m;
+  cv::Mat out;
+  cv::Size size(std::max(1, int(std::lround(m.cols * s))), std::max(1, int(std::lround(m.rows * s))));
+  cv::resize(m, out, size, 0, 0, cv::INTER_AREA);
+  return out;
+}
+
 }  // namespace
 
 const Bcp37Colour* bcp37_colours() { return kBcp37; }
@@ -82,9 +93,7 @@ PaintingDescriptors describe_image(const RgbImage& img) {
   d.width = img.width;
   d.height = img.height;
   cv::Mat src(img.height, img.width, CV_8UC3, const_cast<uint8_t*>(img.data.data()));
-  cv::Mat work = src;
-  double s = double(kWorkSide) / std::max(img.width, img.height);
-  if (s < 1) cv::resize(src, work, cv::Size(), s, s, cv::INTER_AREA);
+  cv::Mat work = shrink(src, kWorkSide);
 
   // Lab with the exact formulas: sRGB decoding by a 256-entry table, f(t) = cbrt by a fine table with
   // linear interpolation (error < 1e-5 in L*), so the result matches srgb_to_lab to ~1e-3.
@@ -149,7 +158,10 @@ PaintingDescriptors describe_image(const RgbImage& img) {
     cv::approxPolyDP(c, poly, 1.0, true);
     const size_t k = poly.size();
     if (k < 3) continue;
-    auto dir = [&](size_t i) { cv::Point2d d = poly[(i + 1) % k] - poly[i]; return std::atan2(d.y, d.x); };
+    auto dir = [&](size_t i) {
+      cv::Point2d d = poly[(i + 1) % k] - poly[i];
+      return std::atan2(d.y, d.x);
+    };
     auto turn = [&](size_t i, size_t j) {  // absolute turning angle from segment i to segment j
       double t = std::fabs(dir(j) - dir(i));
       return t > M_PI ? 2 * M_PI - t : t;
@@ -163,9 +175,7 @@ PaintingDescriptors describe_image(const RgbImage& img) {
   d.angularity = edge_len > 0 ? std::min(1.0, straight / edge_len) : 0.0;
 
   // Colour emotion: each pixel takes the ratings of its nearest BCP-37 colour (CIE76 distance).
-  cv::Mat small = lab;
-  double se = double(kEmotionSide) / std::max(lab.cols, lab.rows);
-  if (se < 1) cv::resize(lab, small, cv::Size(), se, se, cv::INTER_AREA);
+  cv::Mat small = shrink(lab, kEmotionSide);
   double happy = 0, sad = 0, angry = 0;
   for (int y = 0; y < small.rows; ++y) {
     const cv::Vec3f* row = small.ptr<cv::Vec3f>(y);

@@ -9,8 +9,8 @@ namespace mpjudge {
 struct RuntimeInfo {
   std::string torch_version;
   int threads = 0;
-  std::string blas_library;   // resolved path of the libblas.so.3 mapped into the process
-  double sgemm_gflops = 0;    // 512x512x512 float matmul, best of 5
+  std::string blas_library;  // resolved path of the libblas.so.3 mapped into the process
+  double sgemm_gflops = 0;   // 512x512x512 float matmul, best of 5
 };
 
 // Sets torch's intra-op thread count (<= 0: leave the default). Throws Error(Usage) for absurd values.
