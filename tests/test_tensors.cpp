@@ -11,7 +11,7 @@ TEST(Tensors, ImageIsPlanarBatchOfOne) {
   TensorImage t = normalise_pm1(img);
   at::Tensor x = to_tensor(t);
   ASSERT_EQ(x.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
-  EXPECT_EQ(x.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(x.scalar_type(), at::kFloat);
   // Pixel (x=31, y=0): R = 31 * 8 = 248 -> 248/127.5 - 1; G = 0 -> -1.
   EXPECT_NEAR(x[0][0][0][31].item<float>(), 248 / 127.5 - 1, 1e-6);
   EXPECT_NEAR(x[0][1][0][31].item<float>(), -1.0, 1e-6);
