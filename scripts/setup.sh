@@ -47,6 +47,10 @@ stamp=deps/node_modules/.mpjudge-lock.sha256
 want=$(sha256sum deps/package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing pinned npm packages (deps/package-lock.json)"
+  # Node ships its own CA list; also trust the system's (where a site adds its proxy's CA).
+  if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+  fi
   (cd deps && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" > "$stamp"
 else
