@@ -62,6 +62,23 @@ def good_images():
     Image.fromarray(stored).save(os.path.join(HERE, "exif_rotate90.jpg"), quality=95, exif=exif.tobytes())
 
 
+def encoder_images():
+    """224x224 inputs for the MobileNetV2 golden test: an abstract composition and a textured field."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("ex", os.path.join(HERE, "../../scripts/make_examples.py"))
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    tmp = os.path.join(HERE, "_tmp_painting.png")
+    ex.make_painting(tmp, seed=11)
+    Image.open(tmp).convert("RGB").resize((224, 224), Image.BOX).save(os.path.join(HERE, "painting_224_a.png"))
+    os.remove(tmp)
+    y, x = np.mgrid[0:224, 0:224] / 223.0
+    img = np.stack([np.sin(6 * x + 2 * y), np.cos(5 * y - x), x * y], -1)
+    img = (img - img.min()) / (img.max() - img.min())
+    img = img * 0.85 + 0.15 * np.random.default_rng(99).random((224, 224, 3))  # own stream: other fixtures keep theirs
+    Image.fromarray((img * 255).astype(np.uint8)).save(os.path.join(HERE, "painting_224_b.png"))
+
+
 def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -130,4 +147,5 @@ def bad_files():
 if __name__ == "__main__":
     good_audio()
     good_images()
+    encoder_images()
     bad_files()

@@ -1,0 +1,81 @@
+// Pretrained encoders on the KerasGraph runner (see encoders.h).
+#include "model/encoders.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "common/error.h"
+
+namespace mpjudge {
+namespace {
+
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string exe_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, size_t(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+}  // namespace
+
+std::string weights_root() {
+  if (const char* env = getenv("MPJUDGE_WEIGHTS")) {
+    if (is_dir(env)) return env;
+    throw Error(ErrorKind::Model, std::string(env) + ": expected the pretrained-weights folder (MPJUDGE_WEIGHTS), found no such folder");
+  }
+  for (const std::string& cand : {exe_dir() + "/../deps/node_modules", exe_dir() + "/../../deps/node_modules",
+                                  std::string("deps/node_modules")})
+    if (is_dir(cand + "/nsfwjs")) return cand;
+  throw Error(ErrorKind::Model, "pretrained weights: expected deps/node_modules with nsfwjs and @spotify/basic-pitch, found none",
+              "run scripts/setup.sh, or set MPJUDGE_WEIGHTS to a node_modules folder holding them");
+}
+
+const std::vector<std::string>& MobileNetV2::stage_layers() {
+  static const std::vector<std::string> s{"expanded_conv_project_BN", "block_2_add", "block_5_add",
+                                          "block_12_add", "block_16_project_BN", "out_relu"};
+  return s;
+}
+
+const std::vector<std::string>& MobileNetV2::class_names() {
+  static const std::vector<std::string> c{"Drawing", "Hentai", "Neutral", "Porn", "Sexy"};
+  return c;
+}
+
+MobileNetV2::MobileNetV2(const std::string& model_dir) {
+  std::string dir = model_dir.empty() ? weights_root() + "/nsfwjs/dist/models/mobilenet_v2" : model_dir;
+  graph_ = std::make_unique<KerasGraph>(tfjs::load_wrapped_layers_model(dir));
+  for (const auto& l : stage_layers())
+    if (!graph_->has_layer(l)) throw Error(ErrorKind::Model, dir + ": expected nsfwjs MobileNetV2, found no layer " + l);
+}
+
+MobileNetV2::Output MobileNetV2::forward(const at::Tensor& x, bool want_stages) const {
+  if (x.dim() != 4 || x.size(1) != 3) throw Error(ErrorKind::Usage, "MobileNetV2 input must be [N, 3, H, W]");
+  std::vector<std::string> outs{"out_relu", "dense_3"};
+  if (want_stages) outs.insert(outs.begin(), stage_layers().begin(), stage_layers().end() - 1);
+  auto r = graph_->run(x, outs);
+  Output o;
+  if (want_stages)
+    for (const auto& l : stage_layers()) o.stages.push_back(r.at(l));
+  o.pooled = r.at("out_relu").mean({2, 3});
+  o.probs = r.at("dense_3");
+  return o;
+}
+
+MobileNetV2::Output MobileNetV2::forward_from(const std::string& stage_layer, const at::Tensor& map) const {
+  auto r = graph_->run(at::Tensor(), {"out_relu", "dense_3"}, {{stage_layer, map}});
+  Output o;
+  o.pooled = r.at("out_relu").mean({2, 3});
+  o.probs = r.at("dense_3");
+  return o;
+}
+
+}  // namespace mpjudge

@@ -1,0 +1,44 @@
+// The pretrained encoders, ported from their tfjs packages: the nsfwjs MobileNetV2 painting trunk and
+// (encoders_pitch.h) Spotify's basic-pitch. They load weights from the folder scripts/setup.sh fills
+// (deps/node_modules) or any folder given; they never open media files.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "model/keras_graph.h"
+
+namespace mpjudge {
+
+// Where the pinned npm packages live: $MPJUDGE_WEIGHTS, else <exe dir>/../deps/node_modules, else
+// ./deps/node_modules. Throws Error(Model) with a hint when none exists.
+std::string weights_root();
+
+// nsfwjs 4.4.0's MobileNetV2 (Keras, alpha 1.0, ImageNet-initialised, fine-tuned on 5 classes).
+// Input: [N, 3, 224, 224] RGB in [0, 1] (nsfwjs divides by 255; no mean subtraction).
+class MobileNetV2 {
+ public:
+  static constexpr int kSize = 224;
+  static constexpr int kFeatureDim = 1280;
+  // The end of each resolution stage: 112x112x16, 56x56x24, 28x28x32, 14x14x96, 7x7x320, 7x7x1280.
+  static const std::vector<std::string>& stage_layers();
+  static const std::vector<std::string>& class_names();  // Drawing, Hentai, Neutral, Porn, Sexy
+
+  explicit MobileNetV2(const std::string& model_dir = "");  // "" = weights_root()/nsfwjs/.../mobilenet_v2
+
+  struct Output {
+    std::vector<at::Tensor> stages;  // NCHW maps at stage_layers()
+    at::Tensor pooled;               // [N, 1280]: mean of the final 7x7x1280 map
+    at::Tensor probs;                // [N, 5]
+  };
+  Output forward(const at::Tensor& x, bool want_stages = true) const;
+  // Resume from a stage's map (e.g. cached, or modulated by MAN) to the pooled feature and the classes.
+  Output forward_from(const std::string& stage_layer, const at::Tensor& map) const;
+  const KerasGraph& graph() const { return *graph_; }
+
+ private:
+  std::unique_ptr<KerasGraph> graph_;
+};
+
+}  // namespace mpjudge
