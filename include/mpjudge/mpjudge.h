@@ -184,6 +184,42 @@ PaintingDescriptors describe_painting(const std::string& path, const ImageConfig
 // sRGB (8-bit) -> CIELAB (D65, CIE 1976), exact formulas; exposed for tests and the corpus builder.
 void srgb_to_lab(uint8_t r, uint8_t g, uint8_t b, double lab[3]);
 
+// ---- pretrained encoders ----------------------------------------------------------------------
+// Features from the pretrained networks ported from their npm packages (nsfwjs MobileNetV2 for
+// paintings, Spotify basic-pitch for music). Weights come from deps/node_modules (scripts/setup.sh)
+// or $MPJUDGE_WEIGHTS. Results are cached on disk keyed by the file's SHA-256 and the encoder version.
+struct FeatureOptions {
+  std::string cache_dir;  // "" = $MPJUDGE_CACHE, else $XDG_CACHE_HOME/mpjudge, else ~/.cache/mpjudge
+  bool use_cache = true;
+  int threads = 0;        // torch intra-op threads; 0 = leave as is
+};
+
+struct PaintingFeatures {
+  std::string encoder;                 // e.g. "nsfwjs-mobilenet_v2@4.4.0/p1"
+  std::string sha256;                  // of the file's bytes
+  std::vector<float> pooled;           // 1280-d: mean of the final 7x7x1280 map
+  std::vector<std::string> class_names;
+  std::vector<float> class_probs;      // nsfwjs's 5 classes (Drawing, Hentai, Neutral, Porn, Sexy)
+  bool from_cache = false;
+};
+
+struct MusicFeatures {
+  std::string encoder;                 // e.g. "basic-pitch@1.0.1/p1"
+  std::string sha256;
+  double duration_s = 0;
+  int frames = 0;                      // posterior frames (~86.1 per second)
+  std::vector<float> pooled;           // per-pitch means and maxima of note/onset posteriors + contour stats
+  std::vector<float> note_activity;    // 88 pitches (MIDI 21..108): mean note posterior over the clip
+  bool from_cache = false;
+};
+
+// Throws Error(Input) for bad media, Error(Model) when the weights are missing or damaged.
+PaintingFeatures painting_features(const std::string& path, const FeatureOptions& opt = {});
+MusicFeatures music_features(const std::string& path, const FeatureOptions& opt = {});
+
+// SHA-256 of bytes, lower-case hex (OpenSSL).
+std::string sha256_hex(const uint8_t* data, size_t size);
+
 // ---- misc ----------------------------------------------------------------------------------------
 const char* version();
 

@@ -361,6 +361,10 @@ Pcm decode_audio(const std::vector<uint8_t>& bytes, const std::string& name, con
   return decode(Bytes{bytes.data(), bytes.size()}, name, cfg);
 }
 
+Pcm decode_audio_bytes(const uint8_t* data, size_t size, const std::string& name, const AudioConfig& cfg) {
+  return decode(Bytes{data, size}, name, cfg);
+}
+
 Pcm load_audio(const std::string& path, const AudioConfig& cfg) {
   MappedFile file(path, 1ULL << 31);
   return decode(Bytes{file.data(), file.size()}, path, cfg);

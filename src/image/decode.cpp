@@ -74,7 +74,15 @@ class CodecSilencer {
 };
 
 // Walks the PNG chunks: every chunk must fit in the file and the stream must reach IEND.
-void check_png(const std::vector<uint8_t>& b, const std::string& name) {
+struct Span {
+  const uint8_t* p;
+  size_t n;
+  size_t size() const { return n; }
+  const uint8_t* data() const { return p; }
+  uint8_t operator[](size_t i) const { return p[i]; }
+};
+
+void check_png(const Span& b, const std::string& name) {
   size_t pos = 8;
   while (pos + 12 <= b.size()) {
     uint32_t len = be32(b.data() + pos);
@@ -142,6 +150,11 @@ bool image_header_dims(const uint8_t* d, size_t n, const std::string& kind, int6
 }
 
 RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name, const ImageConfig& cfg) {
+  return decode_image_bytes(bytes.data(), bytes.size(), name, cfg);
+}
+
+RgbImage decode_image_bytes(const uint8_t* data, size_t size, const std::string& name, const ImageConfig& cfg) {
+  const Span bytes{data, size};
   static std::once_flag quiet;
   std::call_once(quiet, [] { cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT); });
   std::string kind = sniff(bytes.data(), bytes.size());
@@ -181,7 +194,8 @@ RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name
 }
 
 RgbImage load_image(const std::string& path, const ImageConfig& cfg) {
-  return decode_image(read_file(path, 1ULL << 30), path, cfg);
+  MappedFile file(path, 1ULL << 30);
+  return decode_image_bytes(file.data(), file.size(), path, cfg);
 }
 
 RgbImage resize_image(const RgbImage& img, int width, int height, ResizePolicy policy, uint8_t pad_value) {

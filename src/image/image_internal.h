@@ -7,6 +7,9 @@
 
 namespace mpjudge {
 
+// decode_image over bytes the caller owns (a memory map, an upload buffer): no copy.
+RgbImage decode_image_bytes(const uint8_t* data, size_t size, const std::string& name, const ImageConfig& cfg);
+
 // Width and height from the file header of a sniffed image kind; false when the header is unreadable.
 bool image_header_dims(const uint8_t* data, size_t size, const std::string& kind, int64_t& w, int64_t& h);
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "model/tf_graph.h"
 
 namespace mpjudge {
 namespace {
@@ -76,6 +77,53 @@ MobileNetV2::Output MobileNetV2::forward_from(const std::string& stage_layer, co
   o.pooled = r.at("out_relu").mean({2, 3});
   o.probs = r.at("dense_3");
   return o;
+}
+
+BasicPitch::BasicPitch(const std::string& model_dir) {
+  std::string dir = model_dir.empty() ? weights_root() + "/@spotify/basic-pitch/model" : model_dir;
+  graph_ = std::make_unique<TfGraph>(tfjs::load_model_json(dir));
+}
+
+BasicPitch::~BasicPitch() = default;
+
+BasicPitch::Output BasicPitch::run_windows(const at::Tensor& windows) const {
+  if (windows.dim() != 2 || windows.size(1) != kWindow)
+    throw Error(ErrorKind::Usage, "basic-pitch windows must be [N, " + std::to_string(kWindow) + "]");
+  auto r = graph_->run({{"input_2", windows.unsqueeze(-1).contiguous()}}, {"Identity", "Identity_1", "Identity_2"});
+  return Output{r.at("Identity_1"), r.at("Identity_2"), r.at("Identity")};
+}
+
+BasicPitch::Output BasicPitch::run(const float* pcm, size_t n, int batch) const {
+  // tf.signal.frame(padEnd=true) over [3840 zeros, audio]: windows start every kHop while the start
+  // lies inside the padded signal; the tail is zero-padded.
+  const int64_t lead = kOverlapFrames * kFftHop / 2;
+  const int64_t total = lead + int64_t(n);
+  std::vector<int64_t> starts;
+  for (int64_t s = 0; s < total; s += kHop) starts.push_back(s);
+  const int64_t n_out = int64_t(double(n) * (double(kFps) / kSampleRate));
+  std::vector<at::Tensor> notes, onsets, contours;
+  int64_t have = 0;
+  for (size_t b0 = 0; b0 < starts.size() && have < n_out; b0 += size_t(batch)) {
+    size_t b1 = std::min(starts.size(), b0 + size_t(batch));
+    at::Tensor w = torch::zeros({int64_t(b1 - b0), kWindow});
+    float* wp = w.data_ptr<float>();
+    for (size_t k = b0; k < b1; ++k)
+      for (int64_t i = 0; i < kWindow; ++i) {
+        int64_t src = starts[k] + i - lead;
+        if (src >= 0 && src < int64_t(n)) wp[int64_t(k - b0) * kWindow + i] = pcm[src];
+      }
+    Output o = run_windows(w);
+    const int64_t keep = o.note.size(1) - kOverlapFrames;  // 15 frames off each end
+    for (int64_t k = 0; k < int64_t(b1 - b0) && have < n_out; ++k) {
+      int64_t take = std::min(keep, n_out - have);
+      notes.push_back(o.note[k].narrow(0, kOverlapFrames / 2, take));
+      onsets.push_back(o.onset[k].narrow(0, kOverlapFrames / 2, take));
+      contours.push_back(o.contour[k].narrow(0, kOverlapFrames / 2, take));
+      have += take;
+    }
+  }
+  if (notes.empty()) return Output{torch::zeros({0, 88}), torch::zeros({0, 88}), torch::zeros({0, 264})};
+  return Output{torch::cat(notes), torch::cat(onsets), torch::cat(contours)};
 }
 
 }  // namespace mpjudge

@@ -11,6 +11,8 @@
 
 namespace mpjudge {
 
+class TfGraph;
+
 // Where the pinned npm packages live: $MPJUDGE_WEIGHTS, else <exe dir>/../deps/node_modules, else
 // ./deps/node_modules. Throws Error(Model) with a hint when none exists.
 std::string weights_root();
@@ -39,6 +41,38 @@ class MobileNetV2 {
 
  private:
   std::unique_ptr<KerasGraph> graph_;
+};
+
+// Spotify basic-pitch 1.0.1 (tfjs graph model: CQT with constant filter banks, harmonic stacking, a
+// small CNN). Input: mono 22.05 kHz PCM of any length, cut into windows of 43844 samples exactly as
+// the package's BasicPitch.evaluateModel does (3840 leading zeros, hop 36164, 15 frames trimmed at
+// each window edge). Output: ~86 frames per second of note/onset posteriors over the 88 piano keys
+// (MIDI 21..108) and contour posteriors over 264 bins (3 per semitone).
+class BasicPitch {
+ public:
+  static constexpr int kSampleRate = 22050;
+  static constexpr int kWindow = 43844;
+  static constexpr int kFftHop = 256;
+  static constexpr int kOverlapFrames = 30;
+  static constexpr int kHop = kWindow - kOverlapFrames * kFftHop;
+  static constexpr int kFps = kSampleRate / kFftHop;  // 86, as the package computes it
+  static constexpr int kLowestMidi = 21;
+
+  explicit BasicPitch(const std::string& model_dir = "");  // "" = weights_root()/@spotify/basic-pitch/model
+  ~BasicPitch();
+
+  struct Output {
+    at::Tensor note;     // [T, 88]
+    at::Tensor onset;    // [T, 88]
+    at::Tensor contour;  // [T, 264]
+  };
+  // One batch of windows: [N, 43844] -> per-window [N, 172, 88/88/264].
+  Output run_windows(const at::Tensor& windows) const;
+  // A whole clip, windowed and stitched; T = floor(n * 86 / 22050). `batch` windows per forward.
+  Output run(const float* pcm, size_t n, int batch = 8) const;
+
+ private:
+  std::unique_ptr<TfGraph> graph_;
 };
 
 }  // namespace mpjudge

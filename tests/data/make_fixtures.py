@@ -79,6 +79,17 @@ def encoder_images():
     Image.fromarray((img * 255).astype(np.uint8)).save(os.path.join(HERE, "painting_224_b.png"))
 
 
+def pitch_clip():
+    """3 s at 22.05 kHz for the basic-pitch golden test: decaying harmonic tones A4, then C5+E5, then G3."""
+    sr = 22050
+    t = np.arange(sr) / sr
+    def tone(midi):
+        f = 440.0 * 2 ** ((midi - 69) / 12)
+        return sum(0.5 ** h * np.sin(2 * np.pi * f * (h + 1) * t) for h in range(5)) * np.exp(-2.5 * t)
+    x = np.concatenate([tone(69), 0.6 * (tone(72) + tone(76)), tone(55)]) * 0.3
+    sf.write(os.path.join(HERE, "pitch_3s_22k.wav"), x.astype(np.float32), sr, subtype="PCM_16")
+
+
 def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -148,4 +159,5 @@ if __name__ == "__main__":
     good_audio()
     good_images()
     encoder_images()
+    pitch_clip()
     bad_files()

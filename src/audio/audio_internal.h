@@ -1,0 +1,11 @@
+// Internals of the audio front-end shared with the model layer and tests; not public API.
+#pragma once
+
+#include <mpjudge/mpjudge.h>
+
+namespace mpjudge {
+
+// decode_audio over bytes the caller owns (a memory map, an upload buffer): no copy.
+Pcm decode_audio_bytes(const uint8_t* data, size_t size, const std::string& name, const AudioConfig& cfg);
+
+}  // namespace mpjudge
