@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -35,7 +37,8 @@ static std::string slurp(const std::string& path) {
 }
 
 RunResult run_cli(const std::string& args) {
-  std::string dir = tmp_dir("cli_run");
+  // One folder per test process: CTest runs test executables in parallel.
+  std::string dir = tmp_dir("cli_run_" + std::to_string(getpid()));
   std::string cmd =
       std::string("'") + MPJUDGE_BINARY + "' " + args + " >'" + dir + "/out' 2>'" + dir + "/err' </dev/null";
   int status = system(cmd.c_str());

@@ -53,6 +53,7 @@ void emit(const Json& j, bool json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tune_process_allocator();
   CLI::App app{"mpjudge: judge how faithfully a painting reflects the music that inspired it"};
   app.set_version_flag("--version", std::string("mpjudge ") + version());
   app.require_subcommand(1);

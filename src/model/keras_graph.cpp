@@ -1,6 +1,7 @@
 // Keras functional graphs on libtorch (see keras_graph.h).
 #include "model/keras_graph.h"
 
+#include <algorithm>
 #include <set>
 
 #include "common/error.h"
@@ -40,7 +41,7 @@ at::Tensor activate(const at::Tensor& x, const std::string& a) {
 KerasGraph::KerasGraph(const tfjs::Model& model, bool fold_batchnorm) {
   const auto& cfg = model.topology.contains("model_config") ? model.topology["model_config"] : model.topology;
   const auto& layers = cfg.at("config").at("layers");
-  std::map<std::string, int> consumers;
+  std::map<std::string, int>& consumers = consumers_;
   for (const auto& l : layers)
     for (const auto& node : l.at("inbound_nodes"))
       for (const auto& in : node) consumers[in.at(0).get<std::string>()]++;
@@ -178,8 +179,19 @@ std::map<std::string, at::Tensor> KerasGraph::run(const at::Tensor& x, const std
     } else if (L.kind == "Identity" || L.kind == "Dropout") {
       y = in(0);
     } else if (L.kind == "ReLU") {
-      y = L.relu_slope != 0 ? torch::leaky_relu(in(0), L.relu_slope) : torch::relu(in(0));
-      if (L.relu_max >= 0) y = torch::clamp_max(y, L.relu_max);
+      // One pass: clamp(0, max) (ReLU6 on 112x112x96 maps is memory-bound). In place on a tensor
+      // nothing else reads, when no gradient is recorded.
+      const bool inplace = !at::GradMode::is_enabled() && consumers_.at(L.inputs[0]) == 1 &&
+                           std::find(outputs.begin(), outputs.end(), L.inputs[0]) == outputs.end() &&
+                           !replace.count(L.inputs[0]);
+      if (L.relu_slope != 0) {
+        y = torch::leaky_relu(in(0), L.relu_slope);
+        if (L.relu_max >= 0) y = torch::clamp_max(y, L.relu_max);
+      } else if (L.relu_max >= 0) {
+        y = inplace ? in(0).clamp_(0, L.relu_max) : torch::clamp(in(0), 0, L.relu_max);
+      } else {
+        y = inplace ? in(0).relu_() : torch::relu(in(0));
+      }
     } else if (L.kind == "Activation") {
       y = activate(in(0), L.activation);
     } else if (L.kind == "ZeroPadding2D") {

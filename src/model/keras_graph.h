@@ -44,6 +44,7 @@ class KerasGraph {
     int64_t axis = -1;
   };
   std::map<std::string, Layer> layers_;
+  std::map<std::string, int> consumers_;  // how many layers read each layer's output
   std::vector<std::string> order_;
   std::string input_name_;
 };

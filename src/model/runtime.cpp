@@ -1,12 +1,19 @@
 // Runtime facts about libtorch in this process (see runtime.h).
 #include "model/runtime.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <fstream>
 
 #include "common/error.h"
 
 namespace mpjudge {
+
+void tune_process_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);  // tensors below 256 MiB come from the heap...
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);    // ...and the heap is not trimmed after each free
+}
 
 void set_threads(int threads) {
   if (threads > 256) fail_usage("--threads must be at most 256, got " + std::to_string(threads));
