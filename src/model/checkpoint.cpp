@@ -1,0 +1,126 @@
+// Checkpoint I/O (see checkpoint.h). Layout:
+//   "MPJCKPT\0" | u32 version | u64 header_len | header JSON | data | 32-byte SHA-256(all before it)
+// header: {"arch", "config", "meta", "tensors": [{"name", "dtype": "f32"|"i64", "shape", "offset", "nbytes"}]}
+#include "model/checkpoint.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <random>
+
+#include "common/error.h"
+#include "common/files.h"
+
+namespace mpjudge {
+namespace {
+
+constexpr char kMagic[8] = {'M', 'P', 'J', 'C', 'K', 'P', 'T', '\0'};
+
+[[noreturn]] void fail_ck(const std::string& path, const std::string& expected, const std::string& found) {
+  throw Error(ErrorKind::Model, path + ": expected " + expected + ", found " + found);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Checkpoint& ck) {
+  nlohmann::json header{{"arch", ck.arch}, {"config", ck.config}, {"meta", ck.meta}, {"tensors", nlohmann::json::array()}};
+  std::vector<at::Tensor> order;
+  uint64_t offset = 0;
+  for (const auto& [name, t0] : ck.tensors) {
+    at::Tensor t = t0.detach().cpu().contiguous();
+    std::string dtype;
+    if (t.scalar_type() == at::kFloat) dtype = "f32";
+    else if (t.scalar_type() == at::kLong) dtype = "i64";
+    else t = t.to(at::kFloat), dtype = "f32";
+    uint64_t nbytes = uint64_t(t.numel()) * t.element_size();
+    header["tensors"].push_back({{"name", name}, {"dtype", dtype}, {"shape", t.sizes().vec()}, {"offset", offset}, {"nbytes", nbytes}});
+    order.push_back(t);
+    offset += nbytes;
+  }
+  std::string h = header.dump();
+  std::string pre(kMagic, 8);
+  uint32_t version = kCheckpointVersion;
+  uint64_t hlen = h.size();
+  pre.append(reinterpret_cast<const char*>(&version), 4);
+  pre.append(reinterpret_cast<const char*>(&hlen), 8);
+  pre += h;
+
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(std::random_device{}());
+  FILE* f = fopen(tmp.c_str(), "wb");
+  if (!f) throw Error(ErrorKind::Internal, path + ": cannot write a checkpoint (" + strerror(errno) + ")");
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> sha(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  EVP_DigestInit_ex(sha.get(), EVP_sha256(), nullptr);
+  bool ok = fwrite(pre.data(), 1, pre.size(), f) == pre.size();
+  EVP_DigestUpdate(sha.get(), pre.data(), pre.size());
+  for (const auto& t : order) {
+    size_t n = size_t(t.numel()) * t.element_size();
+    ok = ok && fwrite(t.data_ptr(), 1, n, f) == n;
+    EVP_DigestUpdate(sha.get(), t.data_ptr(), n);
+  }
+  unsigned char digest[32];
+  unsigned int dlen = 0;
+  EVP_DigestFinal_ex(sha.get(), digest, &dlen);
+  ok = ok && fwrite(digest, 1, 32, f) == 32;
+  ok = ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    throw Error(ErrorKind::Internal, path + ": writing the checkpoint failed (" + strerror(errno) + "); nothing was replaced");
+  }
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  std::vector<uint8_t> b;
+  try {
+    b = read_file(path, 1ULL << 34);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::Model, e.what());
+  }
+  if (b.size() < 20 + 32 || memcmp(b.data(), kMagic, 8) != 0) {
+    std::string kind = sniff(b.data(), b.size());
+    if (b.size() >= 2 && b[0] == 'P' && b[1] == 'K') kind = "a ZIP archive (a PyTorch torch.save file? convert it with tools/convert_paper_checkpoint.py)";
+    else kind = describe_kind(kind);
+    fail_ck(path, "an mpjudge checkpoint (magic MPJCKPT)", b.size() < 52 && kind.find("empty") == std::string::npos ? "a file too short to be one" : kind);
+  }
+  uint32_t version;
+  uint64_t hlen;
+  memcpy(&version, b.data() + 8, 4);
+  memcpy(&hlen, b.data() + 12, 8);
+  if (version != kCheckpointVersion)
+    fail_ck(path, "checkpoint format version " + std::to_string(kCheckpointVersion), "version " + std::to_string(version) + " (written by another mpjudge release)");
+  if (20 + hlen + 32 > b.size()) fail_ck(path, "a complete checkpoint", "a truncated file (header runs past the end)");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(b.begin() + 20, b.begin() + 20 + long(hlen));
+  } catch (const nlohmann::json::exception&) {
+    fail_ck(path, "a JSON checkpoint header", "unparseable bytes");
+  }
+  uint64_t data_start = 20 + hlen, data_len = 0;
+  for (const auto& t : header.at("tensors")) data_len = std::max<uint64_t>(data_len, t.at("offset").get<uint64_t>() + t.at("nbytes").get<uint64_t>());
+  if (data_start + data_len + 32 != b.size())
+    fail_ck(path, std::to_string(data_start + data_len + 32) + " bytes", std::to_string(b.size()) + " bytes (truncated or padded)");
+  unsigned char digest[32];
+  SHA256(b.data(), size_t(data_start + data_len), digest);
+  if (memcmp(digest, b.data() + data_start + data_len, 32) != 0) fail_ck(path, "a checksum that matches the contents", "a corrupt file");
+  Checkpoint ck;
+  ck.arch = header.value("arch", "");
+  ck.config = header.value("config", nlohmann::json::object());
+  ck.meta = header.value("meta", nlohmann::json::object());
+  for (const auto& t : header["tensors"]) {
+    std::string dtype = t.at("dtype");
+    auto shape = t.at("shape").get<std::vector<int64_t>>();
+    at::Tensor x = torch::empty(shape, dtype == "i64" ? at::kLong : at::kFloat);
+    uint64_t nbytes = t.at("nbytes"), off = t.at("offset");
+    if (nbytes != uint64_t(x.numel()) * x.element_size()) fail_ck(path, "tensor sizes that match their shapes", "a mismatch for " + t.at("name").get<std::string>());
+    memcpy(x.data_ptr(), b.data() + data_start + off, nbytes);
+    ck.tensors[t.at("name")] = x;
+  }
+  return ck;
+}
+
+}  // namespace mpjudge
