@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -219,6 +220,55 @@ MusicFeatures music_features(const std::string& path, const FeatureOptions& opt 
 
 // SHA-256 of bytes, lower-case hex (OpenSSL).
 std::string sha256_hex(const uint8_t* data, size_t size);
+
+// ---- judging ------------------------------------------------------------------------------------
+struct ModulationMap {
+  std::string layer;          // the MAN block's position in the trunk, e.g. "block_12_add" (14x14)
+  int height = 0, width = 0;
+  std::vector<float> values;  // raw per-location modulation magnitudes, row-major
+};
+
+struct ScoreResult {
+  double score = 0;           // coherence in [0, 1]
+  std::string model;          // checkpoint path
+  std::string arch;           // "mpjudge"
+  std::vector<ModulationMap> maps;
+  bool painting_from_cache = false, music_from_cache = false;
+};
+
+struct RankEntry {
+  std::string painting;
+  double score = 0;
+};
+
+// Loads a checkpoint once and scores music-painting pairs with it. Painting trunk features and music
+// inputs are cached on disk by content hash (FeatureOptions), so ranking a gallery for a second song
+// only runs the MAN blocks and the head. Not thread-safe: one Scorer per thread.
+class Scorer {
+ public:
+  // Throws Error(Model) for a missing, foreign or mismatched checkpoint or missing encoder weights.
+  explicit Scorer(const std::string& model_path, const FeatureOptions& opt = {});
+  ~Scorer();
+  Scorer(const Scorer&) = delete;
+  Scorer& operator=(const Scorer&) = delete;
+  ScoreResult score(const std::string& music, const std::string& painting);
+  // Scores every painting against one song, best first; top_k <= 0 keeps all.
+  std::vector<RankEntry> rank(const std::string& music, const std::vector<std::string>& paintings, int top_k = 0);
+  const std::string& model_path() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes an untrained checkpoint of the default architecture (MAN blocks start as the identity, or
+// with small random modulation when random_man is set). Returns a JSON summary. Deterministic by seed.
+std::string write_initial_model(const std::string& out, uint64_t seed, bool random_man);
+
+// Writes the modulation map as a colour-mapped overlay over the painting (upsampled, min-max
+// normalised, alpha-blended) to a PNG, atomically. Throws Error(Input) for an unreadable painting.
+void write_overlay_png(const std::string& painting, const ModulationMap& map, const std::string& out_png,
+                       double alpha = 0.55);
 
 // ---- misc ----------------------------------------------------------------------------------------
 const char* version();

@@ -75,4 +75,11 @@ class BasicPitch {
   std::unique_ptr<TfGraph> graph_;
 };
 
+// Process-wide encoders, loaded on first use (thread-safe), shared by the feature API and the Scorer.
+std::shared_ptr<const MobileNetV2> shared_mobilenet();
+std::shared_ptr<const BasicPitch> shared_basic_pitch();
+// basic-pitch posteriors pooled over time: per key the mean and max of note and onset, and the mean
+// contour folded to semitones: [440].
+at::Tensor pool_pitch(const BasicPitch::Output& o);
+
 }  // namespace mpjudge

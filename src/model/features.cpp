@@ -20,15 +20,8 @@ namespace {
 constexpr const char* kPaintingEncoder = "nsfwjs-mobilenet_v2@4.4.0/p1";
 constexpr const char* kMusicEncoder = "basic-pitch@1.0.1/p1";
 
-const MobileNetV2& mobilenet() {
-  static const MobileNetV2 net;  // thread-safe one-time load
-  return net;
-}
-
-const BasicPitch& basic_pitch() {
-  static const BasicPitch net;
-  return net;
-}
+const MobileNetV2& mobilenet() { return *shared_mobilenet(); }
+const BasicPitch& basic_pitch() { return *shared_basic_pitch(); }
 
 std::vector<float> to_vector(const at::Tensor& t) {
   at::Tensor c = t.to(torch::kFloat32).contiguous().reshape({-1});
@@ -38,6 +31,22 @@ std::vector<float> to_vector(const at::Tensor& t) {
 std::string cache_key(const std::string& sha, const std::string& encoder) { return sha + "-" + encoder; }
 
 }  // namespace
+
+std::shared_ptr<const MobileNetV2> shared_mobilenet() {
+  static const std::shared_ptr<const MobileNetV2> net = std::make_shared<const MobileNetV2>();  // thread-safe one-time load
+  return net;
+}
+
+std::shared_ptr<const BasicPitch> shared_basic_pitch() {
+  static const std::shared_ptr<const BasicPitch> net = std::make_shared<const BasicPitch>();
+  return net;
+}
+
+at::Tensor pool_pitch(const BasicPitch::Output& o) {
+  // Per key: mean and max of the note and onset posteriors, and the contour folded to semitones.
+  at::Tensor contour88 = o.contour.mean(0).reshape({88, 3}).mean(1);
+  return torch::cat({o.note.mean(0), std::get<0>(o.note.max(0)), o.onset.mean(0), std::get<0>(o.onset.max(0)), contour88});
+}
 
 std::string sha256_hex(const uint8_t* data, size_t size) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -111,11 +120,7 @@ MusicFeatures music_features(const std::string& path, const FeatureOptions& opt)
   if (out.frames == 0)
     throw Error(ErrorKind::Input, path + ": expected at least one basic-pitch frame (~12 ms of audio), found " +
                                       std::to_string(out.duration_s) + " s");
-  // Pooled: per key, mean and max of the note and onset posteriors, and the contour folded to
-  // semitones (3 bins each) and averaged: 5 x 88 = 440 values.
-  at::Tensor contour88 = o.contour.mean(0).reshape({88, 3}).mean(1);
-  at::Tensor pooled = torch::cat({o.note.mean(0), std::get<0>(o.note.max(0)), o.onset.mean(0),
-                                  std::get<0>(o.onset.max(0)), contour88});
+  at::Tensor pooled = pool_pitch(o);  // 5 x 88 = 440 values
   out.pooled = to_vector(pooled);
   out.note_activity = to_vector(o.note.mean(0));
   if (opt.use_cache)

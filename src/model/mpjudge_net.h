@@ -1,0 +1,85 @@
+// The default MPJudge network: the frozen nsfwjs MobileNetV2 trunk with Modality-Adaptive
+// Normalization (MAN) blocks inside its later stages, a music encoder (log-mel CNN + pooled
+// basic-pitch posteriors + music descriptors), and a head giving a score in [0, 1].
+// MAN is spatial (SPADE-like): y = x + (IN(x) * gamma(x, m) + beta(x, m)), gamma/beta from a 1x1 conv of
+// the features plus a projection of the music embedding; the last convs start at zero, so an untrained
+// MAN is the identity. Its modulation map is |y - x| per location (14x14, 7x7), as in the paper.
+// Inputs are precomputed features (MusicInput, the trunk map): the model never opens files.
+#pragma once
+
+#include <mpjudge/mpjudge.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "model/checkpoint.h"
+#include "model/encoders.h"
+#include "model/torch_pch.h"
+
+namespace mpjudge {
+
+struct MPJudgeConfig {
+  std::vector<std::string> man_layers{"block_12_add", "block_16_project_BN"};  // MobileNetV2 stage ends
+  int64_t man_hidden = 64;
+  int64_t music_dim = 256;
+  int64_t n_mels = 128;
+  int64_t pitch_dim = 440;      // pooled basic-pitch features (music_features)
+  int64_t descriptor_dim = 10;  // music_descriptor_vector()
+  int64_t head_hidden = 128;
+  nlohmann::json to_json() const;
+  static MPJudgeConfig from_json(const nlohmann::json& j);
+  // The trunk layer whose output is cached per painting: the first MAN point.
+  const std::string& trunk_layer() const { return man_layers.front(); }
+};
+
+// Everything the music side needs, computed by the feature layer (features.cpp) and cacheable.
+struct MusicInput {
+  torch::Tensor mel;          // [B, n_mels, T] log-mel (dB), T ~ 1292 for 30 s
+  torch::Tensor pitch;        // [B, pitch_dim]
+  torch::Tensor descriptors;  // [B, descriptor_dim]
+};
+
+// Fixed scaling of MusicDescriptors into roughly [-1, 1] (documented in docs/model.md).
+std::vector<float> music_descriptor_vector(const MusicDescriptors& d);
+
+struct MANImpl : torch::nn::Module {
+  MANImpl(int64_t channels, int64_t music_dim, int64_t hidden);
+  // Returns the modulated map and the modulation magnitude [B, H, W].
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x, const torch::Tensor& m);
+  torch::nn::Conv2d feat{nullptr}, gamma{nullptr}, beta{nullptr};
+  torch::nn::Linear music{nullptr};
+};
+TORCH_MODULE(MAN);
+
+struct MusicEncoderImpl : torch::nn::Module {
+  explicit MusicEncoderImpl(const MPJudgeConfig& c);
+  torch::Tensor forward(const MusicInput& in);  // [B, music_dim]
+  torch::nn::Sequential conv{nullptr};
+  torch::nn::Sequential mlp{nullptr};
+};
+TORCH_MODULE(MusicEncoder);
+
+struct MPJudgeOutput {
+  torch::Tensor score;              // [B] in [0, 1]
+  std::vector<torch::Tensor> maps;  // per MAN block: [B, H, W]
+};
+
+struct MPJudgeNetImpl : torch::nn::Module {
+  MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+  // trunk_map: the output of config.trunk_layer() for each painting ([B, C, H, W], cacheable).
+  MPJudgeOutput forward(const torch::Tensor& trunk_map, const MusicInput& music);
+  // The trunk up to config.trunk_layer() (frozen; no gradient).
+  torch::Tensor trunk_map(const torch::Tensor& image01) const;
+  MPJudgeConfig config;
+  std::shared_ptr<const MobileNetV2> trunk;
+  MusicEncoder music{nullptr};
+  torch::nn::ModuleList man{nullptr};
+  torch::nn::Sequential head{nullptr};
+};
+TORCH_MODULE(MPJudgeNet);
+
+Checkpoint mpjudge_to_checkpoint(MPJudgeNet& net);
+MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path, std::shared_ptr<const MobileNetV2> trunk);
+
+}  // namespace mpjudge
