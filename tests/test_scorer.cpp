@@ -1,0 +1,141 @@
+// The default network and the Scorer: identity initialisation, modulation maps, music dependence,
+// ranking, the trunk-map cache across Scorers, checkpoints, and the score/rank/explain CLIs.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "model/mpjudge_net.h"
+#include "test_util.h"
+
+using namespace mpjudge;
+using testutil::data;
+
+namespace {
+
+MusicInput random_music(int64_t b, uint64_t seed) {
+  torch::manual_seed(seed);
+  return MusicInput{torch::randn({b, 128, 200}) * 10 - 40, torch::rand({b, 440}), torch::randn({b, 10}) * 0.5};
+}
+
+}  // namespace
+
+TEST(MPJudgeNet, UntrainedMANIsTheIdentity) {
+  torch::manual_seed(3);
+  MPJudgeNet net(MPJudgeConfig{}, shared_mobilenet());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  torch::Tensor img = torch::rand({2, 3, 224, 224});
+  torch::Tensor map = net->trunk_map(img);
+  ASSERT_EQ(map.sizes(), (std::vector<int64_t>{2, 96, 14, 14}));
+  MPJudgeOutput a = net->forward(map, random_music(2, 1)), b = net->forward(map, random_music(2, 2));
+  ASSERT_EQ(a.maps.size(), 2u);
+  EXPECT_EQ(a.maps[0].sizes(), (std::vector<int64_t>{2, 14, 14}));
+  EXPECT_EQ(a.maps[1].sizes(), (std::vector<int64_t>{2, 7, 7}));
+  EXPECT_EQ(a.maps[0].abs().max().item<float>(), 0.0f);  // no modulation at all
+  EXPECT_TRUE(torch::equal(a.score, b.score));            // so the music cannot matter yet
+  // And the trunk through the MAN points equals the plain MobileNetV2.
+  MobileNetV2::Output plain = shared_mobilenet()->forward(img, false);
+  torch::Tensor pooled = shared_mobilenet()->forward_from("block_12_add", map).pooled;
+  EXPECT_LE((plain.pooled - pooled).abs().max().item<float>(), 1e-5f);
+  EXPECT_GT(a.score.min().item<float>(), 0.0f);
+  EXPECT_LT(a.score.max().item<float>(), 1.0f);
+}
+
+TEST(MPJudgeNet, ModulatedModelDependsOnMusicAndTrains) {
+  torch::manual_seed(4);
+  MPJudgeNet net(MPJudgeConfig{}, shared_mobilenet());
+  for (auto& p : net->named_parameters())
+    if (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos) p.value().data().normal_(0, 0.05);
+  torch::Tensor map = net->trunk_map(torch::rand({2, 3, 224, 224}));
+  MPJudgeOutput a = net->forward(map, random_music(2, 1)), b = net->forward(map, random_music(2, 2));
+  EXPECT_GT((a.score - b.score).abs().max().item<float>(), 1e-6f);
+  EXPECT_GT(a.maps[0].abs().max().item<float>(), 0.0f);
+  // Gradients reach the MAN blocks and the music encoder through the frozen trunk.
+  a.score.sum().backward();
+  for (const char* name : {"man.0.feat.weight", "man.1.gamma.weight", "music.mlp.0.weight", "head.2.weight"}) {
+    auto params = net->named_parameters();
+    ASSERT_TRUE(params.contains(name)) << name;
+    ASSERT_TRUE(params[name].grad().defined()) << name;
+    EXPECT_GT(params[name].grad().abs().sum().item<float>(), 0.0f) << name;
+  }
+}
+
+TEST(Scorer, ScoresRanksExplainsAndReusesCaches) {
+  std::string dir = testutil::tmp_dir("scorer");
+  auto summary = nlohmann::json::parse(write_initial_model(dir + "/m.mpjc", 5, true));
+  EXPECT_EQ(summary["arch"], "mpjudge");
+  FeatureOptions fo{dir + "/cache", true, 0};
+  std::vector<std::string> paintings{data("painting_224_a.png"), data("painting_224_b.png"), data("gradient_32.png")};
+  double s_a;
+  {
+    Scorer sc(dir + "/m.mpjc", fo);
+    ScoreResult r = sc.score(data("pitch_3s_22k.wav"), paintings[0]);
+    s_a = r.score;
+    EXPECT_GT(r.score, 0.0);
+    EXPECT_LT(r.score, 1.0);
+    EXPECT_FALSE(r.painting_from_cache);
+    ASSERT_EQ(r.maps.size(), 2u);
+    EXPECT_EQ(r.maps[0].height, 14);
+    EXPECT_EQ(r.maps[1].width, 7);
+    EXPECT_EQ(r.maps[0].values.size(), 196u);
+    auto ranked = sc.rank(data("pitch_3s_22k.wav"), paintings, 2);
+    ASSERT_EQ(ranked.size(), 2u);
+    EXPECT_GE(ranked[0].score, ranked[1].score);
+    // Ranking agrees with scoring one by one.
+    for (const auto& e : ranked) EXPECT_NEAR(sc.score(data("pitch_3s_22k.wav"), e.painting).score, e.score, 1e-5);
+    write_overlay_png(paintings[0], r.maps[0], dir + "/overlay.png");
+    RgbImage ov = load_image(dir + "/overlay.png");
+    EXPECT_EQ(ov.width, 224);
+  }
+  Scorer again(dir + "/m.mpjc", fo);  // a new process would see the same: the cache is on disk
+  ScoreResult r2 = again.score(data("pitch_3s_22k.wav"), paintings[0]);
+  EXPECT_TRUE(r2.painting_from_cache);
+  EXPECT_TRUE(r2.music_from_cache);
+  EXPECT_NEAR(r2.score, s_a, 1e-6);
+  // Bad inputs keep their kinds.
+  EXPECT_THROW(Scorer(dir + "/nope.mpjc", fo), Error);
+  try {
+    again.score(data("bad/silent.wav"), paintings[0]);
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Input);
+  }
+}
+
+TEST(Scorer, Cli) {
+  std::string dir = testutil::tmp_dir("scorer_cli");
+  setenv("MPJUDGE_CACHE", (dir + "/cache").c_str(), 1);
+  ASSERT_EQ(testutil::run_cli("init-model --out '" + dir + "/m.mpjc' --random-man --seed 2").exit_code, 0);
+  auto r = testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") +
+                             "' --model '" + dir + "/m.mpjc' --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_GE(j["score"].get<double>(), 0.0);
+  EXPECT_LE(j["score"].get<double>(), 1.0);
+  EXPECT_EQ(j["model"], dir + "/m.mpjc");
+  r = testutil::run_cli("rank --music '" + data("pitch_3s_22k.wav") + "' --paintings '" + data("") + "' --top 3 --model '" + dir + "/m.mpjc' --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["ranking"].size(), 3u);
+  EXPECT_GE(j["ranking"][0]["score"].get<double>(), j["ranking"][2]["score"].get<double>());
+  r = testutil::run_cli("explain --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_b.png") +
+                        "' --model '" + dir + "/m.mpjc' --out '" + dir + "/ex' --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream mj(dir + "/ex/maps.json");
+  ASSERT_TRUE(mj);
+  auto maps = nlohmann::json::parse(mj);
+  ASSERT_EQ(maps["maps"].size(), 2u);
+  EXPECT_EQ(maps["maps"][0]["values"].size(), 196u);
+  EXPECT_EQ(load_image(maps["maps"][1]["overlay"].get<std::string>()).width, 224);
+  // Errors: no model, a foreign checkpoint, a bad painting.
+  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") + "'").exit_code, 4);
+  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") +
+                              "' --model '" + data("gradient_32.png") + "'").exit_code, 4);
+  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("bad/truncated.jpg") +
+                              "' --model '" + dir + "/m.mpjc'").exit_code, 3);
+}
