@@ -10,21 +10,16 @@ the paper's 8 and 256. Everything else (width, patch, image size, depth, music c
 checked. Exit codes: 0 ok, 2 usage, 4 the input is not a checkpoint of that layout (names what is wrong).
 """
 import argparse
-import hashlib
 import json
 import math
 import os
 import re
-import struct
 import sys
-import tempfile
 
-import numpy as np
 import torch
 
-MAGIC = b"MPJCKPT\0"
-VERSION = 1
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpjudge_py import write_checkpoint  # noqa: E402
 
 def fail(msg, code=4):
     print(f"convert_paper_checkpoint: error: {msg}", file=sys.stderr)
@@ -65,38 +60,6 @@ def infer_config(vis, mus, heads, mel_size):
         fail(f"--heads {heads} does not divide the width {width}", code=2)
     return dict(image_size=grid * int(patch), patch=int(patch), layers=layers, width=int(width), heads=heads,
                 mel_size=mel_size, music_channels=channels, adain_eps=1e-5)
-
-
-def write_checkpoint(path, arch, config, meta, tensors):
-    index, blobs, offset = [], [], 0
-    for name in sorted(tensors):
-        t = tensors[name].detach().cpu().contiguous()
-        if t.dtype == torch.int64:
-            arr, dtype = t.numpy().astype("<i8"), "i64"
-        else:
-            arr, dtype = t.to(torch.float32).numpy().astype("<f4"), "f32"
-        raw = arr.tobytes()
-        index.append(dict(name=name, dtype=dtype, shape=list(arr.shape), offset=offset, nbytes=len(raw)))
-        blobs.append(raw)
-        offset += len(raw)
-    header = json.dumps(dict(arch=arch, config=config, meta=meta, tensors=index)).encode()
-    pre = MAGIC + struct.pack("<IQ", VERSION, len(header)) + header
-    sha = hashlib.sha256(pre)
-    for b in blobs:
-        sha.update(b)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".mpjc.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pre)
-            for b in blobs:
-                f.write(b)
-            f.write(sha.digest())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main():

@@ -5,7 +5,6 @@ It writes the weights as the authors' two state_dicts (model.pt, music.pt), conv
 tools/convert_paper_checkpoint.py, and records inputs, outputs (score, per-block modulation maps) and the
 gradient of every parameter for a fixed loss. usage: paper_reference.py REPO OUTDIR"""
 import json
-import math
 import os
 import subprocess
 import sys
@@ -17,60 +16,8 @@ torch.manual_seed(7)
 CFG = dict(image_size=64, patch=16, layers=2, width=64, heads=4, mel_size=64, music_channels=[8, 16, 32, 64])
 
 
-class AdaIN(nn.Module):
-    def __init__(self, d):
-        super().__init__()
-        self.scale, self.bias = nn.Linear(d, d), nn.Linear(d, d)
-
-    def forward(self, x, m):
-        mu, sd = x.mean(1, keepdim=True), x.std(1, keepdim=True)
-        return (x - mu) / (sd + 1e-5) * self.scale(m)[:, None] + self.bias(m)[:, None]
-
-
-class Block(nn.Module):
-    def __init__(self, d, h):
-        super().__init__()
-        self.cross_attn = nn.MultiheadAttention(d, h, batch_first=True)
-        self.adain1, self.adain2 = nn.LayerNorm(d), AdaIN(d)
-        self.ffn = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
-
-    def forward(self, x, m):
-        x = self.adain1(x)
-        xa = x + self.cross_attn(x, x, x, need_weights=False)[0]
-        xb = self.adain2(xa, m)
-        return xb + self.ffn(xb), (xb - xa).norm(dim=-1)
-
-
-class Visual(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        d = c["width"]
-        self.patch_embed = nn.Conv2d(3, d, c["patch"], stride=c["patch"])
-        self.pos_embed = nn.Parameter(torch.randn(1, (c["image_size"] // c["patch"]) ** 2, d))
-        self.blocks = nn.ModuleList([Block(d, c["heads"]) for _ in range(c["layers"])])
-        self.head = nn.Linear(d, 1)
-
-    def forward(self, img, m):
-        x = self.patch_embed(img).flatten(2).transpose(1, 2) + self.pos_embed
-        maps = []
-        for b in self.blocks:
-            x, r = b(x, m)
-            maps.append(r)
-        return self.head(x.mean(1)).squeeze(-1), maps
-
-
-class Music(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        layers, cin = [], 3
-        for ch in c["music_channels"]:
-            layers += [nn.Conv2d(cin, ch, 4, 2, 1), nn.BatchNorm2d(ch), nn.ReLU()]
-            cin = ch
-        self.encoder = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1))
-        self.proj = nn.Linear(cin, c["width"])
-
-    def forward(self, x):
-        return self.proj(self.encoder(x).flatten(1))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../tools"))
+from mpjudge_py import PaperModel  # noqa: E402
 
 
 def dump(t, path):
@@ -80,7 +27,8 @@ def dump(t, path):
 def main():
     repo, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    vis, mus = Visual(CFG), Music(CFG)
+    model = PaperModel(CFG)
+    vis, mus = model.visual, model.music
     with torch.no_grad():  # non-trivial BatchNorm statistics, so eval mode really uses them
         for m in mus.modules():
             if isinstance(m, nn.BatchNorm2d):
@@ -97,13 +45,13 @@ def main():
     img = torch.rand(2, 3, CFG["image_size"], CFG["image_size"]) * 2 - 1
     mel = torch.randn(2, 3, CFG["mel_size"], CFG["mel_size"])
     target = torch.tensor([0.3, 0.8])
-    score, maps = vis(img, mus(mel))
-    loss = ((score - target) ** 2).mean() + 0.1 * sum(m.mean() for m in maps)
+    score, maps = model(img, mel)
+    loss = ((score - target) ** 2).mean() + 0.1 * maps.mean(dim=(0, 2)).sum()  # sum over blocks of each map's mean
     loss.backward()
     dump(img, os.path.join(out, "image.f32"))
     dump(mel, os.path.join(out, "mel.f32"))
     dump(score, os.path.join(out, "score.f32"))
-    dump(torch.stack(maps, 1), os.path.join(out, "maps.f32"))  # [B, L, N]
+    dump(maps, os.path.join(out, "maps.f32"))  # [B, L, N]
     grads = {}
     for prefix, mod in (("visual.", vis), ("music.", mus)):
         for name, p in mod.named_parameters():
