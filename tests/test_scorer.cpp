@@ -139,3 +139,32 @@ TEST(Scorer, Cli) {
   EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("bad/truncated.jpg") +
                               "' --model '" + dir + "/m.mpjc'").exit_code, 3);
 }
+
+// Writes the inputs and C++ outputs of a default-architecture checkpoint for the TorchScript export
+// check (tests/golden/torchscript_default_check.py, CTest fixture export_ref).
+TEST(ExportFixture, Write) {
+  std::string dir = std::string(MPJUDGE_GOLDEN_DIR) + "/export";
+  ASSERT_EQ(system(("mkdir -p '" + dir + "'").c_str()), 0);
+  write_initial_model(dir + "/m.mpjc", 9, true);
+  MPJudgeNet net = mpjudge_from_checkpoint(load_checkpoint(dir + "/m.mpjc"), dir + "/m.mpjc", shared_mobilenet());
+  net->eval();
+  torch::NoGradGuard no_grad;
+  RgbImage img = load_image(data("painting_224_a.png"));
+  const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
+  TensorImage t = normalise(img, zero, one);
+  torch::Tensor image = torch::from_blob(t.data.data(), {1, 3, 224, 224}).clone();
+  MusicInput mi = random_music(1, 11);
+  MPJudgeOutput o = net->forward(net->trunk_map(image), mi);
+  auto dump = [&](const torch::Tensor& x, const std::string& name) {
+    torch::Tensor c = x.contiguous();
+    std::ofstream(dir + "/" + name, std::ios::binary).write(static_cast<const char*>(c.data_ptr()), std::streamsize(4 * c.numel()));
+  };
+  dump(image, "image.f32");
+  dump(mi.mel, "mel.f32");
+  dump(mi.pitch, "pitch.f32");
+  dump(mi.descriptors, "descriptors.f32");
+  dump(o.score, "score.f32");
+  dump(o.maps[0], "map0.f32");
+  dump(o.maps[1], "map1.f32");
+  std::ofstream(dir + "/shapes.json") << nlohmann::json{{"mel", mi.mel.sizes().vec()}}.dump();
+}

@@ -135,3 +135,211 @@ class PaperModel(nn.Module):
             x, r = blk(x, m)
             maps.append(r)
         return self.visual.head(x.mean(1)).squeeze(-1), torch.stack(maps, 1)
+
+
+# ---- the default architecture (trunk from the nsfwjs npm package) --------------------------------
+def js_literal_to_json(js):
+    """A JavaScript object literal (unquoted keys, !0/!1, .5) as JSON text (as src/model/tfjs.cpp)."""
+    import re
+    out, i, n = [], 0, len(js)
+    while i < n:
+        c = js[i]
+        if c in "\"'":
+            j = i + 1
+            while js[j] != c:
+                j += 2 if js[j] == "\\" else 1
+            s = js[i + 1:j]
+            out.append(json.dumps(s.replace("\\'", "'")) if c == "'" else '"' + s + '"')
+            i = j + 1
+        elif c == "!" and i + 1 < n and js[i + 1] in "01":
+            out.append("true" if js[i + 1] == "0" else "false")
+            i += 2
+        elif c == "." and i + 1 < n and js[i + 1].isdigit() and not js[i - 1].isdigit():
+            out.append("0.")
+            i += 1
+        elif c.isalpha() or c in "_$":
+            m = re.match(r"[A-Za-z_$][\w$]*", js[i:])
+            word = m.group(0)
+            k = i + len(word)
+            while k < n and js[k].isspace():
+                k += 1
+            out.append(f'"{word}"' if k < n and js[k] == ":" else word)
+            i += len(word)
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _umd_export(js):
+    import re
+    for m in re.finditer(r"\.exports=([{\"'])", js):
+        start = m.start(1)
+        if js[start] != "{":
+            end = js.index(js[start], start + 1)
+            return js[start + 1:end]
+        depth, i = 0, start
+        while True:
+            ch = js[i]
+            if ch in "\"'":
+                i = js.index(ch, i + 1)
+            elif ch == "{":
+                depth += 1
+            elif ch == "}":
+                depth -= 1
+                if depth == 0:
+                    return json.loads(js_literal_to_json(js[start:i + 1]))
+            i += 1
+    raise CheckpointError("no UMD export found")
+
+
+def load_nsfwjs_mobilenet(node_modules):
+    """(layers config, {name: tensor}) of nsfwjs 4.4.0's MobileNetV2, dequantised (q * scale + min)."""
+    import base64
+    d = os.path.join(node_modules, "nsfwjs/dist/models/mobilenet_v2")
+    model = _umd_export(open(os.path.join(d, "model.min.js")).read())
+    blob = b"".join(base64.b64decode(_umd_export(open(os.path.join(d, p + ".min.js")).read()))
+                    for g in model["weightsManifest"] for p in g["paths"])
+    weights, off = {}, 0
+    for g in model["weightsManifest"]:
+        for w in g["weights"]:
+            n = int(np.prod(w["shape"])) if w["shape"] else 1
+            q = w.get("quantization")
+            if q and q["dtype"] == "uint8":
+                arr = np.frombuffer(blob, np.uint8, n, off).astype(np.float32) * q["scale"] + q["min"]
+                off += n
+            else:
+                arr = np.frombuffer(blob, np.float32, n, off)
+                off += 4 * n
+            weights[w["name"]] = torch.from_numpy(arr.reshape(w["shape"]).copy())
+    return model["modelTopology"]["model_config"]["config"]["layers"], weights
+
+
+class KerasTrunk(nn.Module):
+    """The Keras MobileNetV2 with Keras semantics (as src/model/keras_graph.cpp), run layer by layer;
+    run(x, outputs, replace) resumes from a replaced layer. Traceable with torch.jit.trace."""
+
+    def __init__(self, layers, weights):
+        super().__init__()
+        self.layers = layers
+        self.w = {}
+        for i, (name, t) in enumerate(sorted(weights.items())):
+            self.register_buffer(f"w{i}", t)
+            self.w[name] = f"w{i}"
+
+    def _t(self, name):
+        return getattr(self, self.w[name])
+
+    def run(self, x, outputs, replace=None):
+        import torch.nn.functional as F
+        replace = replace or {}
+        needed, stack, by_name = set(), list(outputs), {l["name"]: l for l in self.layers}
+        while stack:
+            nme = stack.pop()
+            if nme in needed:
+                continue
+            needed.add(nme)
+            if nme in replace:
+                continue
+            for node in by_name[nme]["inbound_nodes"]:
+                stack += [i[0] for i in node]
+        val = {}
+        for l in self.layers:
+            nme, kind, c = l["name"], l["class_name"], l["config"]
+            if nme not in needed:
+                continue
+            if nme in replace:
+                val[nme] = replace[nme]
+                continue
+            ins = [val[i[0]] for node in l["inbound_nodes"] for i in node]
+            if kind == "InputLayer":
+                y = x
+            elif kind in ("Conv2D", "DepthwiseConv2D"):
+                h = ins[0]
+                kh, kw = c["kernel_size"]
+                s = c["strides"]
+                if kind == "Conv2D":
+                    wt, groups = self._t(nme + "/kernel").permute(3, 2, 0, 1), 1
+                else:
+                    k = self._t(nme + "/depthwise_kernel")
+                    groups = k.shape[2]
+                    wt = k.permute(2, 3, 0, 1).reshape(k.shape[2] * k.shape[3], 1, kh, kw)
+                if c["padding"] == "same":
+                    def same(n, kk, ss):
+                        out = (n + ss - 1) // ss
+                        tot = max((out - 1) * ss + kk - n, 0)
+                        return tot // 2, tot - tot // 2
+                    t, b = same(h.shape[2], kh, s[0])
+                    le, r = same(h.shape[3], kw, s[1])
+                    h = F.pad(h, (le, r, t, b))
+                y = F.conv2d(h, wt, self._t(nme + "/bias") if c.get("use_bias") else None, s, 0, 1, groups)
+            elif kind == "BatchNormalization":
+                g, b = self._t(nme + "/gamma"), self._t(nme + "/beta")
+                mu, var = self._t(nme + "/moving_mean"), self._t(nme + "/moving_variance")
+                sc = g / torch.sqrt(var + c["epsilon"])
+                y = ins[0] * sc.view(1, -1, 1, 1) + (b - mu * sc).view(1, -1, 1, 1)
+            elif kind == "ReLU":
+                y = torch.clamp(ins[0], 0, c["max_value"]) if c.get("max_value") is not None else torch.relu(ins[0])
+            elif kind == "ZeroPadding2D":
+                (t, b), (le, r) = c["padding"]
+                y = F.pad(ins[0], (le, r, t, b))
+            elif kind == "Add":
+                y = ins[0] + ins[1]
+            else:
+                raise CheckpointError(f"layer {nme} ({kind}) is not supported in the trunk export")
+            val[nme] = y
+        return [val[o] for o in outputs]
+
+
+class MAN(nn.Module):
+    def __init__(self, ch, music_dim, hidden):
+        super().__init__()
+        self.feat, self.music = nn.Conv2d(ch, hidden, 1), nn.Linear(music_dim, hidden)
+        self.gamma, self.beta = nn.Conv2d(hidden, ch, 1), nn.Conv2d(hidden, ch, 1)
+
+    def forward(self, x, m):
+        mu, var = x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)
+        xn = (x - mu) / torch.sqrt(var + 1e-5)
+        z = torch.relu(self.feat(x) + self.music(m)[:, :, None, None])
+        delta = xn * self.gamma(z) + self.beta(z)
+        return x + delta, torch.linalg.vector_norm(delta, ord=2, dim=1)
+
+
+class MusicEncoder(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv1d(c["n_mels"], 128, 5, 2, 2), nn.ReLU(), nn.Conv1d(128, 128, 5, 2, 2), nn.ReLU(),
+                                  nn.Conv1d(128, 128, 5, 2, 2), nn.ReLU())
+        self.mlp = nn.Sequential(nn.Linear(256 + c["pitch_dim"] + c["descriptor_dim"], c["music_dim"]), nn.ReLU(),
+                                 nn.Linear(c["music_dim"], c["music_dim"]))
+
+    def forward(self, mel, pitch, desc):
+        h = self.conv((mel + 40.0) / 40.0)
+        return self.mlp(torch.cat([h.mean(-1), h.max(-1)[0], pitch, desc], 1))
+
+
+STAGE_CHANNELS = {"block_5_add": 32, "block_12_add": 96, "block_16_project_BN": 320, "out_relu": 1280}
+
+
+class MPJudgeNet(nn.Module):
+    """forward(image01 [B,3,224,224] in [0,1], mel [B,n_mels,T], pitch [B,440], descriptors [B,10])
+    -> (score [B], map per MAN block [B,H,W]...) - the same computation as src/model/mpjudge_net.cpp."""
+
+    def __init__(self, c, trunk):
+        super().__init__()
+        self.c, self.trunk = c, trunk
+        self.music = MusicEncoder(c)
+        self.man = nn.ModuleList([MAN(STAGE_CHANNELS[l], c["music_dim"], c["man_hidden"]) for l in c["man_layers"]])
+        self.head = nn.Sequential(nn.Linear(1280, c["head_hidden"]), nn.ReLU(), nn.Linear(c["head_hidden"], 1))
+
+    def forward(self, image01, mel, pitch, desc):
+        m = self.music(mel, pitch, desc)
+        layers = self.c["man_layers"]
+        x = self.trunk.run(image01, [layers[0]])[0]
+        maps = []
+        for k, man in enumerate(self.man):
+            y, mp = man(x, m)
+            maps.append(mp)
+            nxt = layers[k + 1] if k + 1 < len(layers) else "out_relu"
+            x = self.trunk.run(None, [nxt], {layers[k]: y})[0]
+        return (torch.sigmoid(self.head(x.mean((2, 3)))).squeeze(-1), *maps)
