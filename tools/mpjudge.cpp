@@ -11,6 +11,8 @@
 
 #include "cli_common.h"
 #include "common/json.h"
+#include "data/mpd.h"
+#include "image/plot.h"
 #include "model/runtime.h"
 
 #include <dirent.h>
@@ -113,6 +115,32 @@ int main(int argc, char** argv) {
   init->add_option("--seed", seed, "Random seed")->capture_default_str();
   init->add_flag("--random-man", random_man, "Start MAN blocks with small random modulation instead of the identity (demos, tests)");
   cli::add_output_options(init, opt);
+
+  auto* data = app.add_subcommand("data", "MPD datasets: validate, stats, split, import-json, export-json");
+  data->require_subcommand(1);
+  std::string data_dir, json_file, hist_png;
+  SplitOptions split_opt;
+  auto* d_validate = data->add_subcommand("validate", "Check a dataset; every problem with its file and row; exit 0 only when clean");
+  d_validate->add_option("DIR", data_dir, "Dataset folder")->required();
+  cli::add_output_options(d_validate, opt);
+  auto* d_stats = data->add_subcommand("stats", "Counts, score histogram, inter-rater agreement (Krippendorff's alpha, ICC) and the single-rater ceiling");
+  d_stats->add_option("DIR", data_dir, "Dataset folder")->required();
+  d_stats->add_option("--histogram-png", hist_png, "Also draw the score histogram here");
+  cli::add_output_options(d_stats, opt);
+  auto* d_split = data->add_subcommand("split", "Write split.json: train/val/test disjoint by music and painting, plus a held-out style split");
+  d_split->add_option("DIR", data_dir, "Dataset folder")->required();
+  d_split->add_option("--seed", split_opt.seed, "Random seed")->capture_default_str();
+  d_split->add_option("--val", split_opt.val, "Share of music pieces and paintings for validation")->capture_default_str();
+  d_split->add_option("--test", split_opt.test, "Share for test")->capture_default_str();
+  d_split->add_option("--style-key", split_opt.style_key, "painting_source, music_source, or '' for none")->capture_default_str();
+  d_split->add_option("--style-share", split_opt.style_share, "Share of style groups held out as test_style")->capture_default_str();
+  cli::add_output_options(d_split, opt);
+  auto* d_import = data->add_subcommand("import-json", "Import the authors' JSON list [{image_path, audio_path, score}] as an MPD dataset");
+  d_import->add_option("FILE", json_file, "JSON list")->required();
+  d_import->add_option("--out", data_dir, "Dataset folder to write")->required();
+  auto* d_export = data->add_subcommand("export-json", "Export a dataset's pairs as the authors' JSON list");
+  d_export->add_option("DIR", data_dir, "Dataset folder")->required();
+  d_export->add_option("--out", json_file, "JSON file to write")->required();
 
   bool no_sgemm = false;
   auto* info = app.add_subcommand("info", "Versions, threads, and which BLAS libtorch uses (with a quick SGEMM rate)");
@@ -263,6 +291,83 @@ int main(int argc, char** argv) {
       Json out = Json::parse(write_initial_model(init_out, seed, random_man));
       emit(out, opt.json);
       return cli::kOk;
+    }
+    if (data->parsed()) {
+      auto fmt = [](const std::optional<double>& v) { return v ? Json(std::round(*v * 1e4) / 1e4) : Json(nullptr); };
+      if (d_validate->parsed()) {
+        std::vector<MpdProblem> problems = validate_mpd(data_dir);
+        if (opt.json) {
+          Json list = Json::array();
+          for (const auto& p : problems) list.push_back({{"file", p.file}, {"row", p.row}, {"message", p.message}});
+          printf("%s\n", Json{{"dataset", data_dir}, {"problems", list}, {"ok", problems.empty()}}.dump(2).c_str());
+        } else {
+          for (const auto& p : problems) printf("%s\n", p.str().c_str());
+          printf("%s: %zu problem(s)\n", data_dir.c_str(), problems.size());
+        }
+        return problems.empty() ? cli::kOk : cli::kInput;
+      }
+      std::vector<MpdProblem> problems;
+      MpdDataset ds = d_import->parsed() ? MpdDataset{} : read_mpd(data_dir, problems);
+      if (!problems.empty() && !d_import->parsed())
+        throw Error(ErrorKind::Input, problems[0].str() + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
+                    "run `mpjudge data validate " + data_dir + "` for the full list");
+      if (d_stats->parsed()) {
+        MpdStats st = mpd_stats(ds);
+        Json hist = Json::array();
+        for (int c : st.histogram) hist.push_back(c);
+        Json raters;
+        for (const auto& [r, v] : st.rater_srcc) raters[r] = std::round(v * 1e4) / 1e4;
+        Json out{{"pairs", st.pairs}, {"music_pieces", st.musics}, {"paintings", st.paintings}, {"raters", st.raters},
+                 {"ratings", st.ratings}, {"preferences", st.preferences}, {"score_histogram", hist},
+                 {"krippendorff_alpha_interval", fmt(st.alpha)}, {"icc_2k", fmt(st.icc2k)}, {"icc_21", fmt(st.icc21)},
+                 {"icc_complete_units", st.icc_units}, {"rater_srcc_vs_others", raters}, {"single_rater_ceiling", fmt(st.ceiling)}};
+        if (!hist_png.empty()) {
+          std::vector<std::string> labels;
+          for (int i = 0; i < 10; ++i) labels.push_back(std::to_string(i / 10.0).substr(0, 3));
+          write_bar_chart_png(st.histogram, labels, "MPD score histogram (" + std::to_string(st.pairs) + " pairs)", hist_png);
+          out["histogram_png"] = hist_png;
+        }
+        if (opt.json) {
+          printf("%s\n", out.dump(2).c_str());
+        } else {
+          print_text(out);
+          int mx = *std::max_element(st.histogram.begin(), st.histogram.end());
+          for (int i = 0; i < 10; ++i)
+            printf("  [%.1f,%.1f%s %6d %s\n", i / 10.0, (i + 1) / 10.0, i == 9 ? "]" : ")", st.histogram[size_t(i)],
+                   std::string(size_t(mx ? 50 * st.histogram[size_t(i)] / mx : 0), '#').c_str());
+        }
+        return cli::kOk;
+      }
+      if (d_split->parsed()) {
+        auto split = make_split(ds, split_opt);
+        std::map<std::string, int> counts;
+        Json pairs;
+        for (const auto& [id, s] : split) pairs[id] = s, counts[s]++;
+        Json out{{"version", kMpdVersion}, {"seed", split_opt.seed}, {"method", "music and painting drawn independently; disagreeing pairs excluded"},
+                 {"val", split_opt.val}, {"test", split_opt.test}, {"style_key", split_opt.style_key}, {"style_share", split_opt.style_share},
+                 {"counts", counts}, {"pairs", pairs}};
+        std::string path = data_dir + "/split.json", tmp = path + ".tmp";
+        {
+          std::ofstream f(tmp);
+          f << out.dump(1) << "\n";
+          if (!f) throw Error(ErrorKind::Internal, path + ": write failed");
+        }
+        if (rename(tmp.c_str(), path.c_str()) != 0) throw Error(ErrorKind::Internal, path + ": rename failed");
+        out.erase("pairs");
+        out["file"] = path;
+        emit(out, opt.json);
+        return cli::kOk;
+      }
+      if (d_import->parsed()) {
+        MpdDataset d = import_authors_json(json_file, data_dir);
+        printf("%s\n", Json{{"imported", json_file}, {"out", data_dir}, {"pairs", d.pairs.size()}}.dump().c_str());
+        return cli::kOk;
+      }
+      if (d_export->parsed()) {
+        export_authors_json(ds, json_file);
+        printf("%s\n", Json{{"exported", data_dir}, {"out", json_file}, {"pairs", ds.pairs.size()}}.dump().c_str());
+        return cli::kOk;
+      }
     }
     if (info->parsed()) {
       RuntimeInfo r = runtime_info(!no_sgemm);

@@ -41,3 +41,41 @@ void write_overlay_png(const std::string& painting, const ModulationMap& map, co
 }
 
 }  // namespace mpjudge
+
+#include "image/plot.h"
+
+namespace mpjudge {
+
+void write_bar_chart_png(const std::vector<int>& counts, const std::vector<std::string>& labels, const std::string& title,
+                         const std::string& path) {
+  const int W = 720, H = 420, left = 60, bottom = 60, top = 50;
+  cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
+  int mx = 1;
+  for (int c : counts) mx = std::max(mx, c);
+  const int n = int(counts.size());
+  const double bw = double(W - left - 20) / std::max(1, n);
+  cv::putText(img, title, cv::Point(left, 30), cv::FONT_HERSHEY_SIMPLEX, 0.7, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  cv::line(img, cv::Point(left, H - bottom), cv::Point(W - 10, H - bottom), cv::Scalar(0, 0, 0));
+  cv::line(img, cv::Point(left, top), cv::Point(left, H - bottom), cv::Scalar(0, 0, 0));
+  cv::putText(img, std::to_string(mx), cv::Point(5, top + 10), cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  for (int i = 0; i < n; ++i) {
+    int h = int(double(counts[size_t(i)]) / mx * (H - bottom - top));
+    cv::Point a(left + int(i * bw) + 3, H - bottom - h), b(left + int((i + 1) * bw) - 3, H - bottom);
+    cv::rectangle(img, a, b, cv::Scalar(180, 110, 40), cv::FILLED);
+    if (size_t(i) < labels.size())
+      cv::putText(img, labels[size_t(i)], cv::Point(left + int(i * bw) + 2, H - bottom + 20), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  }
+  std::vector<uint8_t> png;
+  if (!cv::imencode(".png", img, png)) fail_internal("chart: PNG encoding failed");
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  FILE* f = fopen(tmp.c_str(), "wb");
+  if (!f) fail_usage(path + ": cannot write here");
+  bool ok = fwrite(png.data(), 1, png.size(), f) == png.size();
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    fail_internal(path + ": writing the chart failed");
+  }
+}
+
+}  // namespace mpjudge

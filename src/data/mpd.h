@@ -1,0 +1,96 @@
+// The MPD dataset format (docs/mpd-format.md): reading, validation with every problem reported by file
+// and row, agreement statistics, leakage-free splits, and the authors' JSON list import/export.
+// Torch-free: the training code reads datasets through this module.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mpjudge {
+
+constexpr int kMpdVersion = 1;
+
+struct MpdPair {
+  std::string id, music, painting;  // media paths relative to the dataset root
+  double score = 0;                 // aggregated coherence in [0, 1]
+  std::string music_source, painting_source;
+  int row = 0;                      // 1-based data row in pairs.csv (header excluded)
+};
+
+struct MpdRating {
+  std::string pair_id, rater;
+  double rating = 0;  // on the dataset's rating scale
+  int row = 0;
+};
+
+struct MpdPreference {
+  std::string id, music, chosen, rejected;
+  int n_raters = 0;
+  double agreement = 0;  // share of raters who chose `chosen`, in [0.5, 1]
+  int row = 0;
+};
+
+struct MpdDataset {
+  std::string root;
+  std::string name;
+  int version = 0;
+  double scale_min = 1, scale_max = 5;
+  std::vector<MpdPair> pairs;
+  std::vector<MpdRating> ratings;
+  std::vector<MpdPreference> preferences;
+  std::map<std::string, std::string> split;  // pair_id -> "train" | "val" | "test" | "test_style" | "excluded"
+};
+
+struct MpdProblem {
+  std::string file;  // relative to the root
+  int row = 0;       // 0 = the file as a whole
+  std::string message;
+  std::string str() const;  // "file:row: message"
+};
+
+// Reads what can be read; every problem goes into `problems` (never throws for dataset content).
+MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems);
+// read_mpd plus the checks that need the whole dataset: media exist and are the right kind, paths stay
+// inside the root, duplicates, double ratings, score vs ratings, contradicting preferences, split ids.
+std::vector<MpdProblem> validate_mpd(const std::string& root);
+
+// Writes a dataset (mpd.json, pairs.csv, ratings.csv, preferences.csv, split.json when present)
+// atomically per file. Media are not copied.
+void write_mpd(const MpdDataset& d, const std::string& root);
+
+// The authors' JSON list: [{"image_path", "audio_path", "score"}].
+MpdDataset import_authors_json(const std::string& json_file, const std::string& out_root);
+void export_authors_json(const MpdDataset& d, const std::string& json_file);
+
+// ---- agreement -----------------------------------------------------------------------------------
+// units x raters with missing values as NaN.
+double krippendorff_alpha_interval(const std::vector<std::vector<double>>& units);
+// Two-way random effects, average of k raters (Shrout & Fleiss 1979), on complete units only.
+std::optional<double> icc_2k(const std::vector<std::vector<double>>& units);
+std::optional<double> icc_21(const std::vector<std::vector<double>>& units);
+double spearman(const std::vector<double>& a, const std::vector<double>& b);
+
+struct MpdStats {
+  size_t pairs = 0, musics = 0, paintings = 0, raters = 0, ratings = 0, preferences = 0;
+  std::vector<int> histogram;  // 10 bins over [0, 1]
+  std::optional<double> alpha, icc2k, icc21;
+  size_t icc_units = 0;
+  std::map<std::string, double> rater_srcc;  // each rater vs the mean of the others
+  std::optional<double> ceiling;             // mean of rater_srcc
+};
+MpdStats mpd_stats(const MpdDataset& d);
+
+// ---- splits --------------------------------------------------------------------------------------
+struct SplitOptions {
+  uint64_t seed = 1;
+  double val = 0.1, test = 0.1;    // shares of music pieces and of paintings
+  std::string style_key = "painting_source";  // held out as test_style: "painting_source" | "music_source" | ""
+  double style_share = 0.1;        // share of style groups held out
+};
+// Assigns every pair: music pieces and paintings each get a split; a pair keeps its split only when
+// both agree (else "excluded"), so no music piece or painting appears in two splits. Deterministic by seed.
+std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOptions& opt);
+
+}  // namespace mpjudge
