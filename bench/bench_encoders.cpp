@@ -23,10 +23,14 @@ int main(int argc, char** argv) {
   int threads = 1, runs = 20, bp_runs = 3;
   const char* music = nullptr;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--threads")) threads = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--bp-runs")) bp_runs = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--music")) music = argv[i + 1];
+    if (!strcmp(argv[i], "--threads"))
+      threads = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--runs"))
+      runs = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--bp-runs"))
+      bp_runs = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "--music"))
+      music = argv[i + 1];
   }
   if (!music) {
     fprintf(stderr, "usage: bench_encoders --music CLIP [--threads N] [--runs N] [--bp-runs N]\n");
@@ -68,10 +72,12 @@ int main(int argc, char** argv) {
       bp_warm.push_back(ms(t0));
     }
     std::sort(bp_warm.begin(), bp_warm.end());
-    printf("{\"mobilenet_load_ms\": %.1f, \"mobilenet_cold_ms\": %.1f, \"mobilenet_warm_ms\": %.2f, "
-           "\"basic_pitch_load_ms\": %.1f, \"basic_pitch_cold_ms\": %.1f, \"basic_pitch_warm_ms\": %.1f, \"clip_s\": %.2f}\n",
-           mn_load, mn_first, warm[warm.size() / 2], bp_load, bp_first, bp_warm.empty() ? bp_first : bp_warm[bp_warm.size() / 2],
-           pcm.duration_s());
+    printf(
+        "{\"mobilenet_load_ms\": %.1f, \"mobilenet_cold_ms\": %.1f, \"mobilenet_warm_ms\": %.2f, "
+        "\"basic_pitch_load_ms\": %.1f, \"basic_pitch_cold_ms\": %.1f, \"basic_pitch_warm_ms\": %.1f, \"clip_s\": "
+        "%.2f}\n",
+        mn_load, mn_first, warm[warm.size() / 2], bp_load, bp_first,
+        bp_warm.empty() ? bp_first : bp_warm[bp_warm.size() / 2], pcm.duration_s());
   } catch (const Error& e) {
     fprintf(stderr, "bench_encoders: %s\n", e.what());
     return e.exit_code();

@@ -47,7 +47,9 @@ TEST(Tfjs, JsLiteralToJson) {
   EXPECT_TRUE(j["i"][1].is_null());
   EXPECT_EQ(j["j"]["k"]["l"], 2);
   bool is_string = false;
-  EXPECT_EQ(tfjs::unwrap_umd_export("!function(){module.exports=e()}({1:[function(e,a,n){a.exports=\"QUJD\"}]})", "x.js", &is_string), "QUJD");
+  EXPECT_EQ(tfjs::unwrap_umd_export("!function(){module.exports=e()}({1:[function(e,a,n){a.exports=\"QUJD\"}]})",
+                                    "x.js", &is_string),
+            "QUJD");
   EXPECT_TRUE(is_string);
   EXPECT_EQ(error_kind([] { tfjs::unwrap_umd_export("var x = 1;", "x.js"); }), ErrorKind::Model);
 }
@@ -69,8 +71,8 @@ TEST(Tfjs, Base64AndDequantisation) {
   data.insert(data.end(), reinterpret_cast<uint8_t*>(&f), reinterpret_cast<uint8_t*>(&f) + 4);
   data.insert(data.end(), reinterpret_cast<uint8_t*>(&i), reinterpret_cast<uint8_t*>(&i) + 4);
   auto w = tfjs::read_weights(manifest, data, "m.json");
-  EXPECT_FLOAT_EQ(w["u8"][0].item<float>(), 1.0f);   // 4 * 0.5 - 1
-  EXPECT_FLOAT_EQ(w["u8"][1].item<float>(), 4.0f);   // 10 * 0.5 - 1
+  EXPECT_FLOAT_EQ(w["u8"][0].item<float>(), 1.0f);     // 4 * 0.5 - 1
+  EXPECT_FLOAT_EQ(w["u8"][1].item<float>(), 4.0f);     // 10 * 0.5 - 1
   EXPECT_NEAR(w["u16"][0].item<float>(), 1.0f, 1e-6);  // 1000 * 0.001
   EXPECT_FLOAT_EQ(w["f16"][0].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(w["f16"][1].item<float>(), -2.0f);
@@ -93,7 +95,9 @@ TEST(Tfjs, DamagedOrForeignModelFolders) {
   EXPECT_NE(msg.find("model.min.js"), std::string::npos) << msg;
   write(dir + "/model.min.js", "<html>not a model</html>");
   EXPECT_EQ(error_kind([&] { tfjs::load_wrapped_layers_model(dir); }, &msg), ErrorKind::Model);
-  write(dir + "/model.min.js", "a.exports={modelTopology:{},weightsManifest:[{paths:[\"group1\"],weights:[{name:\"w\",shape:[4],dtype:\"float32\"}]}]}");
+  write(dir + "/model.min.js",
+        "a.exports={modelTopology:{},weightsManifest:[{paths:[\"group1\"],weights:[{name:\"w\",shape:[4],dtype:"
+        "\"float32\"}]}]}");
   write(dir + "/group1.min.js", "a.exports=\"AAAA\"");  // 3 bytes where 16 are needed
   EXPECT_EQ(error_kind([&] { tfjs::load_wrapped_layers_model(dir); }, &msg), ErrorKind::Model);
   EXPECT_NE(msg.find("truncated"), std::string::npos) << msg;
@@ -107,15 +111,17 @@ TEST(BasicPitch, SineA4LightsUpMidi69) {
   auto o = bp.run(a4.samples.data(), a4.samples.size());
   EXPECT_EQ(o.note.size(0), int64_t(2.0 * 22050 * 86 / 22050));
   int64_t best = o.note.mean(0).argmax().item<int64_t>();
-  printf("sine 440 Hz: strongest key MIDI %lld, mean posterior %.3f\n", (long long)(best + 21), o.note.mean(0)[best].item<float>());
+  printf("sine 440 Hz: strongest key MIDI %lld, mean posterior %.3f\n", (long long)(best + 21),
+         o.note.mean(0)[best].item<float>());
   EXPECT_EQ(best + BasicPitch::kLowestMidi, 69);
 }
 
 TEST(BasicPitch, PianoA4LightsUpMidi69) {
   // A4 on the General MIDI piano, rendered by fluidsynth (2 s).
   std::string dir = testutil::tmp_dir("bp_piano");
-  const unsigned char midi[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 0, 0, 1, 1, 0xE0, 'M', 'T', 'r', 'k', 0, 0, 0, 13,
-                                0x00, 0x90, 69, 100, 0x8E, 0x00, 0x80, 69, 0, 0x00, 0xFF, 0x2F, 0x00};
+  const unsigned char midi[] = {'M', 'T',  'h',  'd',  0,    0,   0, 6,    0,    0,    0,    1,
+                                1,   0xE0, 'M',  'T',  'r',  'k', 0, 0,    0,    13,   0x00, 0x90,
+                                69,  100,  0x8E, 0x00, 0x80, 69,  0, 0x00, 0xFF, 0x2F, 0x00};
   std::ofstream(dir + "/a4.mid", std::ios::binary).write(reinterpret_cast<const char*>(midi), sizeof midi);
   testutil::render_midi(dir + "/a4.mid", dir + "/a4.wav");
   MusicFeatures mf = music_features(dir + "/a4.wav", FeatureOptions{dir + "/cache", false, 0});

@@ -46,17 +46,20 @@ TEST(MobileNetGolden, MatchesTfjs) {
     double worst = 0;
     for (size_t k = 0; k < MobileNetV2::stage_layers().size(); ++k) {
       const std::string layer = MobileNetV2::stage_layers()[k];
-      at::Tensor ref = read_nhwc(dir + "/" + name + "." + layer + ".f32", meta["shapes"][layer].get<std::vector<int64_t>>());
+      at::Tensor ref =
+          read_nhwc(dir + "/" + name + "." + layer + ".f32", meta["shapes"][layer].get<std::vector<int64_t>>());
       ASSERT_EQ(out.stages[k].sizes(), ref.sizes()) << layer;
       double d = (out.stages[k] - ref).abs().max().item<double>() / ref.abs().max().item<double>();
       printf("mobilenet golden %-20s %-26s max abs diff relative to max |ref| %.3g\n", name.c_str(), layer.c_str(), d);
       worst = std::max(worst, d);
     }
-    at::Tensor ref_map = read_nhwc(dir + "/" + name + ".out_relu.f32", meta["shapes"]["out_relu"].get<std::vector<int64_t>>());
+    at::Tensor ref_map =
+        read_nhwc(dir + "/" + name + ".out_relu.f32", meta["shapes"]["out_relu"].get<std::vector<int64_t>>());
     double dp = (out.pooled - ref_map.mean({2, 3})).abs().max().item<double>();
     at::Tensor ref_probs = read_nhwc(dir + "/" + name + ".dense_3.f32", {1, 5});
     double dc = (out.probs - ref_probs).abs().max().item<double>();
-    printf("mobilenet golden %-20s pooled 1280-d max abs diff %.3g; probabilities max abs diff %.3g\n", name.c_str(), dp, dc);
+    printf("mobilenet golden %-20s pooled 1280-d max abs diff %.3g; probabilities max abs diff %.3g\n", name.c_str(),
+           dp, dc);
     EXPECT_LE(worst, 1e-4) << name;  // stage maps (values up to ~50): relative to their range
     EXPECT_LE(dp, 1e-3) << name;
     EXPECT_LE(dc, 1e-3) << name;

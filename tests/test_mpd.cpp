@@ -22,11 +22,12 @@ void write(const std::string& path, const std::string& text) { std::ofstream(pat
 // A small valid dataset: 3 music files, 3 paintings, 4 pairs, 3 raters, 2 preferences.
 std::string make_dataset(const std::string& name) {
   std::string dir = testutil::tmp_dir(name);
-  std::string cmd = "mkdir -p '" + dir + "/media' && cp '" + testutil::data("chord_22k.flac") + "' '" + dir + "/media/a.flac' && cp '" +
-                    testutil::data("chord_22k.ogg") + "' '" + dir + "/media/b.ogg' && cp '" + testutil::data("tone440_stereo_44k.wav") +
-                    "' '" + dir + "/media/c.wav' && cp '" + testutil::data("gradient_32.png") + "' '" + dir + "/media/p1.png' && cp '" +
-                    testutil::data("gradient_32.jpg") + "' '" + dir + "/media/p2.jpg' && cp '" + testutil::data("painting_224_a.png") + "' '" +
-                    dir + "/media/p3.png'";
+  std::string cmd = "mkdir -p '" + dir + "/media' && cp '" + testutil::data("chord_22k.flac") + "' '" + dir +
+                    "/media/a.flac' && cp '" + testutil::data("chord_22k.ogg") + "' '" + dir + "/media/b.ogg' && cp '" +
+                    testutil::data("tone440_stereo_44k.wav") + "' '" + dir + "/media/c.wav' && cp '" +
+                    testutil::data("gradient_32.png") + "' '" + dir + "/media/p1.png' && cp '" +
+                    testutil::data("gradient_32.jpg") + "' '" + dir + "/media/p2.jpg' && cp '" +
+                    testutil::data("painting_224_a.png") + "' '" + dir + "/media/p3.png'";
   if (system(cmd.c_str()) != 0) throw std::runtime_error("fixture copy failed");
   write(dir + "/mpd.json", R"({"format": "MPD", "version": 1, "name": "tiny", "rating_scale": [1, 5]})");
   write(dir + "/pairs.csv",
@@ -68,7 +69,8 @@ TEST(Agreement, KrippendorffAlphaIntervalPublishedExample) {
 
 TEST(Agreement, IccShroutFleissExample) {
   // Shrout & Fleiss (1979), 6 targets x 4 judges: ICC(2,1) = 0.29, ICC(2,4) = 0.62.
-  std::vector<std::vector<double>> t = {{9, 2, 5, 8}, {6, 1, 3, 2}, {8, 4, 6, 8}, {7, 1, 2, 6}, {10, 5, 6, 9}, {6, 2, 4, 7}};
+  std::vector<std::vector<double>> t = {{9, 2, 5, 8}, {6, 1, 3, 2},  {8, 4, 6, 8},
+                                        {7, 1, 2, 6}, {10, 5, 6, 9}, {6, 2, 4, 7}};
   printf("ICC(2,1) %.4f (published 0.29), ICC(2,4) %.4f (published 0.62)\n", *icc_21(t), *icc_2k(t));
   EXPECT_NEAR(*icc_21(t), 0.29, 0.005);
   EXPECT_NEAR(*icc_2k(t), 0.62, 0.005);
@@ -113,28 +115,49 @@ TEST(Mpd, MalformedDatasetsReportFileAndRow) {
   };
   const std::string pairs_head = "pair_id,music,painting,score,music_source,painting_source\n";
   std::vector<Case> cases = {
-      {"missing_media", "pairs.csv", pairs_head + "p1,media/nope.wav,media/p1.png,0.5,s,g\n", "pairs.csv:1: expected the media file media/nope.wav"},
-      {"wrong_media_kind", "pairs.csv", pairs_head + "p1,media/p1.png,media/p1.png,0.5,s,g\n", "pairs.csv:1: expected audio at media/p1.png"},
-      {"duplicate_id", "pairs.csv", pairs_head + "p1,media/a.flac,media/p1.png,0.5,s,g\np1,media/b.ogg,media/p2.jpg,0.5,s,g\n", "pairs.csv:2: expected a unique pair_id"},
-      {"duplicate_pair", "pairs.csv", pairs_head + "p1,media/a.flac,media/p1.png,0.5,s,g\np2,media/a.flac,media/p1.png,0.5,s,g\n", "pairs.csv:2: expected each music-painting pair once"},
-      {"score_range", "pairs.csv", pairs_head + "p1,media/a.flac,media/p1.png,1.5,s,g\n", "pairs.csv:1: expected a score in [0, 1]"},
-      {"score_text", "pairs.csv", pairs_head + "p1,media/a.flac,media/p1.png,high,s,g\n", "pairs.csv:1: expected a numeric score"},
-      {"escaping_path", "pairs.csv", pairs_head + "p1,../../etc/passwd,media/p1.png,0.5,s,g\n", "pairs.csv:1: expected a media path relative"},
-      {"double_rating", "ratings.csv", "pair_id,rater,rating\np1,r1,3\np1,r2,3\np1,r3,3\np1,r1,4\n", "ratings.csv:4: expected one rating per rater and pair"},
+      {"missing_media", "pairs.csv", pairs_head + "p1,media/nope.wav,media/p1.png,0.5,s,g\n",
+       "pairs.csv:1: expected the media file media/nope.wav"},
+      {"wrong_media_kind", "pairs.csv", pairs_head + "p1,media/p1.png,media/p1.png,0.5,s,g\n",
+       "pairs.csv:1: expected audio at media/p1.png"},
+      {"duplicate_id", "pairs.csv",
+       pairs_head + "p1,media/a.flac,media/p1.png,0.5,s,g\np1,media/b.ogg,media/p2.jpg,0.5,s,g\n",
+       "pairs.csv:2: expected a unique pair_id"},
+      {"duplicate_pair", "pairs.csv",
+       pairs_head + "p1,media/a.flac,media/p1.png,0.5,s,g\np2,media/a.flac,media/p1.png,0.5,s,g\n",
+       "pairs.csv:2: expected each music-painting pair once"},
+      {"score_range", "pairs.csv", pairs_head + "p1,media/a.flac,media/p1.png,1.5,s,g\n",
+       "pairs.csv:1: expected a score in [0, 1]"},
+      {"score_text", "pairs.csv", pairs_head + "p1,media/a.flac,media/p1.png,high,s,g\n",
+       "pairs.csv:1: expected a numeric score"},
+      {"escaping_path", "pairs.csv", pairs_head + "p1,../../etc/passwd,media/p1.png,0.5,s,g\n",
+       "pairs.csv:1: expected a media path relative"},
+      {"double_rating", "ratings.csv", "pair_id,rater,rating\np1,r1,3\np1,r2,3\np1,r3,3\np1,r1,4\n",
+       "ratings.csv:4: expected one rating per rater and pair"},
       {"rating_range", "ratings.csv", "pair_id,rater,rating\np1,r1,9\n", "ratings.csv:1: expected a rating in"},
-      {"unknown_pair", "ratings.csv", "pair_id,rater,rating\nzz,r1,3\n", "ratings.csv:1: expected a pair_id from pairs.csv"},
-      {"contradiction", "preferences.csv", "pref_id,music,chosen,rejected,n_raters,agreement\nq1,media/a.flac,media/p2.jpg,media/p1.png,3,0.67\nq2,media/a.flac,media/p1.png,media/p2.jpg,3,0.67\n", "preferences.csv:2: expected consistent preferences"},
-      {"same_painting", "preferences.csv", "pref_id,music,chosen,rejected,n_raters,agreement\nq1,media/a.flac,media/p1.png,media/p1.png,3,0.67\n", "preferences.csv:1: expected two different paintings"},
-      {"agreement_range", "preferences.csv", "pref_id,music,chosen,rejected,n_raters,agreement\nq1,media/a.flac,media/p2.jpg,media/p1.png,3,0.2\n", "preferences.csv:1: expected agreement in [0.5, 1]"},
+      {"unknown_pair", "ratings.csv", "pair_id,rater,rating\nzz,r1,3\n",
+       "ratings.csv:1: expected a pair_id from pairs.csv"},
+      {"contradiction", "preferences.csv",
+       "pref_id,music,chosen,rejected,n_raters,agreement\nq1,media/a.flac,media/p2.jpg,media/p1.png,3,0.67\nq2,media/"
+       "a.flac,media/p1.png,media/p2.jpg,3,0.67\n",
+       "preferences.csv:2: expected consistent preferences"},
+      {"same_painting", "preferences.csv",
+       "pref_id,music,chosen,rejected,n_raters,agreement\nq1,media/a.flac,media/p1.png,media/p1.png,3,0.67\n",
+       "preferences.csv:1: expected two different paintings"},
+      {"agreement_range", "preferences.csv",
+       "pref_id,music,chosen,rejected,n_raters,agreement\nq1,media/a.flac,media/p2.jpg,media/p1.png,3,0.2\n",
+       "preferences.csv:1: expected agreement in [0.5, 1]"},
       {"unknown_version", "mpd.json", R"({"format": "MPD", "version": 7})", "mpd.json: expected version 1, found 7"},
       {"not_json", "mpd.json", "format = MPD", "mpd.json: expected JSON"},
-      {"missing_column", "pairs.csv", "pair_id,music,painting\np1,media/a.flac,media/p1.png\n", "pairs.csv: expected a column 'score'"},
+      {"missing_column", "pairs.csv", "pair_id,music,painting\np1,media/a.flac,media/p1.png\n",
+       "pairs.csv: expected a column 'score'"},
       {"ragged_row", "pairs.csv", pairs_head + "p1,media/a.flac\n", "pairs.csv:1: expected 6 fields, found 2"},
-      {"bad_split", "split.json", R"({"version": 1, "seed": 1, "pairs": {"p1": "training"}})", "split.json: expected train/val/test"},
+      {"bad_split", "split.json", R"({"version": 1, "seed": 1, "pairs": {"p1": "training"}})",
+       "split.json: expected train/val/test"},
   };
   for (const auto& c : cases) {
     std::string dir = make_dataset("mpd_bad_" + c.name);
-    if (c.file == "pairs.csv") write(dir + "/ratings.csv", "pair_id,rater,rating\n");  // keep the other tables consistent
+    if (c.file == "pairs.csv")
+      write(dir + "/ratings.csv", "pair_id,rater,rating\n");  // keep the other tables consistent
     if (c.file == "pairs.csv") write(dir + "/preferences.csv", "pref_id,music,chosen,rejected,n_raters,agreement\n");
     write(dir + "/" + c.file, c.content);
     auto problems = validate_mpd(dir);
@@ -180,8 +203,10 @@ TEST(Mpd, SplitsAreDisjointDeterministicAndHoldOutStyles) {
       music_in[p.music].insert(s);
       paint_in[p.painting].insert(s);
     }
-    for (const auto& [m, s] : music_in) ASSERT_EQ(s.size(), 1u) << "seed " << seed << ": music " << m << " in two splits";
-    for (const auto& [p, s] : paint_in) ASSERT_EQ(s.size(), 1u) << "seed " << seed << ": painting " << p << " in two splits";
+    for (const auto& [m, s] : music_in)
+      ASSERT_EQ(s.size(), 1u) << "seed " << seed << ": music " << m << " in two splits";
+    for (const auto& [p, s] : paint_in)
+      ASSERT_EQ(s.size(), 1u) << "seed " << seed << ": painting " << p << " in two splits";
     EXPECT_GT(count["train"], count["test"]);
     EXPECT_GT(count["test"], 0);
     EXPECT_GT(count["val"], 0);

@@ -67,7 +67,8 @@ TEST(PaperGolden, OutputsAndGradientsMatchPyTorch) {
     if (d > worst) worst = d, worst_name = p.key();
     ++checked;
   }
-  printf("paper golden: %d parameter gradients, worst max diff %.3g relative (%s)\n", checked, worst, worst_name.c_str());
+  printf("paper golden: %d parameter gradients, worst max diff %.3g relative (%s)\n", checked, worst,
+         worst_name.c_str());
   EXPECT_EQ(checked, int(meta["grads"].size()));
   EXPECT_LE(worst, 1e-4);
 }
@@ -86,8 +87,9 @@ TEST(PaperModel, FullPaperShapesMatchTheAuthorsLayout) {
                   (256 * 16 * 512 + 512) + 2 * 512 + 512 * d + d;
   EXPECT_EQ(params, visual + music);
   auto names = m->named_parameters().keys();
-  for (const char* n : {"visual.blocks.11.cross_attn.in_proj_weight", "visual.blocks.0.adain2.scale.weight",
-                        "visual.blocks.3.ffn.2.bias", "visual.pos_embed", "music.encoder.9.weight", "music.proj.weight"})
+  for (const char* n :
+       {"visual.blocks.11.cross_attn.in_proj_weight", "visual.blocks.0.adain2.scale.weight",
+        "visual.blocks.3.ffn.2.bias", "visual.pos_embed", "music.encoder.9.weight", "music.proj.weight"})
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   // A round trip through the checkpoint format keeps every tensor.
   std::string dir = testutil::tmp_dir("paper_ck");
@@ -126,7 +128,8 @@ TEST(Checkpoint, WrongTruncatedCorruptForeign) {
   std::string v2 = bytes;
   v2[8] = 2;
   expect_model_error("future.mpjc", v2, "version 2");
-  expect_model_error("foreign.mpjc", "PK\x03\x04 a torch.save zip and some more bytes to pass the length check ....", "torch.save");
+  expect_model_error("foreign.mpjc", "PK\x03\x04 a torch.save zip and some more bytes to pass the length check ....",
+                     "torch.save");
   expect_model_error("empty.mpjc", "", "empty");
   // A valid checkpoint of another config: the network refuses it by name.
   Checkpoint other = ck;

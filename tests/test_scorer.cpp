@@ -37,7 +37,7 @@ TEST(MPJudgeNet, UntrainedMANIsTheIdentity) {
   EXPECT_EQ(a.maps[0].sizes(), (std::vector<int64_t>{2, 14, 14}));
   EXPECT_EQ(a.maps[1].sizes(), (std::vector<int64_t>{2, 7, 7}));
   EXPECT_EQ(a.maps[0].abs().max().item<float>(), 0.0f);  // no modulation at all
-  EXPECT_TRUE(torch::equal(a.score, b.score));            // so the music cannot matter yet
+  EXPECT_TRUE(torch::equal(a.score, b.score));           // so the music cannot matter yet
   // And the trunk through the MAN points equals the plain MobileNetV2.
   MobileNetV2::Output plain = shared_mobilenet()->forward(img, false);
   torch::Tensor pooled = shared_mobilenet()->forward_from("block_12_add", map).pooled;
@@ -50,7 +50,8 @@ TEST(MPJudgeNet, ModulatedModelDependsOnMusicAndTrains) {
   torch::manual_seed(4);
   MPJudgeNet net(MPJudgeConfig{}, shared_mobilenet());
   for (auto& p : net->named_parameters())
-    if (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos) p.value().data().normal_(0, 0.05);
+    if (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos)
+      p.value().data().normal_(0, 0.05);
   torch::Tensor map = net->trunk_map(torch::rand({2, 3, 224, 224}));
   MPJudgeOutput a = net->forward(map, random_music(2, 1)), b = net->forward(map, random_music(2, 2));
   EXPECT_GT((a.score - b.score).abs().max().item<float>(), 1e-6f);
@@ -111,14 +112,15 @@ TEST(Scorer, Cli) {
   std::string dir = testutil::tmp_dir("scorer_cli");
   setenv("MPJUDGE_CACHE", (dir + "/cache").c_str(), 1);
   ASSERT_EQ(testutil::run_cli("init-model --out '" + dir + "/m.mpjc' --random-man --seed 2").exit_code, 0);
-  auto r = testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") +
-                             "' --model '" + dir + "/m.mpjc' --json");
+  auto r = testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
+                             data("painting_224_a.png") + "' --model '" + dir + "/m.mpjc' --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_GE(j["score"].get<double>(), 0.0);
   EXPECT_LE(j["score"].get<double>(), 1.0);
   EXPECT_EQ(j["model"], dir + "/m.mpjc");
-  r = testutil::run_cli("rank --music '" + data("pitch_3s_22k.wav") + "' --paintings '" + data("") + "' --top 3 --model '" + dir + "/m.mpjc' --json");
+  r = testutil::run_cli("rank --music '" + data("pitch_3s_22k.wav") + "' --paintings '" + data("") +
+                        "' --top 3 --model '" + dir + "/m.mpjc' --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["ranking"].size(), 3u);
@@ -133,11 +135,18 @@ TEST(Scorer, Cli) {
   EXPECT_EQ(maps["maps"][0]["values"].size(), 196u);
   EXPECT_EQ(load_image(maps["maps"][1]["overlay"].get<std::string>()).width, 224);
   // Errors: no model, a foreign checkpoint, a bad painting.
-  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") + "'").exit_code, 4);
-  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") +
-                              "' --model '" + data("gradient_32.png") + "'").exit_code, 4);
-  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("bad/truncated.jpg") +
-                              "' --model '" + dir + "/m.mpjc'").exit_code, 3);
+  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
+                              data("painting_224_a.png") + "'")
+                .exit_code,
+            4);
+  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
+                              data("painting_224_a.png") + "' --model '" + data("gradient_32.png") + "'")
+                .exit_code,
+            4);
+  EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
+                              data("bad/truncated.jpg") + "' --model '" + dir + "/m.mpjc'")
+                .exit_code,
+            3);
 }
 
 // Writes the inputs and C++ outputs of a default-architecture checkpoint for the TorchScript export
@@ -157,7 +166,8 @@ TEST(ExportFixture, Write) {
   MPJudgeOutput o = net->forward(net->trunk_map(image), mi);
   auto dump = [&](const torch::Tensor& x, const std::string& name) {
     torch::Tensor c = x.contiguous();
-    std::ofstream(dir + "/" + name, std::ios::binary).write(static_cast<const char*>(c.data_ptr()), std::streamsize(4 * c.numel()));
+    std::ofstream(dir + "/" + name, std::ios::binary)
+        .write(static_cast<const char*>(c.data_ptr()), std::streamsize(4 * c.numel()));
   };
   dump(image, "image.f32");
   dump(mi.mel, "mel.f32");

@@ -4,12 +4,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 
 #include "cli_common.h"
+#include "common/files.h"
 #include "common/json.h"
 #include "data/mpd.h"
 #include "image/plot.h"
@@ -38,11 +39,16 @@ void print_text(const Json& j, const std::string& indent = "") {
 Json summary(const std::vector<float>& v) {
   double sum = 0, sq = 0, mn = 1e300, mx = -1e300;
   int nonzero = 0;
-  for (float x : v) sum += x, sq += double(x) * x, mn = std::min(mn, double(x)), mx = std::max(mx, double(x)), nonzero += x != 0;
+  for (float x : v)
+    sum += x, sq += double(x) * x, mn = std::min(mn, double(x)), mx = std::max(mx, double(x)), nonzero += x != 0;
   double mean = v.empty() ? 0 : sum / double(v.size());
   auto r = [](double x) { return std::round(x * 1e5) / 1e5; };
-  return Json{{"mean", r(mean)}, {"std", r(std::sqrt(std::max(0.0, sq / double(std::max<size_t>(1, v.size())) - mean * mean)))},
-              {"min", r(mn)}, {"max", r(mx)}, {"l2_norm", r(std::sqrt(sq))}, {"nonzero", nonzero}};
+  return Json{{"mean", r(mean)},
+              {"std", r(std::sqrt(std::max(0.0, sq / double(std::max<size_t>(1, v.size())) - mean * mean)))},
+              {"min", r(mn)},
+              {"max", r(mx)},
+              {"l2_norm", r(std::sqrt(sq))},
+              {"nonzero", nonzero}};
 }
 
 std::string midi_name(int midi) {
@@ -78,7 +84,9 @@ int main(int argc, char** argv) {
 
   std::string f_music, f_painting, cache_dir;
   bool no_cache = false, full = false;
-  auto* features = app.add_subcommand("features", "Pretrained-encoder features: MobileNetV2 (nsfwjs) for a painting, basic-pitch posteriors for music; cached by content hash");
+  auto* features = app.add_subcommand("features",
+                                      "Pretrained-encoder features: MobileNetV2 (nsfwjs) for a painting, basic-pitch "
+                                      "posteriors for music; cached by content hash");
   features->add_option("--painting", f_painting, "Painting file");
   features->add_option("--music", f_music, "Music file");
   features->add_option("--cache-dir", cache_dir, "Feature cache folder (default $MPJUDGE_CACHE or ~/.cache/mpjudge)");
@@ -100,42 +108,54 @@ int main(int argc, char** argv) {
   score->add_option("--music", s_music, "Music file")->required();
   score->add_option("--painting", s_painting, "Painting file")->required();
   add_model(score);
-  auto* rank = app.add_subcommand("rank", "Rank a folder of paintings by coherence with one piece of music, best first");
+  auto* rank =
+      app.add_subcommand("rank", "Rank a folder of paintings by coherence with one piece of music, best first");
   rank->add_option("--music", s_music, "Music file")->required();
   rank->add_option("--paintings", gallery, "Folder of paintings (JPEG, PNG, WebP, TIFF, BMP)")->required();
   rank->add_option("--top", top_k, "How many to list (0 = all)")->capture_default_str();
   add_model(rank);
-  auto* explain = app.add_subcommand("explain", "Modulation maps: where the music changes the painting's features (overlay PNGs + raw maps JSON)");
+  auto* explain = app.add_subcommand(
+      "explain", "Modulation maps: where the music changes the painting's features (overlay PNGs + raw maps JSON)");
   explain->add_option("--music", s_music, "Music file")->required();
   explain->add_option("--painting", s_painting, "Painting file")->required();
   explain->add_option("--out", out_dir, "Output folder (created)")->required();
   add_model(explain);
-  auto* init = app.add_subcommand("init-model", "Write an untrained default-architecture checkpoint (MAN starts as the identity)");
+  auto* init = app.add_subcommand("init-model",
+                                  "Write an untrained default-architecture checkpoint (MAN starts as the identity)");
   init->add_option("--out", init_out, "Checkpoint to write")->required();
   init->add_option("--seed", seed, "Random seed")->capture_default_str();
-  init->add_flag("--random-man", random_man, "Start MAN blocks with small random modulation instead of the identity (demos, tests)");
+  init->add_flag("--random-man", random_man,
+                 "Start MAN blocks with small random modulation instead of the identity (demos, tests)");
   cli::add_output_options(init, opt);
 
   auto* data = app.add_subcommand("data", "MPD datasets: validate, stats, split, import-json, export-json");
   data->require_subcommand(1);
   std::string data_dir, json_file, hist_png;
   SplitOptions split_opt;
-  auto* d_validate = data->add_subcommand("validate", "Check a dataset; every problem with its file and row; exit 0 only when clean");
+  auto* d_validate =
+      data->add_subcommand("validate", "Check a dataset; every problem with its file and row; exit 0 only when clean");
   d_validate->add_option("DIR", data_dir, "Dataset folder")->required();
   cli::add_output_options(d_validate, opt);
-  auto* d_stats = data->add_subcommand("stats", "Counts, score histogram, inter-rater agreement (Krippendorff's alpha, ICC) and the single-rater ceiling");
+  auto* d_stats = data->add_subcommand(
+      "stats",
+      "Counts, score histogram, inter-rater agreement (Krippendorff's alpha, ICC) and the single-rater ceiling");
   d_stats->add_option("DIR", data_dir, "Dataset folder")->required();
   d_stats->add_option("--histogram-png", hist_png, "Also draw the score histogram here");
   cli::add_output_options(d_stats, opt);
-  auto* d_split = data->add_subcommand("split", "Write split.json: train/val/test disjoint by music and painting, plus a held-out style split");
+  auto* d_split = data->add_subcommand(
+      "split", "Write split.json: train/val/test disjoint by music and painting, plus a held-out style split");
   d_split->add_option("DIR", data_dir, "Dataset folder")->required();
   d_split->add_option("--seed", split_opt.seed, "Random seed")->capture_default_str();
-  d_split->add_option("--val", split_opt.val, "Share of music pieces and paintings for validation")->capture_default_str();
+  d_split->add_option("--val", split_opt.val, "Share of music pieces and paintings for validation")
+      ->capture_default_str();
   d_split->add_option("--test", split_opt.test, "Share for test")->capture_default_str();
-  d_split->add_option("--style-key", split_opt.style_key, "painting_source, music_source, or '' for none")->capture_default_str();
-  d_split->add_option("--style-share", split_opt.style_share, "Share of style groups held out as test_style")->capture_default_str();
+  d_split->add_option("--style-key", split_opt.style_key, "painting_source, music_source, or '' for none")
+      ->capture_default_str();
+  d_split->add_option("--style-share", split_opt.style_share, "Share of style groups held out as test_style")
+      ->capture_default_str();
   cli::add_output_options(d_split, opt);
-  auto* d_import = data->add_subcommand("import-json", "Import the authors' JSON list [{image_path, audio_path, score}] as an MPD dataset");
+  auto* d_import = data->add_subcommand(
+      "import-json", "Import the authors' JSON list [{image_path, audio_path, score}] as an MPD dataset");
   d_import->add_option("FILE", json_file, "JSON list")->required();
   d_import->add_option("--out", data_dir, "Dataset folder to write")->required();
   auto* d_export = data->add_subcommand("export-json", "Export a dataset's pairs as the authors' JSON list");
@@ -185,7 +205,8 @@ int main(int argc, char** argv) {
         out["dim"] = pf.pooled.size();
         out["summary"] = summary(pf.pooled);
         Json classes;
-        for (size_t k = 0; k < pf.class_names.size(); ++k) classes[pf.class_names[k]] = std::round(pf.class_probs[k] * 1e4) / 1e4;
+        for (size_t k = 0; k < pf.class_names.size(); ++k)
+          classes[pf.class_names[k]] = std::round(pf.class_probs[k] * 1e4) / 1e4;
         out["classes"] = classes;
         out["cached"] = pf.from_cache;
         if (full) out["values"] = pf.pooled;
@@ -200,16 +221,20 @@ int main(int argc, char** argv) {
         out["summary"] = summary(mf.pooled);
         std::vector<int> order(88);
         for (int k = 0; k < 88; ++k) order[size_t(k)] = k;
-        std::sort(order.begin(), order.end(), [&](int a, int b) { return mf.note_activity[size_t(a)] > mf.note_activity[size_t(b)]; });
+        std::sort(order.begin(), order.end(),
+                  [&](int a, int b) { return mf.note_activity[size_t(a)] > mf.note_activity[size_t(b)]; });
         Json top = Json::array();
         for (int k = 0; k < 5; ++k)
-          top.push_back({{"midi", order[size_t(k)] + 21}, {"note", midi_name(order[size_t(k)] + 21)},
+          top.push_back({{"midi", order[size_t(k)] + 21},
+                         {"note", midi_name(order[size_t(k)] + 21)},
                          {"activity", std::round(mf.note_activity[size_t(order[size_t(k)])] * 1e4) / 1e4}});
         out["top_pitches"] = top;
         out["cached"] = mf.from_cache;
         if (full) out["values"] = mf.pooled;
       }
-      out["ms"] = std::round(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() * 10) / 10;
+      out["ms"] =
+          std::round(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() * 10) /
+          10;
       emit(out, opt.json);
       return cli::kOk;
     }
@@ -236,26 +261,29 @@ int main(int argc, char** argv) {
         mkdir(out_dir.c_str(), 0755);
         struct stat st {};
         if (stat(out_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-          throw Error(ErrorKind::Usage, out_dir + ": expected a folder to write into, found none (could not create it)");
+          throw Error(ErrorKind::Usage,
+                      out_dir + ": expected a folder to write into, found none (could not create it)");
         Json maps = Json::array();
         for (size_t k = 0; k < r.maps.size(); ++k) {
           const ModulationMap& m = r.maps[k];
           std::string png = out_dir + "/map_" + std::to_string(k) + "_" + m.layer + ".png";
           write_overlay_png(s_painting, m, png);
-          maps.push_back({{"block", k}, {"layer", m.layer}, {"height", m.height}, {"width", m.width}, {"overlay", png}, {"values", m.values}});
+          maps.push_back({{"block", k},
+                          {"layer", m.layer},
+                          {"height", m.height},
+                          {"width", m.width},
+                          {"overlay", png},
+                          {"values", m.values}});
         }
         out["maps"] = maps;
-        std::string json_path = out_dir + "/maps.json", tmp = json_path + ".tmp";
-        {
-          std::ofstream f(tmp);
-          f << out.dump(1) << "\n";
-          if (!f) throw Error(ErrorKind::Internal, json_path + ": write failed");
-        }
-        if (rename(tmp.c_str(), json_path.c_str()) != 0) throw Error(ErrorKind::Internal, json_path + ": rename failed");
+        std::string json_path = out_dir + "/maps.json";
+        write_file_atomic(json_path, out.dump(1) + "\n");
         for (auto& m : out["maps"]) m.erase("values");  // the console gets the summary, the file the numbers
         out["maps_json"] = json_path;
       }
-      out["ms"] = std::round(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() * 10) / 10;
+      out["ms"] =
+          std::round(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() * 10) /
+          10;
       emit(out, opt.json);
       return cli::kOk;
     }
@@ -267,23 +295,30 @@ int main(int argc, char** argv) {
         std::string n = e->d_name, lower = n;
         for (auto& c : lower) c = char(tolower(c));
         for (const char* ext : {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp"})
-          if (lower.size() > strlen(ext) && lower.compare(lower.size() - strlen(ext), strlen(ext), ext) == 0) files.push_back(gallery + "/" + n);
+          if (lower.size() > strlen(ext) && lower.compare(lower.size() - strlen(ext), strlen(ext), ext) == 0)
+            files.push_back(gallery + "/" + n);
       }
       closedir(d);
       std::sort(files.begin(), files.end());
-      if (files.empty()) throw Error(ErrorKind::Input, gallery + ": expected paintings (.jpg .png .webp .tiff .bmp), found none");
+      if (files.empty())
+        throw Error(ErrorKind::Input, gallery + ": expected paintings (.jpg .png .webp .tiff .bmp), found none");
       auto t0 = std::chrono::steady_clock::now();
       Scorer scorer(model_or_default(), sfo);
       std::vector<RankEntry> ranked = scorer.rank(s_music, files, top_k);
       Json list = Json::array();
       for (size_t i = 0; i < ranked.size(); ++i)
-        list.push_back({{"rank", i + 1}, {"painting", ranked[i].painting}, {"score", std::round(ranked[i].score * 1e4) / 1e4}});
+        list.push_back(
+            {{"rank", i + 1}, {"painting", ranked[i].painting}, {"score", std::round(ranked[i].score * 1e4) / 1e4}});
       Json out{{"music", s_music}, {"model", scorer.model_path()}, {"paintings", files.size()}, {"ranking", list}};
-      out["ms"] = std::round(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() * 10) / 10;
+      out["ms"] =
+          std::round(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() * 10) /
+          10;
       if (opt.json) {
         printf("%s\n", out.dump(2).c_str());
       } else {
-        for (const auto& e : list) printf("%3d  %.4f  %s\n", e["rank"].get<int>(), e["score"].get<double>(), e["painting"].get<std::string>().c_str());
+        for (const auto& e : list)
+          printf("%3d  %.4f  %s\n", e["rank"].get<int>(), e["score"].get<double>(),
+                 e["painting"].get<std::string>().c_str());
       }
       return cli::kOk;
     }
@@ -309,22 +344,34 @@ int main(int argc, char** argv) {
       std::vector<MpdProblem> problems;
       MpdDataset ds = d_import->parsed() ? MpdDataset{} : read_mpd(data_dir, problems);
       if (!problems.empty() && !d_import->parsed())
-        throw Error(ErrorKind::Input, problems[0].str() + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
-                    "run `mpjudge data validate " + data_dir + "` for the full list");
+        throw Error(
+            ErrorKind::Input,
+            problems[0].str() + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
+            "run `mpjudge data validate " + data_dir + "` for the full list");
       if (d_stats->parsed()) {
         MpdStats st = mpd_stats(ds);
         Json hist = Json::array();
         for (int c : st.histogram) hist.push_back(c);
         Json raters;
         for (const auto& [r, v] : st.rater_srcc) raters[r] = std::round(v * 1e4) / 1e4;
-        Json out{{"pairs", st.pairs}, {"music_pieces", st.musics}, {"paintings", st.paintings}, {"raters", st.raters},
-                 {"ratings", st.ratings}, {"preferences", st.preferences}, {"score_histogram", hist},
-                 {"krippendorff_alpha_interval", fmt(st.alpha)}, {"icc_2k", fmt(st.icc2k)}, {"icc_21", fmt(st.icc21)},
-                 {"icc_complete_units", st.icc_units}, {"rater_srcc_vs_others", raters}, {"single_rater_ceiling", fmt(st.ceiling)}};
+        Json out{{"pairs", st.pairs},
+                 {"music_pieces", st.musics},
+                 {"paintings", st.paintings},
+                 {"raters", st.raters},
+                 {"ratings", st.ratings},
+                 {"preferences", st.preferences},
+                 {"score_histogram", hist},
+                 {"krippendorff_alpha_interval", fmt(st.alpha)},
+                 {"icc_2k", fmt(st.icc2k)},
+                 {"icc_21", fmt(st.icc21)},
+                 {"icc_complete_units", st.icc_units},
+                 {"rater_srcc_vs_others", raters},
+                 {"single_rater_ceiling", fmt(st.ceiling)}};
         if (!hist_png.empty()) {
           std::vector<std::string> labels;
           for (int i = 0; i < 10; ++i) labels.push_back(std::to_string(i / 10.0).substr(0, 3));
-          write_bar_chart_png(st.histogram, labels, "MPD score histogram (" + std::to_string(st.pairs) + " pairs)", hist_png);
+          write_bar_chart_png(st.histogram, labels, "MPD score histogram (" + std::to_string(st.pairs) + " pairs)",
+                              hist_png);
           out["histogram_png"] = hist_png;
         }
         if (opt.json) {
@@ -343,16 +390,17 @@ int main(int argc, char** argv) {
         std::map<std::string, int> counts;
         Json pairs;
         for (const auto& [id, s] : split) pairs[id] = s, counts[s]++;
-        Json out{{"version", kMpdVersion}, {"seed", split_opt.seed}, {"method", "music and painting drawn independently; disagreeing pairs excluded"},
-                 {"val", split_opt.val}, {"test", split_opt.test}, {"style_key", split_opt.style_key}, {"style_share", split_opt.style_share},
-                 {"counts", counts}, {"pairs", pairs}};
-        std::string path = data_dir + "/split.json", tmp = path + ".tmp";
-        {
-          std::ofstream f(tmp);
-          f << out.dump(1) << "\n";
-          if (!f) throw Error(ErrorKind::Internal, path + ": write failed");
-        }
-        if (rename(tmp.c_str(), path.c_str()) != 0) throw Error(ErrorKind::Internal, path + ": rename failed");
+        Json out{{"version", kMpdVersion},
+                 {"seed", split_opt.seed},
+                 {"method", "music and painting drawn independently; disagreeing pairs excluded"},
+                 {"val", split_opt.val},
+                 {"test", split_opt.test},
+                 {"style_key", split_opt.style_key},
+                 {"style_share", split_opt.style_share},
+                 {"counts", counts},
+                 {"pairs", pairs}};
+        std::string path = data_dir + "/split.json";
+        write_file_atomic(path, out.dump(1) + "\n");
         out.erase("pairs");
         out["file"] = path;
         emit(out, opt.json);

@@ -192,25 +192,25 @@ void srgb_to_lab(uint8_t r, uint8_t g, uint8_t b, double lab[3]);
 struct FeatureOptions {
   std::string cache_dir;  // "" = $MPJUDGE_CACHE, else $XDG_CACHE_HOME/mpjudge, else ~/.cache/mpjudge
   bool use_cache = true;
-  int threads = 0;        // torch intra-op threads; 0 = leave as is
+  int threads = 0;  // torch intra-op threads; 0 = leave as is
 };
 
 struct PaintingFeatures {
-  std::string encoder;                 // e.g. "nsfwjs-mobilenet_v2@4.4.0/p1"
-  std::string sha256;                  // of the file's bytes
-  std::vector<float> pooled;           // 1280-d: mean of the final 7x7x1280 map
+  std::string encoder;        // e.g. "nsfwjs-mobilenet_v2@4.4.0/p1"
+  std::string sha256;         // of the file's bytes
+  std::vector<float> pooled;  // 1280-d: mean of the final 7x7x1280 map
   std::vector<std::string> class_names;
-  std::vector<float> class_probs;      // nsfwjs's 5 classes (Drawing, Hentai, Neutral, Porn, Sexy)
+  std::vector<float> class_probs;  // nsfwjs's 5 classes (Drawing, Hentai, Neutral, Porn, Sexy)
   bool from_cache = false;
 };
 
 struct MusicFeatures {
-  std::string encoder;                 // e.g. "basic-pitch@1.0.1/p1"
+  std::string encoder;  // e.g. "basic-pitch@1.0.1/p1"
   std::string sha256;
   double duration_s = 0;
-  int frames = 0;                      // posterior frames (~86.1 per second)
-  std::vector<float> pooled;           // per-pitch means and maxima of note/onset posteriors + contour stats
-  std::vector<float> note_activity;    // 88 pitches (MIDI 21..108): mean note posterior over the clip
+  int frames = 0;                    // posterior frames (~86.1 per second)
+  std::vector<float> pooled;         // per-pitch means and maxima of note/onset posteriors + contour stats
+  std::vector<float> note_activity;  // 88 pitches (MIDI 21..108): mean note posterior over the clip
   bool from_cache = false;
 };
 
@@ -223,15 +223,15 @@ std::string sha256_hex(const uint8_t* data, size_t size);
 
 // ---- judging ------------------------------------------------------------------------------------
 struct ModulationMap {
-  std::string layer;          // the MAN block's position in the trunk, e.g. "block_12_add" (14x14)
+  std::string layer;  // the MAN block's position in the trunk, e.g. "block_12_add" (14x14)
   int height = 0, width = 0;
   std::vector<float> values;  // raw per-location modulation magnitudes, row-major
 };
 
 struct ScoreResult {
-  double score = 0;           // coherence in [0, 1]
-  std::string model;          // checkpoint path
-  std::string arch;           // "mpjudge"
+  double score = 0;   // coherence in [0, 1]
+  std::string model;  // checkpoint path
+  std::string arch;   // "mpjudge"
   std::vector<ModulationMap> maps;
   bool painting_from_cache = false, music_from_cache = false;
 };

@@ -51,6 +51,19 @@ MappedFile::~MappedFile() {
   if (data_) munmap(const_cast<uint8_t*>(data_), size_);
 }
 
+void write_file_atomic(const std::string& path, const void* data, size_t size) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  FILE* f = fopen(tmp.c_str(), "wb");
+  if (!f) fail_usage(path + ": cannot write here (" + strerror(errno) + ")");
+  bool ok = fwrite(data, 1, size, f) == size;
+  ok = fflush(f) == 0 && fsync(fileno(f)) == 0 && ok;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    unlink(tmp.c_str());
+    fail_internal(path + ": writing failed (" + strerror(errno) + "); nothing was replaced");
+  }
+}
+
 static bool starts(const uint8_t* d, size_t n, const char* magic, size_t at = 0) {
   size_t m = strlen(magic);
   return n >= at + m && memcmp(d + at, magic, m) == 0;

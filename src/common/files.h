@@ -27,6 +27,14 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Writes a whole file via a temp file in the same folder + fsync + rename: readers never see a partial
+// file and a failure leaves the old one. Throws Error(Usage) when the folder is not writable,
+// Error(Internal) when the write itself fails.
+void write_file_atomic(const std::string& path, const void* data, size_t size);
+inline void write_file_atomic(const std::string& path, const std::string& text) {
+  write_file_atomic(path, text.data(), text.size());
+}
+
 // What the first bytes say a file is: "wav", "flac", "ogg", "mp3", "aiff", "midi", "png", "jpeg",
 // "webp", "tiff", "bmp", "gif", "pdf", "zip", "html", "text", "empty", or "" when unknown.
 std::string sniff(const uint8_t* data, size_t size);

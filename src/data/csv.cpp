@@ -13,8 +13,10 @@ bool parse_csv(const std::string& t, std::vector<std::vector<std::string>>& rows
     char c = t[i];
     if (quoted) {
       if (c == '"') {
-        if (i + 1 < t.size() && t[i + 1] == '"') field += '"', ++i;
-        else quoted = false;
+        if (i + 1 < t.size() && t[i + 1] == '"')
+          field += '"', ++i;
+        else
+          quoted = false;
       } else {
         if (c == '\n') ++line;
         field += c;

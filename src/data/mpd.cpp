@@ -43,23 +43,6 @@ bool parse_double(const std::string& s, double& v) {
   return end && *end == '\0' && std::isfinite(v);
 }
 
-void write_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << text;
-    f.flush();
-    if (!f) {
-      unlink(tmp.c_str());
-      throw Error(ErrorKind::Internal, path + ": write failed");
-    }
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    throw Error(ErrorKind::Internal, path + ": rename failed");
-  }
-}
-
 // Reads a CSV table with a header; returns rows as column->value maps. Problems for missing columns.
 std::vector<std::map<std::string, std::string>> read_table(const std::string& root, const std::string& file,
                                                            const std::vector<std::string>& required,
@@ -87,7 +70,9 @@ std::vector<std::map<std::string, std::string>> read_table(const std::string& ro
   for (size_t r = 1; r < rows.size(); ++r) {
     std::map<std::string, std::string> m;
     if (rows[r].size() != header.size())
-      problems.push_back({file, int(r), "expected " + std::to_string(header.size()) + " fields, found " + std::to_string(rows[r].size())});
+      problems.push_back(
+          {file, int(r),
+           "expected " + std::to_string(header.size()) + " fields, found " + std::to_string(rows[r].size())});
     for (size_t c = 0; c < header.size() && c < rows[r].size(); ++c) m[header[c]] = rows[r][c];
     out.push_back(m);
   }
@@ -105,7 +90,9 @@ bool safe_relative(const std::string& p) {
 
 }  // namespace
 
-std::string MpdProblem::str() const { return file + (row > 0 ? ":" + std::to_string(row) : std::string()) + ": " + message; }
+std::string MpdProblem::str() const {
+  return file + (row > 0 ? ":" + std::to_string(row) : std::string()) + ": " + message;
+}
 
 MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) {
   MpdDataset d;
@@ -120,15 +107,20 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) 
   } else {
     try {
       Json m = Json::parse(slurp(meta_path));
-      if (m.value("format", "") != "MPD") problems.push_back({"mpd.json", 0, "expected \"format\": \"MPD\", found " + m.value("format", std::string("nothing"))});
+      if (m.value("format", "") != "MPD")
+        problems.push_back(
+            {"mpd.json", 0, "expected \"format\": \"MPD\", found " + m.value("format", std::string("nothing"))});
       d.version = m.value("version", 0);
       if (d.version != kMpdVersion)
-        problems.push_back({"mpd.json", 0, "expected version " + std::to_string(kMpdVersion) + ", found " + std::to_string(d.version)});
+        problems.push_back(
+            {"mpd.json", 0,
+             "expected version " + std::to_string(kMpdVersion) + ", found " + std::to_string(d.version)});
       d.name = m.value("name", "");
       if (m.contains("rating_scale")) {
         d.scale_min = m["rating_scale"].at(0);
         d.scale_max = m["rating_scale"].at(1);
-        if (!(d.scale_max > d.scale_min)) problems.push_back({"mpd.json", 0, "expected rating_scale [min, max] with max > min"});
+        if (!(d.scale_max > d.scale_min))
+          problems.push_back({"mpd.json", 0, "expected rating_scale [min, max] with max > min"});
       }
     } catch (const nlohmann::json::exception& e) {
       problems.push_back({"mpd.json", 0, std::string("expected JSON, found unparseable text (") + e.what() + ")"});
@@ -143,7 +135,8 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) 
     p.music_source = r.count("music_source") ? r.at("music_source") : "";
     p.painting_source = r.count("painting_source") ? r.at("painting_source") : "";
     std::string s = r.count("score") ? r.at("score") : "";
-    if (!parse_double(s, p.score)) problems.push_back({"pairs.csv", p.row, "expected a numeric score, found '" + s + "'"}), p.score = NAN;
+    if (!parse_double(s, p.score))
+      problems.push_back({"pairs.csv", p.row, "expected a numeric score, found '" + s + "'"}), p.score = NAN;
     d.pairs.push_back(p);
   }
   int row = 0;
@@ -160,7 +153,8 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) 
     d.ratings.push_back(x);
   }
   row = 0;
-  for (const auto& r : read_table(root, "preferences.csv", {"pref_id", "music", "chosen", "rejected"}, problems, true)) {
+  for (const auto& r :
+       read_table(root, "preferences.csv", {"pref_id", "music", "chosen", "rejected"}, problems, true)) {
     MpdPreference p;
     p.row = ++row;
     p.id = r.count("pref_id") ? r.at("pref_id") : "";
@@ -175,10 +169,15 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) 
   if (exists(root + "/split.json")) {
     try {
       Json s = Json::parse(slurp(root + "/split.json"));
-      if (s.value("version", 0) != kMpdVersion) problems.push_back({"split.json", 0, "expected version " + std::to_string(kMpdVersion) + ", found " + std::to_string(s.value("version", 0))});
-      for (auto it = s.at("pairs").begin(); it != s.at("pairs").end(); ++it) d.split[it.key()] = it.value().get<std::string>();
+      if (s.value("version", 0) != kMpdVersion)
+        problems.push_back(
+            {"split.json", 0,
+             "expected version " + std::to_string(kMpdVersion) + ", found " + std::to_string(s.value("version", 0))});
+      for (auto it = s.at("pairs").begin(); it != s.at("pairs").end(); ++it)
+        d.split[it.key()] = it.value().get<std::string>();
     } catch (const nlohmann::json::exception& e) {
-      problems.push_back({"split.json", 0, std::string("expected {\"version\", \"seed\", \"pairs\": {...}}, found ") + e.what()});
+      problems.push_back(
+          {"split.json", 0, std::string("expected {\"version\", \"seed\", \"pairs\": {...}}, found ") + e.what()});
     }
   }
   return d;
@@ -192,7 +191,9 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
   std::map<std::string, std::string> kind_cache;
   auto check_media = [&](const std::string& file, int row, const std::string& rel, bool audio) {
     if (!safe_relative(rel)) {
-      problems.push_back({file, row, "expected a media path relative to the dataset root, found '" + rel + "' (absolute or escaping with ..)"});
+      problems.push_back(
+          {file, row,
+           "expected a media path relative to the dataset root, found '" + rel + "' (absolute or escaping with ..)"});
       return;
     }
     const std::string path = root + "/" + rel;
@@ -210,18 +211,31 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
       it = kind_cache.emplace(path, kind).first;
     }
     const std::string& k = it->second;
-    if (k == "missing") problems.push_back({file, row, "expected the media file " + rel + ", found none"});
-    else if (k == "unreadable") problems.push_back({file, row, "expected a readable media file " + rel + ", found an unreadable one"});
-    else if (audio && !is_audio_kind(k)) problems.push_back({file, row, "expected audio at " + rel + ", found " + describe_kind(k)});
-    else if (!audio && !is_image_kind(k)) problems.push_back({file, row, "expected an image at " + rel + ", found " + describe_kind(k)});
+    if (k == "missing")
+      problems.push_back({file, row, "expected the media file " + rel + ", found none"});
+    else if (k == "unreadable")
+      problems.push_back({file, row, "expected a readable media file " + rel + ", found an unreadable one"});
+    else if (audio && !is_audio_kind(k))
+      problems.push_back({file, row, "expected audio at " + rel + ", found " + describe_kind(k)});
+    else if (!audio && !is_image_kind(k))
+      problems.push_back({file, row, "expected an image at " + rel + ", found " + describe_kind(k)});
   };
   for (const auto& p : d.pairs) {
-    if (p.id.empty()) problems.push_back({"pairs.csv", p.row, "expected a pair_id, found an empty field"});
-    else if (ids.count(p.id)) problems.push_back({"pairs.csv", p.row, "expected a unique pair_id, found '" + p.id + "' again (first on row " + std::to_string(ids[p.id]) + ")"});
-    else ids[p.id] = p.row;
+    if (p.id.empty())
+      problems.push_back({"pairs.csv", p.row, "expected a pair_id, found an empty field"});
+    else if (ids.count(p.id))
+      problems.push_back(
+          {"pairs.csv", p.row,
+           "expected a unique pair_id, found '" + p.id + "' again (first on row " + std::to_string(ids[p.id]) + ")"});
+    else
+      ids[p.id] = p.row;
     auto key = std::make_pair(p.music, p.painting);
-    if (combos.count(key)) problems.push_back({"pairs.csv", p.row, "expected each music-painting pair once, found a duplicate of row " + std::to_string(combos[key])});
-    else combos[key] = p.row;
+    if (combos.count(key))
+      problems.push_back(
+          {"pairs.csv", p.row,
+           "expected each music-painting pair once, found a duplicate of row " + std::to_string(combos[key])});
+    else
+      combos[key] = p.row;
     if (std::isfinite(p.score) && (p.score < 0 || p.score > 1))
       problems.push_back({"pairs.csv", p.row, "expected a score in [0, 1], found " + std::to_string(p.score)});
     check_media("pairs.csv", p.row, p.music, true);
@@ -230,13 +244,20 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
   std::map<std::pair<std::string, std::string>, int> rated;
   std::map<std::string, std::vector<double>> by_pair;
   for (const auto& r : d.ratings) {
-    if (!ids.count(r.pair_id)) problems.push_back({"ratings.csv", r.row, "expected a pair_id from pairs.csv, found '" + r.pair_id + "'"});
+    if (!ids.count(r.pair_id))
+      problems.push_back({"ratings.csv", r.row, "expected a pair_id from pairs.csv, found '" + r.pair_id + "'"});
     if (r.rater.empty()) problems.push_back({"ratings.csv", r.row, "expected a rater id, found an empty field"});
     if (r.rating < d.scale_min || r.rating > d.scale_max)
-      problems.push_back({"ratings.csv", r.row, "expected a rating in [" + std::to_string(d.scale_min) + ", " + std::to_string(d.scale_max) + "], found " + std::to_string(r.rating)});
+      problems.push_back({"ratings.csv", r.row,
+                          "expected a rating in [" + std::to_string(d.scale_min) + ", " + std::to_string(d.scale_max) +
+                              "], found " + std::to_string(r.rating)});
     auto key = std::make_pair(r.pair_id, r.rater);
-    if (rated.count(key)) problems.push_back({"ratings.csv", r.row, "expected one rating per rater and pair, found rater '" + r.rater + "' rating pair '" + r.pair_id + "' again (first on row " + std::to_string(rated[key]) + ")"});
-    else rated[key] = r.row, by_pair[r.pair_id].push_back(r.rating);
+    if (rated.count(key))
+      problems.push_back({"ratings.csv", r.row,
+                          "expected one rating per rater and pair, found rater '" + r.rater + "' rating pair '" +
+                              r.pair_id + "' again (first on row " + std::to_string(rated[key]) + ")"});
+    else
+      rated[key] = r.row, by_pair[r.pair_id].push_back(r.rating);
   }
   for (const auto& p : d.pairs) {
     auto it = by_pair.find(p.id);
@@ -244,17 +265,30 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
     double mean = std::accumulate(it->second.begin(), it->second.end(), 0.0) / double(it->second.size());
     double expect = (mean - d.scale_min) / (d.scale_max - d.scale_min);
     if (std::fabs(expect - p.score) > 0.051)  // scores may be rounded to one decimal, as MPD's are
-      problems.push_back({"pairs.csv", p.row, "expected the score to be the normalised mean rating " + std::to_string(expect) + ", found " + std::to_string(p.score)});
+      problems.push_back({"pairs.csv", p.row,
+                          "expected the score to be the normalised mean rating " + std::to_string(expect) + ", found " +
+                              std::to_string(p.score)});
   }
   std::map<std::tuple<std::string, std::string, std::string>, int> prefs;
   for (const auto& p : d.preferences) {
-    if (p.chosen == p.rejected) problems.push_back({"preferences.csv", p.row, "expected two different paintings, found '" + p.chosen + "' twice"});
-    if (p.n_raters < 1) problems.push_back({"preferences.csv", p.row, "expected n_raters >= 1, found " + std::to_string(p.n_raters)});
-    if (p.agreement < 0.5 || p.agreement > 1) problems.push_back({"preferences.csv", p.row, "expected agreement in [0.5, 1] (the share choosing 'chosen'), found " + std::to_string(p.agreement)});
+    if (p.chosen == p.rejected)
+      problems.push_back(
+          {"preferences.csv", p.row, "expected two different paintings, found '" + p.chosen + "' twice"});
+    if (p.n_raters < 1)
+      problems.push_back({"preferences.csv", p.row, "expected n_raters >= 1, found " + std::to_string(p.n_raters)});
+    if (p.agreement < 0.5 || p.agreement > 1)
+      problems.push_back(
+          {"preferences.csv", p.row,
+           "expected agreement in [0.5, 1] (the share choosing 'chosen'), found " + std::to_string(p.agreement)});
     auto rev = std::make_tuple(p.music, p.rejected, p.chosen);
-    if (prefs.count(rev)) problems.push_back({"preferences.csv", p.row, "expected consistent preferences, found the reverse of row " + std::to_string(prefs[rev]) + " (self-contradicting)"});
+    if (prefs.count(rev))
+      problems.push_back({"preferences.csv", p.row,
+                          "expected consistent preferences, found the reverse of row " + std::to_string(prefs[rev]) +
+                              " (self-contradicting)"});
     auto same = std::make_tuple(p.music, p.chosen, p.rejected);
-    if (prefs.count(same)) problems.push_back({"preferences.csv", p.row, "expected each preference once, found a duplicate of row " + std::to_string(prefs[same])});
+    if (prefs.count(same))
+      problems.push_back({"preferences.csv", p.row,
+                          "expected each preference once, found a duplicate of row " + std::to_string(prefs[same])});
     prefs.emplace(same, p.row);
     check_media("preferences.csv", p.row, p.music, true);
     check_media("preferences.csv", p.row, p.chosen, false);
@@ -263,33 +297,39 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
   static const std::set<std::string> kSplits{"train", "val", "test", "test_style", "excluded"};
   for (const auto& [id, s] : d.split) {
     if (!ids.count(id)) problems.push_back({"split.json", 0, "expected pair ids from pairs.csv, found '" + id + "'"});
-    if (!kSplits.count(s)) problems.push_back({"split.json", 0, "expected train/val/test/test_style/excluded, found '" + s + "' for pair " + id});
+    if (!kSplits.count(s))
+      problems.push_back(
+          {"split.json", 0, "expected train/val/test/test_style/excluded, found '" + s + "' for pair " + id});
   }
   return problems;
 }
 
 void write_mpd(const MpdDataset& d, const std::string& root) {
   mkdir(root.c_str(), 0755);
-  Json meta{{"format", "MPD"}, {"version", kMpdVersion}, {"name", d.name}, {"rating_scale", {d.scale_min, d.scale_max}}};
-  write_atomic(root + "/mpd.json", meta.dump(2) + "\n");
+  Json meta{
+      {"format", "MPD"}, {"version", kMpdVersion}, {"name", d.name}, {"rating_scale", {d.scale_min, d.scale_max}}};
+  write_file_atomic(root + "/mpd.json", meta.dump(2) + "\n");
   std::string pairs = "pair_id,music,painting,score,music_source,painting_source\n";
   for (const auto& p : d.pairs) {
     std::ostringstream s;
     s.precision(10);
     s << p.score;
-    pairs += csv_field(p.id) + "," + csv_field(p.music) + "," + csv_field(p.painting) + "," + s.str() + "," + csv_field(p.music_source) + "," + csv_field(p.painting_source) + "\n";
+    pairs += csv_field(p.id) + "," + csv_field(p.music) + "," + csv_field(p.painting) + "," + s.str() + "," +
+             csv_field(p.music_source) + "," + csv_field(p.painting_source) + "\n";
   }
-  write_atomic(root + "/pairs.csv", pairs);
+  write_file_atomic(root + "/pairs.csv", pairs);
   if (!d.ratings.empty()) {
     std::string r = "pair_id,rater,rating\n";
-    for (const auto& x : d.ratings) r += csv_field(x.pair_id) + "," + csv_field(x.rater) + "," + std::to_string(x.rating) + "\n";
-    write_atomic(root + "/ratings.csv", r);
+    for (const auto& x : d.ratings)
+      r += csv_field(x.pair_id) + "," + csv_field(x.rater) + "," + std::to_string(x.rating) + "\n";
+    write_file_atomic(root + "/ratings.csv", r);
   }
   if (!d.preferences.empty()) {
     std::string r = "pref_id,music,chosen,rejected,n_raters,agreement\n";
     for (const auto& x : d.preferences)
-      r += csv_field(x.id) + "," + csv_field(x.music) + "," + csv_field(x.chosen) + "," + csv_field(x.rejected) + "," + std::to_string(x.n_raters) + "," + std::to_string(x.agreement) + "\n";
-    write_atomic(root + "/preferences.csv", r);
+      r += csv_field(x.id) + "," + csv_field(x.music) + "," + csv_field(x.chosen) + "," + csv_field(x.rejected) + "," +
+           std::to_string(x.n_raters) + "," + std::to_string(x.agreement) + "\n";
+    write_file_atomic(root + "/preferences.csv", r);
   }
 }
 
@@ -298,16 +338,21 @@ MpdDataset import_authors_json(const std::string& json_file, const std::string& 
   try {
     j = Json::parse(slurp(json_file));
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorKind::Input, json_file + ": expected a JSON list of {image_path, audio_path, score}, found unparseable text");
+    throw Error(ErrorKind::Input,
+                json_file + ": expected a JSON list of {image_path, audio_path, score}, found unparseable text");
   }
-  if (!j.is_array()) throw Error(ErrorKind::Input, json_file + ": expected a JSON list, found " + std::string(j.type_name()));
+  if (!j.is_array())
+    throw Error(ErrorKind::Input, json_file + ": expected a JSON list, found " + std::string(j.type_name()));
   MpdDataset d;
   d.name = json_file.substr(json_file.rfind('/') + 1);
   d.version = kMpdVersion;
   for (size_t i = 0; i < j.size(); ++i) {
     const auto& e = j[i];
-    if (!e.is_object() || !e.contains("image_path") || !e.contains("audio_path") || !e.contains("score") || !e["score"].is_number())
-      throw Error(ErrorKind::Input, json_file + ": element " + std::to_string(i) + ": expected {\"image_path\", \"audio_path\", \"score\" (number)}, found " + e.dump().substr(0, 120));
+    if (!e.is_object() || !e.contains("image_path") || !e.contains("audio_path") || !e.contains("score") ||
+        !e["score"].is_number())
+      throw Error(ErrorKind::Input, json_file + ": element " + std::to_string(i) +
+                                        ": expected {\"image_path\", \"audio_path\", \"score\" (number)}, found " +
+                                        e.dump().substr(0, 120));
     MpdPair p;
     p.id = "p" + std::to_string(i + 1);
     p.painting = e["image_path"];
@@ -323,8 +368,9 @@ MpdDataset import_authors_json(const std::string& json_file, const std::string& 
 
 void export_authors_json(const MpdDataset& d, const std::string& json_file) {
   Json out = Json::array();
-  for (const auto& p : d.pairs) out.push_back({{"image_path", p.painting}, {"audio_path", p.music}, {"score", p.score}});
-  write_atomic(json_file, out.dump(1) + "\n");
+  for (const auto& p : d.pairs)
+    out.push_back({{"image_path", p.painting}, {"audio_path", p.music}, {"score", p.score}});
+  write_file_atomic(json_file, out.dump(1) + "\n");
 }
 
 // ---- agreement -----------------------------------------------------------------------------------
@@ -408,9 +454,11 @@ static std::vector<double> ranks(const std::vector<double>& v) {
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size() || a.size() < 2) return NAN;
   std::vector<double> ra = ranks(a), rb = ranks(b);
-  double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / double(ra.size()), mb = std::accumulate(rb.begin(), rb.end(), 0.0) / double(rb.size());
+  double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / double(ra.size()),
+         mb = std::accumulate(rb.begin(), rb.end(), 0.0) / double(rb.size());
   double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < ra.size(); ++i) sab += (ra[i] - ma) * (rb[i] - mb), saa += (ra[i] - ma) * (ra[i] - ma), sbb += (rb[i] - mb) * (rb[i] - mb);
+  for (size_t i = 0; i < ra.size(); ++i)
+    sab += (ra[i] - ma) * (rb[i] - mb), saa += (ra[i] - ma) * (ra[i] - ma), sbb += (rb[i] - mb) * (rb[i] - mb);
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
 }
 
@@ -423,7 +471,8 @@ MpdStats mpd_stats(const MpdDataset& d) {
     musics.insert(p.music), paintings.insert(p.painting);
     if (std::isfinite(p.score)) s.histogram[size_t(std::clamp(int(p.score * 10), 0, 9))]++;
   }
-  s.musics = musics.size(), s.paintings = paintings.size(), s.ratings = d.ratings.size(), s.preferences = d.preferences.size();
+  s.musics = musics.size(), s.paintings = paintings.size(), s.ratings = d.ratings.size(),
+  s.preferences = d.preferences.size();
   std::vector<std::string> rater_list;
   for (const auto& r : d.ratings)
     if (raters.insert(r.rater).second) rater_list.push_back(r.rater);
@@ -491,7 +540,8 @@ std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOp
   auto assign = [&](const std::string& what, const std::set<std::string>& names, bool may_be_style) {
     std::vector<std::pair<uint64_t, std::string>> order;
     for (const auto& n : names) {
-      std::seed_seq seq{uint32_t(opt.seed), uint32_t(opt.seed >> 32), uint32_t(std::hash<std::string>{}(what + "\x1f" + n))};
+      std::seed_seq seq{uint32_t(opt.seed), uint32_t(opt.seed >> 32),
+                        uint32_t(std::hash<std::string>{}(what + "\x1f" + n))};
       std::mt19937_64 rng(seq);
       order.emplace_back(rng(), n);
     }
@@ -501,7 +551,10 @@ std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOp
     const size_t n_style = may_be_style ? size_t(std::lround(style * total)) : 0;
     const size_t n_test = size_t(std::lround(opt.test * total)), n_val = size_t(std::lround(opt.val * total));
     for (size_t i = 0; i < order.size(); ++i)
-      out[order[i].second] = i < n_style ? "test_style" : i < n_style + n_test ? "test" : i < n_style + n_test + n_val ? "val" : "train";
+      out[order[i].second] = i < n_style                    ? "test_style"
+                             : i < n_style + n_test         ? "test"
+                             : i < n_style + n_test + n_val ? "val"
+                                                            : "train";
     return out;
   };
   std::set<std::string> musics, paintings;

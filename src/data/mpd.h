@@ -16,7 +16,7 @@ struct MpdPair {
   std::string id, music, painting;  // media paths relative to the dataset root
   double score = 0;                 // aggregated coherence in [0, 1]
   std::string music_source, painting_source;
-  int row = 0;                      // 1-based data row in pairs.csv (header excluded)
+  int row = 0;  // 1-based data row in pairs.csv (header excluded)
 };
 
 struct MpdRating {
@@ -85,9 +85,9 @@ MpdStats mpd_stats(const MpdDataset& d);
 // ---- splits --------------------------------------------------------------------------------------
 struct SplitOptions {
   uint64_t seed = 1;
-  double val = 0.1, test = 0.1;    // shares of music pieces and of paintings
+  double val = 0.1, test = 0.1;               // shares of music pieces and of paintings
   std::string style_key = "painting_source";  // held out as test_style: "painting_source" | "music_source" | ""
-  double style_share = 0.1;        // share of style groups held out
+  double style_share = 0.1;                   // share of style groups held out
 };
 // Assigns every pair: music pieces and paintings each get a split; a pair keeps its split only when
 // both agree (else "excluded"), so no music piece or painting appears in two splits. Deterministic by seed.

@@ -4,16 +4,19 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include <cstdio>
 #include <unistd.h>
+#include <cstdio>
 
 #include "common/error.h"
+#include "common/files.h"
 
 namespace mpjudge {
 
-void write_overlay_png(const std::string& painting, const ModulationMap& map, const std::string& out_png, double alpha) {
+void write_overlay_png(const std::string& painting, const ModulationMap& map, const std::string& out_png,
+                       double alpha) {
   if (map.height <= 0 || map.width <= 0 || map.values.size() != size_t(map.height) * size_t(map.width))
-    fail_usage("overlay: a map of " + std::to_string(map.height) + "x" + std::to_string(map.width) + " needs that many values");
+    fail_usage("overlay: a map of " + std::to_string(map.height) + "x" + std::to_string(map.width) +
+               " needs that many values");
   RgbImage img = load_image(painting);
   cv::Mat rgb(img.height, img.width, CV_8UC3, img.data.data()), bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
@@ -29,15 +32,7 @@ void write_overlay_png(const std::string& painting, const ModulationMap& map, co
   cv::addWeighted(heat, alpha, bgr, 1.0 - alpha, 0.0, blended);
   std::vector<uint8_t> png;
   if (!cv::imencode(".png", blended, png)) fail_internal("overlay: PNG encoding failed");
-  std::string tmp = out_png + ".tmp." + std::to_string(getpid());
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (!f) fail_usage(out_png + ": cannot write here");
-  bool ok = fwrite(png.data(), 1, png.size(), f) == png.size();
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp.c_str(), out_png.c_str()) != 0) {
-    unlink(tmp.c_str());
-    fail_internal(out_png + ": writing the overlay failed");
-  }
+  write_file_atomic(out_png, png.data(), png.size());
 }
 
 }  // namespace mpjudge
@@ -46,8 +41,8 @@ void write_overlay_png(const std::string& painting, const ModulationMap& map, co
 
 namespace mpjudge {
 
-void write_bar_chart_png(const std::vector<int>& counts, const std::vector<std::string>& labels, const std::string& title,
-                         const std::string& path) {
+void write_bar_chart_png(const std::vector<int>& counts, const std::vector<std::string>& labels,
+                         const std::string& title, const std::string& path) {
   const int W = 720, H = 420, left = 60, bottom = 60, top = 50;
   cv::Mat img(H, W, CV_8UC3, cv::Scalar(255, 255, 255));
   int mx = 1;
@@ -57,25 +52,19 @@ void write_bar_chart_png(const std::vector<int>& counts, const std::vector<std::
   cv::putText(img, title, cv::Point(left, 30), cv::FONT_HERSHEY_SIMPLEX, 0.7, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   cv::line(img, cv::Point(left, H - bottom), cv::Point(W - 10, H - bottom), cv::Scalar(0, 0, 0));
   cv::line(img, cv::Point(left, top), cv::Point(left, H - bottom), cv::Scalar(0, 0, 0));
-  cv::putText(img, std::to_string(mx), cv::Point(5, top + 10), cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+  cv::putText(img, std::to_string(mx), cv::Point(5, top + 10), cv::FONT_HERSHEY_SIMPLEX, 0.45, cv::Scalar(0, 0, 0), 1,
+              cv::LINE_AA);
   for (int i = 0; i < n; ++i) {
     int h = int(double(counts[size_t(i)]) / mx * (H - bottom - top));
     cv::Point a(left + int(i * bw) + 3, H - bottom - h), b(left + int((i + 1) * bw) - 3, H - bottom);
     cv::rectangle(img, a, b, cv::Scalar(180, 110, 40), cv::FILLED);
     if (size_t(i) < labels.size())
-      cv::putText(img, labels[size_t(i)], cv::Point(left + int(i * bw) + 2, H - bottom + 20), cv::FONT_HERSHEY_SIMPLEX, 0.4, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
+      cv::putText(img, labels[size_t(i)], cv::Point(left + int(i * bw) + 2, H - bottom + 20), cv::FONT_HERSHEY_SIMPLEX,
+                  0.4, cv::Scalar(0, 0, 0), 1, cv::LINE_AA);
   }
   std::vector<uint8_t> png;
   if (!cv::imencode(".png", img, png)) fail_internal("chart: PNG encoding failed");
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  FILE* f = fopen(tmp.c_str(), "wb");
-  if (!f) fail_usage(path + ": cannot write here");
-  bool ok = fwrite(png.data(), 1, png.size(), f) == png.size();
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    unlink(tmp.c_str());
-    fail_internal(path + ": writing the chart failed");
-  }
+  write_file_atomic(path, png.data(), png.size());
 }
 
 }  // namespace mpjudge

@@ -3,6 +3,9 @@
 // header: {"arch", "config", "meta", "tensors": [{"name", "dtype": "f32"|"i64", "shape", "offset", "nbytes"}]}
 #include "model/checkpoint.h"
 
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -27,18 +30,53 @@ constexpr char kMagic[8] = {'M', 'P', 'J', 'C', 'K', 'P', 'T', '\0'};
 
 }  // namespace
 
+void load_state(torch::nn::Module& module, const Checkpoint& ck, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  size_t used = 0;
+  auto copy = [&](const std::string& name, torch::Tensor& dst) {
+    auto it = ck.tensors.find(name);
+    if (it == ck.tensors.end())
+      throw Error(ErrorKind::Model, path + ": expected tensor " + name + " for this config, found none");
+    if (it->second.sizes() != dst.sizes())
+      throw Error(ErrorKind::Model, path + ": expected " + name + " of shape " + c10::str(dst.sizes()) + ", found " +
+                                        c10::str(it->second.sizes()));
+    dst.copy_(it->second.to(dst.scalar_type()));
+    ++used;
+  };
+  for (auto& p : module.named_parameters()) copy(p.key(), p.value());
+  for (auto& b : module.named_buffers()) copy(b.key(), b.value());
+  if (used != ck.tensors.size()) {
+    std::map<std::string, at::Tensor> mine = module_state(module);
+    for (const auto& [name, t] : ck.tensors)
+      if (!mine.count(name))
+        throw Error(ErrorKind::Model, path + ": expected only the tensors of this config, found an extra one: " + name);
+  }
+}
+
+std::map<std::string, at::Tensor> module_state(torch::nn::Module& module) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& p : module.named_parameters()) out[p.key()] = p.value();
+  for (const auto& b : module.named_buffers()) out[b.key()] = b.value();
+  return out;
+}
+
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
-  nlohmann::json header{{"arch", ck.arch}, {"config", ck.config}, {"meta", ck.meta}, {"tensors", nlohmann::json::array()}};
+  nlohmann::json header{
+      {"arch", ck.arch}, {"config", ck.config}, {"meta", ck.meta}, {"tensors", nlohmann::json::array()}};
   std::vector<at::Tensor> order;
   uint64_t offset = 0;
   for (const auto& [name, t0] : ck.tensors) {
     at::Tensor t = t0.detach().cpu().contiguous();
     std::string dtype;
-    if (t.scalar_type() == at::kFloat) dtype = "f32";
-    else if (t.scalar_type() == at::kLong) dtype = "i64";
-    else t = t.to(at::kFloat), dtype = "f32";
+    if (t.scalar_type() == at::kFloat)
+      dtype = "f32";
+    else if (t.scalar_type() == at::kLong)
+      dtype = "i64";
+    else
+      t = t.to(at::kFloat), dtype = "f32";
     uint64_t nbytes = uint64_t(t.numel()) * t.element_size();
-    header["tensors"].push_back({{"name", name}, {"dtype", dtype}, {"shape", t.sizes().vec()}, {"offset", offset}, {"nbytes", nbytes}});
+    header["tensors"].push_back(
+        {{"name", name}, {"dtype", dtype}, {"shape", t.sizes().vec()}, {"offset", offset}, {"nbytes", nbytes}});
     order.push_back(t);
     offset += nbytes;
   }
@@ -70,7 +108,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   ok = (fclose(f) == 0) && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
-    throw Error(ErrorKind::Internal, path + ": writing the checkpoint failed (" + strerror(errno) + "); nothing was replaced");
+    throw Error(ErrorKind::Internal,
+                path + ": writing the checkpoint failed (" + strerror(errno) + "); nothing was replaced");
   }
 }
 
@@ -83,16 +122,20 @@ Checkpoint load_checkpoint(const std::string& path) {
   }
   if (b.size() < 20 + 32 || memcmp(b.data(), kMagic, 8) != 0) {
     std::string kind = sniff(b.data(), b.size());
-    if (b.size() >= 2 && b[0] == 'P' && b[1] == 'K') kind = "a ZIP archive (a PyTorch torch.save file? convert it with tools/convert_paper_checkpoint.py)";
-    else kind = describe_kind(kind);
-    fail_ck(path, "an mpjudge checkpoint (magic MPJCKPT)", b.size() < 52 && kind.find("empty") == std::string::npos ? "a file too short to be one" : kind);
+    if (b.size() >= 2 && b[0] == 'P' && b[1] == 'K')
+      kind = "a ZIP archive (a PyTorch torch.save file? convert it with tools/convert_paper_checkpoint.py)";
+    else
+      kind = describe_kind(kind);
+    fail_ck(path, "an mpjudge checkpoint (magic MPJCKPT)",
+            b.size() < 52 && kind.find("empty") == std::string::npos ? "a file too short to be one" : kind);
   }
   uint32_t version;
   uint64_t hlen;
   memcpy(&version, b.data() + 8, 4);
   memcpy(&hlen, b.data() + 12, 8);
   if (version != kCheckpointVersion)
-    fail_ck(path, "checkpoint format version " + std::to_string(kCheckpointVersion), "version " + std::to_string(version) + " (written by another mpjudge release)");
+    fail_ck(path, "checkpoint format version " + std::to_string(kCheckpointVersion),
+            "version " + std::to_string(version) + " (written by another mpjudge release)");
   if (20 + hlen + 32 > b.size()) fail_ck(path, "a complete checkpoint", "a truncated file (header runs past the end)");
   nlohmann::json header;
   try {
@@ -101,12 +144,15 @@ Checkpoint load_checkpoint(const std::string& path) {
     fail_ck(path, "a JSON checkpoint header", "unparseable bytes");
   }
   uint64_t data_start = 20 + hlen, data_len = 0;
-  for (const auto& t : header.at("tensors")) data_len = std::max<uint64_t>(data_len, t.at("offset").get<uint64_t>() + t.at("nbytes").get<uint64_t>());
+  for (const auto& t : header.at("tensors"))
+    data_len = std::max<uint64_t>(data_len, t.at("offset").get<uint64_t>() + t.at("nbytes").get<uint64_t>());
   if (data_start + data_len + 32 != b.size())
-    fail_ck(path, std::to_string(data_start + data_len + 32) + " bytes", std::to_string(b.size()) + " bytes (truncated or padded)");
+    fail_ck(path, std::to_string(data_start + data_len + 32) + " bytes",
+            std::to_string(b.size()) + " bytes (truncated or padded)");
   unsigned char digest[32];
   SHA256(b.data(), size_t(data_start + data_len), digest);
-  if (memcmp(digest, b.data() + data_start + data_len, 32) != 0) fail_ck(path, "a checksum that matches the contents", "a corrupt file");
+  if (memcmp(digest, b.data() + data_start + data_len, 32) != 0)
+    fail_ck(path, "a checksum that matches the contents", "a corrupt file");
   Checkpoint ck;
   ck.arch = header.value("arch", "");
   ck.config = header.value("config", nlohmann::json::object());
@@ -116,7 +162,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     auto shape = t.at("shape").get<std::vector<int64_t>>();
     at::Tensor x = torch::empty(shape, dtype == "i64" ? at::kLong : at::kFloat);
     uint64_t nbytes = t.at("nbytes"), off = t.at("offset");
-    if (nbytes != uint64_t(x.numel()) * x.element_size()) fail_ck(path, "tensor sizes that match their shapes", "a mismatch for " + t.at("name").get<std::string>());
+    if (nbytes != uint64_t(x.numel()) * x.element_size())
+      fail_ck(path, "tensor sizes that match their shapes", "a mismatch for " + t.at("name").get<std::string>());
     memcpy(x.data_ptr(), b.data() + data_start + off, nbytes);
     ck.tensors[t.at("name")] = x;
   }

@@ -31,18 +31,20 @@ std::string exe_dir() {
 std::string weights_root() {
   if (const char* env = getenv("MPJUDGE_WEIGHTS")) {
     if (is_dir(env)) return env;
-    throw Error(ErrorKind::Model, std::string(env) + ": expected the pretrained-weights folder (MPJUDGE_WEIGHTS), found no such folder");
+    throw Error(ErrorKind::Model,
+                std::string(env) + ": expected the pretrained-weights folder (MPJUDGE_WEIGHTS), found no such folder");
   }
-  for (const std::string& cand : {exe_dir() + "/../deps/node_modules", exe_dir() + "/../../deps/node_modules",
-                                  std::string("deps/node_modules")})
+  for (const std::string& cand :
+       {exe_dir() + "/../deps/node_modules", exe_dir() + "/../../deps/node_modules", std::string("deps/node_modules")})
     if (is_dir(cand + "/nsfwjs")) return cand;
-  throw Error(ErrorKind::Model, "pretrained weights: expected deps/node_modules with nsfwjs and @spotify/basic-pitch, found none",
+  throw Error(ErrorKind::Model,
+              "pretrained weights: expected deps/node_modules with nsfwjs and @spotify/basic-pitch, found none",
               "run scripts/setup.sh, or set MPJUDGE_WEIGHTS to a node_modules folder holding them");
 }
 
 const std::vector<std::string>& MobileNetV2::stage_layers() {
-  static const std::vector<std::string> s{"expanded_conv_project_BN", "block_2_add", "block_5_add",
-                                          "block_12_add", "block_16_project_BN", "out_relu"};
+  static const std::vector<std::string> s{"expanded_conv_project_BN", "block_2_add", "block_5_add", "block_12_add",
+                                          "block_16_project_BN",      "out_relu"};
   return s;
 }
 
@@ -55,7 +57,8 @@ MobileNetV2::MobileNetV2(const std::string& model_dir) {
   std::string dir = model_dir.empty() ? weights_root() + "/nsfwjs/dist/models/mobilenet_v2" : model_dir;
   graph_ = std::make_unique<KerasGraph>(tfjs::load_wrapped_layers_model(dir));
   for (const auto& l : stage_layers())
-    if (!graph_->has_layer(l)) throw Error(ErrorKind::Model, dir + ": expected nsfwjs MobileNetV2, found no layer " + l);
+    if (!graph_->has_layer(l))
+      throw Error(ErrorKind::Model, dir + ": expected nsfwjs MobileNetV2, found no layer " + l);
 }
 
 MobileNetV2::Output MobileNetV2::forward(const at::Tensor& x, bool want_stages) const {

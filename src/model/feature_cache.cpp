@@ -25,10 +25,14 @@ void mkdirs(const std::string& path) {
 
 FeatureCache::FeatureCache(std::string dir) : dir_(std::move(dir)) {
   if (dir_.empty()) {
-    if (const char* e = getenv("MPJUDGE_CACHE")) dir_ = e;
-    else if (const char* x = getenv("XDG_CACHE_HOME")) dir_ = std::string(x) + "/mpjudge";
-    else if (const char* h = getenv("HOME")) dir_ = std::string(h) + "/.cache/mpjudge";
-    else dir_ = ".mpjudge-cache";
+    if (const char* e = getenv("MPJUDGE_CACHE"))
+      dir_ = e;
+    else if (const char* x = getenv("XDG_CACHE_HOME"))
+      dir_ = std::string(x) + "/mpjudge";
+    else if (const char* h = getenv("HOME"))
+      dir_ = std::string(h) + "/.cache/mpjudge";
+    else
+      dir_ = ".mpjudge-cache";
   }
 }
 

@@ -33,7 +33,8 @@ std::string cache_key(const std::string& sha, const std::string& encoder) { retu
 }  // namespace
 
 std::shared_ptr<const MobileNetV2> shared_mobilenet() {
-  static const std::shared_ptr<const MobileNetV2> net = std::make_shared<const MobileNetV2>();  // thread-safe one-time load
+  static const std::shared_ptr<const MobileNetV2> net =
+      std::make_shared<const MobileNetV2>();  // thread-safe one-time load
   return net;
 }
 
@@ -45,7 +46,8 @@ std::shared_ptr<const BasicPitch> shared_basic_pitch() {
 at::Tensor pool_pitch(const BasicPitch::Output& o) {
   // Per key: mean and max of the note and onset posteriors, and the contour folded to semitones.
   at::Tensor contour88 = o.contour.mean(0).reshape({88, 3}).mean(1);
-  return torch::cat({o.note.mean(0), std::get<0>(o.note.max(0)), o.onset.mean(0), std::get<0>(o.onset.max(0)), contour88});
+  return torch::cat(
+      {o.note.mean(0), std::get<0>(o.note.max(0)), o.onset.mean(0), std::get<0>(o.onset.max(0)), contour88});
 }
 
 std::string sha256_hex(const uint8_t* data, size_t size) {

@@ -166,9 +166,11 @@ std::map<std::string, at::Tensor> KerasGraph::run(const at::Tensor& x, const std
       }
       if (pad[0] || pad[1] || pad[2] || pad[3]) {
         if (pad[0] == pad[1] && pad[2] == pad[3]) {
-          y = torch::conv2d(h, L.weight, L.bias, L.stride, at::IntArrayRef{pad[2], pad[0]}, at::IntArrayRef{1, 1}, L.groups);  // symmetric: fused
+          y = torch::conv2d(h, L.weight, L.bias, L.stride, at::IntArrayRef{pad[2], pad[0]}, at::IntArrayRef{1, 1},
+                            L.groups);  // symmetric: fused
         } else {
-          y = torch::conv2d(torch::constant_pad_nd(h, pad), L.weight, L.bias, L.stride, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, L.groups);
+          y = torch::conv2d(torch::constant_pad_nd(h, pad), L.weight, L.bias, L.stride, at::IntArrayRef{0, 0},
+                            at::IntArrayRef{1, 1}, L.groups);
         }
       } else {
         y = torch::conv2d(h, L.weight, L.bias, L.stride, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, L.groups);

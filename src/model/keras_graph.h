@@ -34,13 +34,13 @@ class KerasGraph {
   struct Layer {
     std::string name, kind;
     std::vector<std::string> inputs;
-    at::Tensor weight, bias;          // convolutions and Dense (torch layouts)
+    at::Tensor weight, bias;                   // convolutions and Dense (torch layouts)
     std::vector<int64_t> kernel, stride, pad;  // pad: left, right, top, bottom
     int64_t groups = 1;
     double relu_max = -1, relu_slope = 0, eps = 1e-3;
     std::string activation = "linear";
-    std::string padding;              // "same" or "valid"
-    at::Tensor bn_scale, bn_shift;    // unfolded BatchNormalization as an affine map
+    std::string padding;            // "same" or "valid"
+    at::Tensor bn_scale, bn_shift;  // unfolded BatchNormalization as an affine map
     int64_t axis = -1;
   };
   std::map<std::string, Layer> layers_;

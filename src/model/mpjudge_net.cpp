@@ -19,8 +19,8 @@ int64_t stage_channels(const std::string& layer) {
 }  // namespace
 
 nlohmann::json MPJudgeConfig::to_json() const {
-  return {{"man_layers", man_layers}, {"man_hidden", man_hidden},         {"music_dim", music_dim},
-          {"n_mels", n_mels},         {"pitch_dim", pitch_dim},           {"descriptor_dim", descriptor_dim},
+  return {{"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
+          {"n_mels", n_mels},          {"pitch_dim", pitch_dim},   {"descriptor_dim", descriptor_dim},
           {"head_hidden", head_hidden}};
 }
 
@@ -38,25 +38,32 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
   if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0)
-    throw Error(ErrorKind::Model, "MPJudge config: expected at least one MAN layer and positive sizes, found " + c.to_json().dump());
+    throw Error(ErrorKind::Model,
+                "MPJudge config: expected at least one MAN layer and positive sizes, found " + c.to_json().dump());
   // MAN points must follow the trunk's order.
   const auto& order = std::vector<std::string>{"block_5_add", "block_12_add", "block_16_project_BN", "out_relu"};
   size_t last = 0;
   for (const auto& l : c.man_layers) {
     stage_channels(l);
     size_t pos = size_t(std::find(order.begin(), order.end(), l) - order.begin());
-    if (pos < last) throw Error(ErrorKind::Model, "MPJudge config: MAN layers must be in trunk order, found " + c.to_json().dump());
+    if (pos < last)
+      throw Error(ErrorKind::Model, "MPJudge config: MAN layers must be in trunk order, found " + c.to_json().dump());
     last = pos + 1;
   }
   return c;
 }
 
 std::vector<float> music_descriptor_vector(const MusicDescriptors& d) {
-  return {float(d.tempo_bpm / 120.0 - 1.0),          float(d.onset_rate_hz / 4.0 - 1.0),
-          d.mode == "major" ? 1.0f : -1.0f,          float(d.key_strength),
-          float((d.loudness_lufs + 23.0) / 10.0),    float(d.loudness_range_lu / 10.0),
-          float(d.spectral_centroid_hz / 2000.0 - 1.0), float((d.pitch_height - 64.0) / 12.0),
-          float((d.rms_db + 20.0) / 10.0),           float(d.dynamic_range_db / 20.0)};
+  return {float(d.tempo_bpm / 120.0 - 1.0),
+          float(d.onset_rate_hz / 4.0 - 1.0),
+          d.mode == "major" ? 1.0f : -1.0f,
+          float(d.key_strength),
+          float((d.loudness_lufs + 23.0) / 10.0),
+          float(d.loudness_range_lu / 10.0),
+          float(d.spectral_centroid_hz / 2000.0 - 1.0),
+          float((d.pitch_height - 64.0) / 12.0),
+          float((d.rms_db + 20.0) / 10.0),
+          float(d.dynamic_range_db / 20.0)};
 }
 
 MANImpl::MANImpl(int64_t channels, int64_t music_dim, int64_t hidden) {
@@ -74,29 +81,28 @@ MANImpl::MANImpl(int64_t channels, int64_t music_dim, int64_t hidden) {
 std::pair<torch::Tensor, torch::Tensor> MANImpl::forward(const torch::Tensor& x, const torch::Tensor& m) {
   // Instance normalisation over the spatial grid, per channel (no affine: the music supplies it).
   torch::Tensor mu = x.mean({2, 3}, true), var = x.var({2, 3}, false, true);
-  torch::Tensor xn = (x - mu) / torch::sqrt(var + 1e-5);                                           // [B, C, H, W]
+  torch::Tensor xn = (x - mu) / torch::sqrt(var + 1e-5);                                            // [B, C, H, W]
   torch::Tensor z = torch::relu(feat->forward(x) + music->forward(m).unsqueeze(-1).unsqueeze(-1));  // [B, hid, H, W]
-  torch::Tensor delta = xn * gamma->forward(z) + beta->forward(z);                                // [B, C, H, W]
-  return {x + delta, delta.norm(2, 1)};                                                           // map [B, H, W]
+  torch::Tensor delta = xn * gamma->forward(z) + beta->forward(z);                                  // [B, C, H, W]
+  return {x + delta, delta.norm(2, 1)};                                                             // map [B, H, W]
 }
 
 MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) {
-  conv = register_module("conv", torch::nn::Sequential(
-                                     torch::nn::Conv1d(torch::nn::Conv1dOptions(c.n_mels, 128, 5).stride(2).padding(2)),
-                                     torch::nn::ReLU(),
-                                     torch::nn::Conv1d(torch::nn::Conv1dOptions(128, 128, 5).stride(2).padding(2)),
-                                     torch::nn::ReLU(),
-                                     torch::nn::Conv1d(torch::nn::Conv1dOptions(128, 128, 5).stride(2).padding(2)),
-                                     torch::nn::ReLU()));
-  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(256 + c.pitch_dim + c.descriptor_dim, c.music_dim),
-                                                     torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
+  conv = register_module(
+      "conv", torch::nn::Sequential(
+                  torch::nn::Conv1d(torch::nn::Conv1dOptions(c.n_mels, 128, 5).stride(2).padding(2)), torch::nn::ReLU(),
+                  torch::nn::Conv1d(torch::nn::Conv1dOptions(128, 128, 5).stride(2).padding(2)), torch::nn::ReLU(),
+                  torch::nn::Conv1d(torch::nn::Conv1dOptions(128, 128, 5).stride(2).padding(2)), torch::nn::ReLU()));
+  mlp =
+      register_module("mlp", torch::nn::Sequential(torch::nn::Linear(256 + c.pitch_dim + c.descriptor_dim, c.music_dim),
+                                                   torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
 }
 
 torch::Tensor MusicEncoderImpl::forward(const MusicInput& in) {
   // dB log-mel to roughly unit scale before the convolutions.
-  torch::Tensor h = conv->forward((in.mel + 40.0) / 40.0);                                      // [B, 128, T/8]
-  torch::Tensor pooled = torch::cat({h.mean(-1), std::get<0>(h.max(-1))}, 1);                  // [B, 256]
-  return mlp->forward(torch::cat({pooled, in.pitch, in.descriptors}, 1));                       // [B, music_dim]
+  torch::Tensor h = conv->forward((in.mel + 40.0) / 40.0);                     // [B, 128, T/8]
+  torch::Tensor pooled = torch::cat({h.mean(-1), std::get<0>(h.max(-1))}, 1);  // [B, 256]
+  return mlp->forward(torch::cat({pooled, in.pitch, in.descriptors}, 1));      // [B, music_dim]
 }
 
 MPJudgeNetImpl::MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
@@ -122,7 +128,9 @@ MPJudgeOutput MPJudgeNetImpl::forward(const torch::Tensor& trunk_map, const Musi
     out.maps.push_back(map);
     // Resume the frozen trunk from the modulated map up to the next MAN point (or the final map).
     const std::string& next = k + 1 < config.man_layers.size() ? config.man_layers[k + 1] : std::string("out_relu");
-    x = next == config.man_layers[k] ? y : trunk->graph().run(torch::Tensor(), {next}, {{config.man_layers[k], y}}).at(next);
+    x = next == config.man_layers[k]
+            ? y
+            : trunk->graph().run(torch::Tensor(), {next}, {{config.man_layers[k], y}}).at(next);
   }
   out.score = torch::sigmoid(head->forward(x.mean({2, 3}))).squeeze(-1);
   return out;
@@ -133,25 +141,16 @@ Checkpoint mpjudge_to_checkpoint(MPJudgeNet& net) {
   ck.arch = "mpjudge";
   ck.config = net->config.to_json();
   ck.meta["trunk"] = "nsfwjs-mobilenet_v2@4.4.0";
-  for (const auto& p : net->named_parameters()) ck.tensors[p.key()] = p.value();
-  for (const auto& b : net->named_buffers()) ck.tensors[b.key()] = b.value();
+  ck.tensors = module_state(*net);
   return ck;
 }
 
-MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path, std::shared_ptr<const MobileNetV2> trunk) {
-  if (ck.arch != "mpjudge") throw Error(ErrorKind::Model, path + ": expected a checkpoint of architecture 'mpjudge', found '" + ck.arch + "'");
+MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path,
+                                   std::shared_ptr<const MobileNetV2> trunk) {
+  if (ck.arch != "mpjudge")
+    throw Error(ErrorKind::Model, path + ": expected a checkpoint of architecture 'mpjudge', found '" + ck.arch + "'");
   MPJudgeNet net(MPJudgeConfig::from_json(ck.config), std::move(trunk));
-  torch::NoGradGuard no_grad;
-  size_t used = 0;
-  for (auto& p : net->named_parameters()) {
-    auto it = ck.tensors.find(p.key());
-    if (it == ck.tensors.end()) throw Error(ErrorKind::Model, path + ": expected tensor " + p.key() + ", found none");
-    if (it->second.sizes() != p.value().sizes())
-      throw Error(ErrorKind::Model, path + ": expected " + p.key() + " of shape " + c10::str(p.value().sizes()) + ", found " + c10::str(it->second.sizes()));
-    p.value().copy_(it->second);
-    ++used;
-  }
-  if (used != ck.tensors.size()) throw Error(ErrorKind::Model, path + ": expected " + std::to_string(used) + " tensors for this config, found " + std::to_string(ck.tensors.size()));
+  load_state(*net, ck, path);
   return net;
 }
 

@@ -80,6 +80,7 @@ struct MPJudgeNetImpl : torch::nn::Module {
 TORCH_MODULE(MPJudgeNet);
 
 Checkpoint mpjudge_to_checkpoint(MPJudgeNet& net);
-MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path, std::shared_ptr<const MobileNetV2> trunk);
+MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path,
+                                   std::shared_ptr<const MobileNetV2> trunk);
 
 }  // namespace mpjudge

@@ -9,9 +9,14 @@
 namespace mpjudge {
 
 nlohmann::json PaperConfig::to_json() const {
-  return {{"image_size", image_size}, {"patch", patch},       {"layers", layers},
-          {"width", width},           {"heads", heads},       {"mel_size", mel_size},
-          {"music_channels", music_channels}, {"adain_eps", adain_eps}};
+  return {{"image_size", image_size},
+          {"patch", patch},
+          {"layers", layers},
+          {"width", width},
+          {"heads", heads},
+          {"mel_size", mel_size},
+          {"music_channels", music_channels},
+          {"adain_eps", adain_eps}};
 }
 
 PaperConfig PaperConfig::from_json(const nlohmann::json& j) {
@@ -30,8 +35,9 @@ PaperConfig PaperConfig::from_json(const nlohmann::json& j) {
   }
   if (c.image_size <= 0 || c.patch <= 0 || c.image_size % c.patch || c.layers <= 0 || c.width <= 0 || c.heads <= 0 ||
       c.width % c.heads || c.music_channels.empty() || c.mel_size <= 0)
-    throw Error(ErrorKind::Model, "paper config: expected positive sizes with image_size % patch == 0 and width % heads == 0, found " +
-                                      c.to_json().dump());
+    throw Error(ErrorKind::Model,
+                "paper config: expected positive sizes with image_size % patch == 0 and width % heads == 0, found " +
+                    c.to_json().dump());
   return c;
 }
 
@@ -57,7 +63,7 @@ SelfAttentionImpl::SelfAttentionImpl(int64_t d, int64_t heads_) : heads(heads_) 
 
 torch::Tensor SelfAttentionImpl::forward(const torch::Tensor& x) {
   const int64_t B = x.size(0), N = x.size(1), d = x.size(2), dh = d / heads;
-  auto qkv = torch::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);  // 3 x [B, N, d]
+  auto qkv = torch::linear(x, in_proj_weight, in_proj_bias).chunk(3, -1);                             // 3 x [B, N, d]
   auto split = [&](const torch::Tensor& t) { return t.reshape({B, N, heads, dh}).transpose(1, 2); };  // [B, h, N, dh]
   torch::Tensor q = split(qkv[0]) * (1.0 / std::sqrt(double(dh))), k = split(qkv[1]), v = split(qkv[2]);
   torch::Tensor a = torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1);  // [B, h, N, N]
@@ -69,20 +75,21 @@ PaperBlockImpl::PaperBlockImpl(int64_t d, int64_t heads, double eps) {
   cross_attn = register_module("cross_attn", SelfAttention(d, heads));
   adain1 = register_module("adain1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({d})));
   adain2 = register_module("adain2", AdaIN(d, eps));
-  ffn = register_module("ffn", torch::nn::Sequential(torch::nn::Linear(d, 4 * d), torch::nn::GELU(),
-                                                     torch::nn::Linear(4 * d, d)));
+  ffn = register_module(
+      "ffn", torch::nn::Sequential(torch::nn::Linear(d, 4 * d), torch::nn::GELU(), torch::nn::Linear(4 * d, d)));
 }
 
 std::pair<torch::Tensor, torch::Tensor> PaperBlockImpl::forward(torch::Tensor x, const torch::Tensor& m) {
   x = adain1->forward(x);
   torch::Tensor xa = x + cross_attn->forward(x);  // the residual adds to the normalised x
   torch::Tensor xb = adain2->forward(xa, m);
-  torch::Tensor map = (xb - xa).norm(2, -1);      // [B, N]
+  torch::Tensor map = (xb - xa).norm(2, -1);  // [B, N]
   return {xb + ffn->forward(xb), map};
 }
 
 PaperVisualImpl::PaperVisualImpl(const PaperConfig& c) {
-  patch_embed = register_module("patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, c.width, c.patch).stride(c.patch)));
+  patch_embed =
+      register_module("patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(3, c.width, c.patch).stride(c.patch)));
   const int64_t n = (c.image_size / c.patch) * (c.image_size / c.patch);
   pos_embed = register_parameter("pos_embed", torch::randn({1, n, c.width}));
   blocks = register_module("blocks", torch::nn::ModuleList());
@@ -116,7 +123,7 @@ PaperOutput PaperModelImpl::forward(const torch::Tensor& image, const torch::Ten
   if (image.dim() != 4 || image.size(2) != config.image_size || image.size(3) != config.image_size)
     throw Error(ErrorKind::Usage, "paper model: image must be [B, 3, " + std::to_string(config.image_size) + ", " +
                                       std::to_string(config.image_size) + "]");
-  torch::Tensor m = music->forward(mel_image);                                      // [B, d]
+  torch::Tensor m = music->forward(mel_image);                                       // [B, d]
   torch::Tensor x = visual->patch_embed->forward(image).flatten(2).transpose(1, 2);  // [B, N, d]
   x = x + visual->pos_embed.narrow(1, 0, x.size(1));
   PaperOutput out;
@@ -131,27 +138,10 @@ PaperOutput PaperModelImpl::forward(const torch::Tensor& image, const torch::Ten
 }
 
 PaperModel paper_from_checkpoint(const Checkpoint& ck, const std::string& path) {
-  if (ck.arch != "paper") throw Error(ErrorKind::Model, path + ": expected a checkpoint of architecture 'paper', found '" + ck.arch + "'");
+  if (ck.arch != "paper")
+    throw Error(ErrorKind::Model, path + ": expected a checkpoint of architecture 'paper', found '" + ck.arch + "'");
   PaperModel model(PaperConfig::from_json(ck.config));
-  torch::NoGradGuard no_grad;
-  size_t used = 0;
-  auto copy = [&](const std::string& name, torch::Tensor& dst) {
-    auto it = ck.tensors.find(name);
-    if (it == ck.tensors.end()) throw Error(ErrorKind::Model, path + ": expected tensor " + name + " for this config, found none");
-    if (it->second.sizes() != dst.sizes())
-      throw Error(ErrorKind::Model, path + ": expected " + name + " of shape " + c10::str(dst.sizes()) + ", found " + c10::str(it->second.sizes()));
-    dst.copy_(it->second.to(dst.scalar_type()));
-    ++used;
-  };
-  for (auto& p : model->named_parameters()) copy(p.key(), p.value());
-  for (auto& b : model->named_buffers()) copy(b.key(), b.value());
-  if (used != ck.tensors.size()) {
-    auto names = model->named_parameters().keys();
-    for (const auto& b : model->named_buffers().keys()) names.push_back(b);
-    for (const auto& [name, t] : ck.tensors)
-      if (std::find(names.begin(), names.end(), name) == names.end())
-        throw Error(ErrorKind::Model, path + ": expected only the tensors of this config, found an extra one: " + name);
-  }
+  load_state(*model, ck, path);
   return model;
 }
 
@@ -159,8 +149,7 @@ Checkpoint paper_to_checkpoint(PaperModel& model) {
   Checkpoint ck;
   ck.arch = "paper";
   ck.config = model->config.to_json();
-  for (const auto& p : model->named_parameters()) ck.tensors[p.key()] = p.value();
-  for (const auto& b : model->named_buffers()) ck.tensors[b.key()] = b.value();
+  ck.tensors = module_state(*model);
   return ck;
 }
 

@@ -16,14 +16,14 @@
 namespace mpjudge {
 
 struct PaperConfig {
-  int64_t image_size = 256;   // RGB in [-1, 1]
+  int64_t image_size = 256;  // RGB in [-1, 1]
   int64_t patch = 16;
   int64_t layers = 12;
   int64_t width = 1024;
   int64_t heads = 8;
-  int64_t mel_size = 256;     // the log-mel as a 3-channel mel_size x mel_size image
+  int64_t mel_size = 256;  // the log-mel as a 3-channel mel_size x mel_size image
   std::vector<int64_t> music_channels{64, 128, 256, 512};
-  double adain_eps = 1e-5;    // added to the (unbiased) standard deviation, as the authors do
+  double adain_eps = 1e-5;  // added to the (unbiased) standard deviation, as the authors do
 
   static PaperConfig paper() { return {}; }
   static PaperConfig paper_small() {  // trainable on 2 CPU cores: ~123 ms per pair (DESIGN.md 2)
@@ -86,9 +86,9 @@ struct PaperMusicImpl : torch::nn::Module {
 TORCH_MODULE(PaperMusic);
 
 struct PaperOutput {
-  torch::Tensor score;                   // [B] (the raw head output, as the authors train it)
-  std::vector<torch::Tensor> maps;       // per block: [B, N] modulation magnitudes
-  int64_t grid = 0;                      // maps are grid x grid
+  torch::Tensor score;              // [B] (the raw head output, as the authors train it)
+  std::vector<torch::Tensor> maps;  // per block: [B, N] modulation magnitudes
+  int64_t grid = 0;                 // maps are grid x grid
 };
 
 struct PaperModelImpl : torch::nn::Module {

@@ -35,7 +35,8 @@ struct Scorer::Impl {
   // [C, H, W] trunk map of a painting, cached by content.
   torch::Tensor trunk(const std::string& painting, bool* from_cache) {
     MappedFile f(painting, 1ULL << 30);
-    const std::string key = sha256_hex(f.data(), f.size()) + "-trunk-" + net->config.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
+    const std::string key =
+        sha256_hex(f.data(), f.size()) + "-trunk-" + net->config.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
     if (opt.use_cache)
       if (auto hit = cache.get(key); hit && hit->count("map")) {
         *from_cache = true;
@@ -66,7 +67,9 @@ struct Scorer::Impl {
     AudioConfig ac;
     ac.sample_rate = BasicPitch::kSampleRate;
     Pcm whole = decode_audio_bytes(f.data(), f.size(), file, ac);
-    Pcm clip = whole.duration_s() > kClipSeconds ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds) : whole;
+    Pcm clip = whole.duration_s() > kClipSeconds
+                   ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
+                   : whole;
     MusicDescriptors d = describe_pcm(clip, file);  // refuses silence and < 1 s
     MelConfig mc;
     mc.n_mels = int(net->config.n_mels);
@@ -79,7 +82,8 @@ struct Scorer::Impl {
   }
 };
 
-Scorer::Scorer(const std::string& model_path, const FeatureOptions& opt) : impl_(std::make_unique<Impl>(model_path, opt)) {}
+Scorer::Scorer(const std::string& model_path, const FeatureOptions& opt)
+    : impl_(std::make_unique<Impl>(model_path, opt)) {}
 Scorer::~Scorer() = default;
 const std::string& Scorer::model_path() const { return impl_->path; }
 
@@ -129,13 +133,16 @@ std::string write_initial_model(const std::string& out, uint64_t seed, bool rand
   if (random_man) {
     torch::NoGradGuard no_grad;
     for (auto& p : net->named_parameters())
-      if (p.key().rfind("man.", 0) == 0 && (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos))
+      if (p.key().rfind("man.", 0) == 0 &&
+          (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos))
         p.value().normal_(0.0, 0.05);
   }
   Checkpoint ck = mpjudge_to_checkpoint(net);
   ck.meta["init"] = {{"seed", seed}, {"random_man", random_man}, {"trained", false}};
   save_checkpoint(out, ck);
-  return nlohmann::json{{"out", out}, {"arch", ck.arch}, {"config", ck.config}, {"tensors", ck.tensors.size()}, {"trained", false}}.dump();
+  return nlohmann::json{
+      {"out", out}, {"arch", ck.arch}, {"config", ck.config}, {"tensors", ck.tensors.size()}, {"trained", false}}
+      .dump();
 }
 
 }  // namespace mpjudge

@@ -31,7 +31,8 @@ int64_t attr_int(const nlohmann::json& attr, const std::string& key, int64_t dfl
 std::vector<int64_t> attr_ints(const nlohmann::json& attr, const std::string& key) {
   std::vector<int64_t> out;
   if (!attr.contains(key) || !attr[key].contains("list") || !attr[key]["list"].contains("i")) return out;
-  for (const auto& v : attr[key]["list"]["i"]) out.push_back(v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>());
+  for (const auto& v : attr[key]["list"]["i"])
+    out.push_back(v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>());
   return out;
 }
 
@@ -55,7 +56,8 @@ at::Tensor conv2d_nhwc(const at::Tensor& x, const at::Tensor& w, const nlohmann:
   if (st.size() != 4) st = {1, 1, 1, 1};
   if (dil.size() != 4) dil = {1, 1, 1, 1};
   std::string padding = attr_string(attr.at("padding"));
-  if (attr.contains("data_format") && attr_string(attr["data_format"]) != "NHWC") fail_node(node, "only NHWC is supported");
+  if (attr.contains("data_format") && attr_string(attr["data_format"]) != "NHWC")
+    fail_node(node, "only NHWC is supported");
   at::Tensor xin = x.permute({0, 3, 1, 2});
   at::Tensor wt = w.permute({3, 2, 0, 1});
   std::vector<int64_t> pad{0, 0, 0, 0};  // left, right, top, bottom
@@ -236,9 +238,12 @@ at::Tensor TfGraph::eval(const std::string& name, std::map<std::string, at::Tens
     for (const auto& f : n.attr.at("fused_ops").at("list").at("s")) {
       std::vector<uint8_t> b = tfjs::base64_decode(f.get<std::string>(), "attr");
       std::string fop(b.begin(), b.end());
-      if (fop == "BiasAdd") y = y + in[2];
-      else if (fop == "Relu") y = torch::relu(y);
-      else fail_node(name, "fused op " + fop + " is not supported");
+      if (fop == "BiasAdd")
+        y = y + in[2];
+      else if (fop == "Relu")
+        y = torch::relu(y);
+      else
+        fail_node(name, "fused op " + fop + " is not supported");
     }
   } else if (op == "Neg") {
     y = -in.at(0);

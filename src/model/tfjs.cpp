@@ -148,7 +148,8 @@ std::vector<uint8_t> base64_decode(const std::string& s, const std::string& file
     if (c == '=') break;
     if (c == '\n' || c == '\r' || c == ' ') continue;
     int v = table[uint8_t(c)];
-    if (v < 0) fail_model(file, "base64 data", "the character '" + std::string(1, c) + "' at offset " + std::to_string(i));
+    if (v < 0)
+      fail_model(file, "base64 data", "the character '" + std::string(1, c) + "' at offset " + std::to_string(i));
     acc = (acc << 6) | uint32_t(v);
     bits += 6;
     if (bits >= 8) {
@@ -197,8 +198,10 @@ std::map<std::string, at::Tensor> read_weights(const nlohmann::json& manifest, c
       size_t bytes_per = qtype == "uint8" ? 1 : (qtype == "uint16" || qtype == "float16") ? 2 : 4;
       size_t need = size_t(n) * bytes_per;
       if (offset + need > data.size())
-        fail_model(file, "weight data for " + name + " at byte " + std::to_string(offset) + " (" + std::to_string(need) + " bytes)",
-                   "only " + std::to_string(data.size()) + " bytes in the shards (truncated)");
+        fail_model(
+            file,
+            "weight data for " + name + " at byte " + std::to_string(offset) + " (" + std::to_string(need) + " bytes)",
+            "only " + std::to_string(data.size()) + " bytes in the shards (truncated)");
       const uint8_t* p = data.data() + offset;
       at::Tensor t;
       if (dtype == "int32" && qtype.empty()) {
@@ -230,7 +233,8 @@ std::map<std::string, at::Tensor> read_weights(const nlohmann::json& manifest, c
     }
   }
   if (offset != data.size())
-    fail_model(file, std::to_string(offset) + " bytes of weights", std::to_string(data.size()) + " bytes in the shards");
+    fail_model(file, std::to_string(offset) + " bytes of weights",
+               std::to_string(data.size()) + " bytes in the shards");
   return out;
 }
 

@@ -28,9 +28,9 @@ std::map<std::string, at::Tensor> read_weights(const nlohmann::json& manifest, c
                                                const std::string& file);
 
 struct Model {
-  nlohmann::json topology;                      // layers: modelTopology; graph: modelTopology (node list)
+  nlohmann::json topology;  // layers: modelTopology; graph: modelTopology (node list)
   std::map<std::string, at::Tensor> weights;
-  std::string format;                           // "layers-model" or "graph-model"
+  std::string format;  // "layers-model" or "graph-model"
 };
 
 // nsfwjs's wrapped layers model: DIR/model.min.js + DIR/group1-shard*of*.min.js.
