@@ -3,9 +3,13 @@
 // and everything is deterministic by seed.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <map>
 #include <random>
+#include <set>
 
+#include "corpus/corpus.h"
 #include "corpus/panel.h"
 #include "data/mpd.h"
 
@@ -60,14 +64,19 @@ TEST(Panel, PublishedDirections) {
   slow_minor.tempo_bpm = 62, slow_minor.mode = "minor", slow_minor.key_strength = 0.9, slow_minor.loudness_lufs = -32;
   slow_minor.onset_rate_hz = 1, slow_minor.spectral_centroid_hz = 700, slow_minor.pitch_height = 50;
   PaintingDescriptors light_yellow, dark_blue;
-  light_yellow.lightness = 80, light_yellow.b = 45, light_yellow.chroma = 45, light_yellow.a = 10, light_yellow.contrast = 25;
+  light_yellow.lightness = 80, light_yellow.b = 45, light_yellow.chroma = 45, light_yellow.a = 10,
+  light_yellow.contrast = 25;
   light_yellow.emotion = {0.3, -0.3, -0.1}, light_yellow.edge_density = 0.15, light_yellow.angularity = 0.4;
   dark_blue.lightness = 25, dark_blue.b = -30, dark_blue.chroma = 20, dark_blue.a = -5, dark_blue.contrast = 10;
   dark_blue.emotion = {-0.4, 0.3, -0.3}, dark_blue.edge_density = 0.03, dark_blue.angularity = 0.05;
   ReferencePanel panel;
-  auto L = [&](const MusicDescriptors& m, const PaintingDescriptors& p) { return panel.latent(panel_terms(panel_music(m), panel_painting(p))); };
-  printf("latent: fast-major+light-yellow %.2f, fast-major+dark-blue %.2f, slow-minor+dark-blue %.2f, slow-minor+light-yellow %.2f\n",
-         L(fast_major, light_yellow), L(fast_major, dark_blue), L(slow_minor, dark_blue), L(slow_minor, light_yellow));
+  auto L = [&](const MusicDescriptors& m, const PaintingDescriptors& p) {
+    return panel.latent(panel_terms(panel_music(m), panel_painting(p)));
+  };
+  printf(
+      "latent: fast-major+light-yellow %.2f, fast-major+dark-blue %.2f, slow-minor+dark-blue %.2f, "
+      "slow-minor+light-yellow %.2f\n",
+      L(fast_major, light_yellow), L(fast_major, dark_blue), L(slow_minor, dark_blue), L(slow_minor, light_yellow));
   EXPECT_GT(L(fast_major, light_yellow), L(fast_major, dark_blue) + 1.0);
   EXPECT_GT(L(slow_minor, dark_blue), L(slow_minor, light_yellow) + 1.0);
   PanelTerms t = panel_terms(panel_music(fast_major), panel_painting(light_yellow));
@@ -112,8 +121,8 @@ TEST(Panel, DisagreesLikeARealPanelAndIsMoreThanEmotion) {
   }
   double mean_rho = sum / double(units[0].size());
   double emo = spearman(emotion, mos), lat = spearman(latent, mos);
-  printf("mean rater-vs-others SRCC %.3f; SRCC with MOS: emotion-only %.3f, full latent %.3f; alpha %.3f\n", mean_rho, emo, lat,
-         krippendorff_alpha_interval(units));
+  printf("mean rater-vs-others SRCC %.3f; SRCC with MOS: emotion-only %.3f, full latent %.3f; alpha %.3f\n", mean_rho,
+         emo, lat, krippendorff_alpha_interval(units));
   EXPECT_GT(mean_rho, 0.6);
   EXPECT_LT(mean_rho, 0.75);
   EXPECT_LT(emo, lat - 0.1);  // coherence is clearly more than emotion
@@ -132,4 +141,54 @@ TEST(Panel, DeterministicBySeed) {
   PanelTerms t = panel_terms(musics(1, 5)[0], paintings(1, 6)[0]);
   EXPECT_EQ(a.rate(t, "x"), b.rate(t, "x"));
   EXPECT_NE(a.raters()[0].weights, other.raters()[0].weights);
+}
+
+TEST(Corpus, RatesPairsAndDerivesAmbiguousPreferences) {
+  auto ms = musics(80, 11);
+  auto ps = paintings(100, 12);
+  std::vector<CorpusMusic> cm;
+  std::vector<CorpusPainting> cp;
+  for (size_t i = 0; i < ms.size(); ++i)
+    cm.push_back({"music/m" + std::to_string(i) + ".wav", "src" + std::to_string(i % 4), ms[i]});
+  for (size_t j = 0; j < ps.size(); ++j)
+    cp.push_back({"paintings/p" + std::to_string(j) + ".png", "painter" + std::to_string(j % 6), ps[j]});
+  CorpusOptions o;
+  o.pairs = 2000;
+  o.preferences = 500;
+  MpdDataset d = rate_corpus(cm, cp, o);
+  ASSERT_EQ(d.pairs.size(), 2000u);
+  EXPECT_EQ(d.ratings.size(), 2000u * 7);
+  ASSERT_EQ(d.preferences.size(), 500u);
+  std::set<std::pair<std::string, std::string>> seen;
+  std::map<std::pair<std::string, std::string>, double> score;
+  for (const auto& p : d.pairs) {
+    EXPECT_TRUE(seen.insert({p.music, p.painting}).second);
+    EXPECT_GE(p.score, 0.0);
+    EXPECT_LE(p.score, 1.0);
+    score[{p.music, p.painting}] = p.score;
+  }
+  int agree = 0;
+  for (const auto& q : d.preferences) {
+    EXPECT_NE(q.chosen, q.rejected);
+    EXPECT_GT(q.agreement, 0.5);
+    double sc = score.at({q.music, q.chosen}), sr = score.at({q.music, q.rejected});
+    EXPECT_LE(std::fabs(sc - sr), o.ambiguous_gap + 1e-9);  // only ambiguous cases
+    agree += sc > sr ? 1 : 0;
+  }
+  // The panel's majority mostly sides with the slightly higher mean score, but not always: that is
+  // what makes the preference pairs informative beyond the scores.
+  double rate = double(agree) / double(d.preferences.size());
+  printf("preferences that agree with the higher panel score: %.3f\n", rate);
+  EXPECT_GT(rate, 0.3);
+  EXPECT_LT(rate, 0.95);
+  MpdStats st = mpd_stats(d);
+  printf("corpus: alpha %.3f, ICC(2,k) %.3f, single-rater ceiling %.3f\n", *st.alpha, *st.icc2k, *st.ceiling);
+  EXPECT_GT(*st.ceiling, 0.55);
+  EXPECT_LT(*st.ceiling, 0.8);
+  // Deterministic by seed.
+  MpdDataset again = rate_corpus(cm, cp, o);
+  EXPECT_EQ(again.pairs.back().painting, d.pairs.back().painting);
+  EXPECT_EQ(again.preferences.back().chosen, d.preferences.back().chosen);
+  o.pairs = 100000;
+  EXPECT_THROW(rate_corpus(cm, cp, o), Error);
 }

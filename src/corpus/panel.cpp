@@ -22,9 +22,12 @@ PanelMusic panel_music(const MusicDescriptors& d, std::optional<std::pair<double
     // Estimate: mode and tempo carry valence (Palmer et al. 2013; Juslin & Laukka 2003), tempo,
     // loudness and onset density carry arousal.
     const double mode = (m.major ? 1.0 : -1.0) * std::clamp(d.key_strength, 0.0, 1.0);
-    m.valence = std::clamp(0.55 * mode + 0.3 * squash((d.tempo_bpm - 100) / 40) + 0.15 * squash((d.spectral_centroid_hz - 1500) / 1000), -1.0, 1.0);
+    m.valence = std::clamp(
+        0.55 * mode + 0.3 * squash((d.tempo_bpm - 100) / 40) + 0.15 * squash((d.spectral_centroid_hz - 1500) / 1000),
+        -1.0, 1.0);
     m.arousal = std::clamp(0.4 * squash((d.tempo_bpm - 100) / 40) + 0.3 * squash((d.loudness_lufs + 23) / 8) +
-                               0.3 * squash((d.onset_rate_hz - 3) / 2), -1.0, 1.0);
+                               0.3 * squash((d.onset_rate_hz - 3) / 2),
+                           -1.0, 1.0);
   }
   return m;
 }
@@ -35,17 +38,23 @@ PanelPainting panel_painting(const PaintingDescriptors& d) {
   p.edge_density = d.edge_density, p.angularity = d.angularity;
   // Colour emotion (BCP-37 ratings, Palmer et al. 2013) plus lightness/yellowness for valence;
   // anger, saturation and contrast for arousal.
-  p.valence = std::clamp(1.2 * (d.emotion.happy - d.emotion.sad) + 0.3 * squash((d.lightness - 55) / 20) + 0.2 * squash(d.b / 25), -1.0, 1.0);
-  p.arousal = std::clamp(1.0 * (d.emotion.angry + 0.2) + 0.4 * squash((d.chroma - 25) / 15) + 0.3 * squash((d.contrast - 20) / 10), -1.0, 1.0);
+  p.valence = std::clamp(
+      1.2 * (d.emotion.happy - d.emotion.sad) + 0.3 * squash((d.lightness - 55) / 20) + 0.2 * squash(d.b / 25), -1.0,
+      1.0);
+  p.arousal = std::clamp(
+      1.0 * (d.emotion.angry + 0.2) + 0.4 * squash((d.chroma - 25) / 15) + 0.3 * squash((d.contrast - 20) / 10), -1.0,
+      1.0);
   return p;
 }
 
 std::vector<double> PanelTerms::vec() const {
-  return {valence_match, arousal_match, tempo_mode_light, loud_red_saturated, pitch_lightness, rhythm_edges, brightness_angularity};
+  return {valence_match,   arousal_match, tempo_mode_light,     loud_red_saturated,
+          pitch_lightness, rhythm_edges,  brightness_angularity};
 }
 
 std::vector<std::string> PanelTerms::names() {
-  return {"valence_match", "arousal_match", "tempo_mode_light", "loud_red_saturated", "pitch_lightness", "rhythm_edges", "brightness_angularity"};
+  return {"valence_match",   "arousal_match", "tempo_mode_light",     "loud_red_saturated",
+          "pitch_lightness", "rhythm_edges",  "brightness_angularity"};
 }
 
 PanelTerms panel_terms(const PanelMusic& m, const PanelPainting& p) {

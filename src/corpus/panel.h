@@ -31,12 +31,12 @@ PanelPainting panel_painting(const PaintingDescriptors& d);
 
 // The correspondence terms for one pair, each roughly in [-1, 1], higher = more coherent.
 struct PanelTerms {
-  double valence_match, arousal_match;   // emotion (Palmer et al. 2013; Whiteford et al. 2018)
-  double tempo_mode_light;               // faster/major <-> lighter, yellower (Palmer et al. 2013)
-  double loud_red_saturated;             // louder/aroused <-> redder, more saturated (Whiteford 2018; Lindborg & Friberg 2015)
-  double pitch_lightness;                // higher pitch <-> lighter (Ward, Huckstep & Tsakanikos 2006)
-  double rhythm_edges;                   // onset density <-> edge density: visual rhythm (non-emotional)
-  double brightness_angularity;          // timbral brightness <-> angular shapes (non-emotional)
+  double valence_match, arousal_match;  // emotion (Palmer et al. 2013; Whiteford et al. 2018)
+  double tempo_mode_light;              // faster/major <-> lighter, yellower (Palmer et al. 2013)
+  double loud_red_saturated;     // louder/aroused <-> redder, more saturated (Whiteford 2018; Lindborg & Friberg 2015)
+  double pitch_lightness;        // higher pitch <-> lighter (Ward, Huckstep & Tsakanikos 2006)
+  double rhythm_edges;           // onset density <-> edge density: visual rhythm (non-emotional)
+  double brightness_angularity;  // timbral brightness <-> angular shapes (non-emotional)
   std::vector<double> vec() const;
   static std::vector<std::string> names();
 };
@@ -53,8 +53,8 @@ struct Rater {
 struct PanelConfig {
   int raters = 7;
   uint64_t seed = 1;
-  double weight_spread = 0.35;      // log-normal spread of each rater's weights around the base weights
-  double bias_sd = 0.25;            // per-rater leniency on the latent scale
+  double weight_spread = 0.35;                // log-normal spread of each rater's weights around the base weights
+  double bias_sd = 0.25;                      // per-rater leniency on the latent scale
   double noise_min = 0.45, noise_max = 0.75;  // per-rater rating noise (latent sd)
 };
 
