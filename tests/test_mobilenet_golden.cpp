@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "model/encoders.h"
-#include "model/tensors.h"
 #include "test_util.h"
 
 using namespace mpjudge;
@@ -36,9 +35,7 @@ TEST(MobileNetGolden, MatchesTfjs) {
   torch::NoGradGuard no_grad;
   for (const auto& in : meta["inputs"]) {
     const std::string name = in["name"];
-    RgbImage img = load_image(testutil::data(name + ".png"));
-    const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
-    at::Tensor x = to_tensor(normalise(img, zero, one));
+    at::Tensor x = MobileNetV2::input_from(load_image(testutil::data(name + ".png")));
     // Our decoder and PIL agree on the pixels, so both networks see the same input.
     at::Tensor ref_in = read_nhwc(dir + "/inputs/" + name + ".f32", {1, 224, 224, 3});
     ASSERT_LE((x - ref_in).abs().max().item<float>(), 1e-6f) << name;  // x * (1/255) vs x / 255

@@ -158,10 +158,7 @@ TEST(ExportFixture, Write) {
   MPJudgeNet net = mpjudge_from_checkpoint(load_checkpoint(dir + "/m.mpjc"), dir + "/m.mpjc", shared_mobilenet());
   net->eval();
   torch::NoGradGuard no_grad;
-  RgbImage img = load_image(data("painting_224_a.png"));
-  const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
-  TensorImage t = normalise(img, zero, one);
-  torch::Tensor image = torch::from_blob(t.data.data(), {1, 3, 224, 224}).clone();
+  torch::Tensor image = MobileNetV2::input_from(load_image(data("painting_224_a.png")));
   MusicInput mi = random_music(1, 11);
   MPJudgeOutput o = net->forward(net->trunk_map(image), mi);
   auto dump = [&](const torch::Tensor& x, const std::string& name) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "model/tensors.h"
 #include "model/tf_graph.h"
 
 namespace mpjudge {
@@ -59,6 +60,12 @@ MobileNetV2::MobileNetV2(const std::string& model_dir) {
   for (const auto& l : stage_layers())
     if (!graph_->has_layer(l))
       throw Error(ErrorKind::Model, dir + ": expected nsfwjs MobileNetV2, found no layer " + l);
+}
+
+at::Tensor MobileNetV2::input_from(const RgbImage& img) {
+  const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
+  if (img.width == kSize && img.height == kSize) return to_tensor(normalise(img, zero, one));
+  return to_tensor(normalise(resize_image(img, kSize, kSize, ResizePolicy::Stretch), zero, one));
 }
 
 MobileNetV2::Output MobileNetV2::forward(const at::Tensor& x, bool want_stages) const {

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <mpjudge/mpjudge.h>
+
 #include "model/keras_graph.h"
 
 namespace mpjudge {
@@ -27,7 +29,10 @@ class MobileNetV2 {
   static const std::vector<std::string>& stage_layers();
   static const std::vector<std::string>& class_names();  // Drawing, Hentai, Neutral, Porn, Sexy
 
-  explicit MobileNetV2(const std::string& model_dir = "");  // "" = weights_root()/nsfwjs/.../mobilenet_v2
+  explicit MobileNetV2(const std::string& model_dir = "");
+
+  // nsfwjs's preprocessing: the whole image resized to 224x224 (no crop), RGB / 255, as [1, 3, 224, 224].
+  static at::Tensor input_from(const RgbImage& img);  // "" = weights_root()/nsfwjs/.../mobilenet_v2
 
   struct Output {
     std::vector<at::Tensor> stages;  // NCHW maps at stage_layers()

@@ -71,6 +71,15 @@ std::optional<std::map<std::string, at::Tensor>> FeatureCache::get(const std::st
   return out;
 }
 
+std::optional<std::map<std::string, at::Tensor>> FeatureCache::get(const std::string& key,
+                                                                   const std::vector<std::string>& required) const {
+  auto hit = get(key);
+  if (!hit) return hit;
+  for (const auto& name : required)
+    if (!hit->count(name)) return std::nullopt;
+  return hit;
+}
+
 void FeatureCache::put(const std::string& key, const std::map<std::string, at::Tensor>& tensors) const {
   mkdirs(dir_);
   const std::string final_path = path_for(key);

@@ -16,6 +16,9 @@ class FeatureCache {
   explicit FeatureCache(std::string dir);  // "" = default folder (see FeatureOptions::cache_dir)
   const std::string& dir() const { return dir_; }
   std::optional<std::map<std::string, at::Tensor>> get(const std::string& key) const;
+  // As get, but an entry lacking any of `required` is a miss too (written by an older version).
+  std::optional<std::map<std::string, at::Tensor>> get(const std::string& key,
+                                                       const std::vector<std::string>& required) const;
   void put(const std::string& key, const std::map<std::string, at::Tensor>& tensors) const;  // best effort
   std::string path_for(const std::string& key) const;
 

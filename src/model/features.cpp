@@ -11,7 +11,6 @@
 #include "model/encoders.h"
 #include "model/feature_cache.h"
 #include "model/runtime.h"
-#include "model/tensors.h"
 
 namespace mpjudge {
 namespace {
@@ -70,7 +69,7 @@ PaintingFeatures painting_features(const std::string& path, const FeatureOptions
   FeatureCache cache(opt.cache_dir);
   const std::string key = cache_key(out.sha256, out.encoder);
   if (opt.use_cache) {
-    if (auto hit = cache.get(key); hit && hit->count("pooled") && hit->count("probs")) {
+    if (auto hit = cache.get(key, {"pooled", "probs"})) {
       out.pooled = to_vector(hit->at("pooled"));
       out.class_probs = to_vector(hit->at("probs"));
       if (out.pooled.size() == size_t(MobileNetV2::kFeatureDim) && out.class_probs.size() == 5) {
@@ -79,12 +78,9 @@ PaintingFeatures painting_features(const std::string& path, const FeatureOptions
       }
     }
   }
-  // nsfwjs resizes the whole image to 224x224 (no crop) and divides by 255; so do we.
   RgbImage img = decode_image_bytes(file.data(), file.size(), path, ImageConfig{});
-  RgbImage small = resize_image(img, MobileNetV2::kSize, MobileNetV2::kSize, ResizePolicy::Stretch);
-  const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
   torch::NoGradGuard no_grad;
-  MobileNetV2::Output o = mobilenet().forward(to_tensor(normalise(small, zero, one)), false);
+  MobileNetV2::Output o = mobilenet().forward(MobileNetV2::input_from(img), false);
   out.pooled = to_vector(o.pooled[0]);
   out.class_probs = to_vector(o.probs[0]);
   if (opt.use_cache) cache.put(key, {{"pooled", o.pooled[0]}, {"probs", o.probs[0]}});
@@ -100,7 +96,7 @@ MusicFeatures music_features(const std::string& path, const FeatureOptions& opt)
   FeatureCache cache(opt.cache_dir);
   const std::string key = cache_key(out.sha256, out.encoder);
   if (opt.use_cache) {
-    if (auto hit = cache.get(key); hit && hit->count("pooled") && hit->count("note_activity") && hit->count("meta")) {
+    if (auto hit = cache.get(key, {"pooled", "note_activity", "meta"})) {
       out.pooled = to_vector(hit->at("pooled"));
       out.note_activity = to_vector(hit->at("note_activity"));
       std::vector<float> meta = to_vector(hit->at("meta"));

@@ -38,15 +38,13 @@ struct Scorer::Impl {
     const std::string key =
         sha256_hex(f.data(), f.size()) + "-trunk-" + net->config.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
     if (opt.use_cache)
-      if (auto hit = cache.get(key); hit && hit->count("map")) {
+      if (auto hit = cache.get(key, {"map"})) {
         *from_cache = true;
         return hit->at("map");
       }
     *from_cache = false;
     RgbImage img = decode_image_bytes(f.data(), f.size(), painting, ImageConfig{});
-    RgbImage small = resize_image(img, MobileNetV2::kSize, MobileNetV2::kSize, ResizePolicy::Stretch);
-    const float zero[3] = {0, 0, 0}, one[3] = {1, 1, 1};
-    torch::Tensor map = net->trunk_map(to_tensor(normalise(small, zero, one)))[0];
+    torch::Tensor map = net->trunk_map(MobileNetV2::input_from(img))[0];
     if (opt.use_cache) cache.put(key, {{"map", map}});
     return map;
   }
@@ -59,7 +57,7 @@ struct Scorer::Impl {
       return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
     };
     if (opt.use_cache)
-      if (auto hit = cache.get(key); hit && hit->count("mel") && hit->count("pitch") && hit->count("descriptors")) {
+      if (auto hit = cache.get(key, {"mel", "pitch", "descriptors"})) {
         *from_cache = true;
         return pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"));
       }
