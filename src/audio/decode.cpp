@@ -136,15 +136,14 @@ void check_container(Bytes b, const std::string& name, const std::string& kind) 
   }
   if (kind == "ogg") {
     // The last page must be complete and carry the end-of-stream flag. Pages are at most ~64 KiB.
+    // (The sniffer saw "OggS" at the start, so size >= 4.)
     size_t last = std::string::npos;
-    size_t lo = b.size > (1u << 17) ? b.size - (1u << 17) : 0;
-    for (size_t i = b.size >= 4 ? b.size - 4 : 0; i + 1 > lo; --i) {
+    const size_t lo = b.size > (1u << 17) ? b.size - (1u << 17) : 0;
+    for (size_t i = b.size - 3; i-- > lo;)  // from size - 4 down to lo
       if (memcmp(b.data + i, "OggS", 4) == 0) {
         last = i;
         break;
       }
-      if (i == 0) break;
-    }
     bool ok = false;
     if (last != std::string::npos && last + 27 <= b.size) {
       size_t nseg = b.data[last + 26], body = 0;
