@@ -400,7 +400,7 @@ double krippendorff_alpha_interval(const std::vector<std::vector<double>>& units
   return d_e > 0 ? 1.0 - d_o / d_e : NAN;
 }
 
-static std::optional<std::array<double, 4>> icc_mean_squares(const std::vector<std::vector<double>>& units) {
+static std::optional<std::array<double, 5>> icc_mean_squares(const std::vector<std::vector<double>>& units) {
   std::vector<std::vector<double>> c;
   for (const auto& u : units)
     if (!u.empty() && std::all_of(u.begin(), u.end(), [](double x) { return std::isfinite(x); })) c.push_back(u);
@@ -418,22 +418,20 @@ static std::optional<std::array<double, 4>> icc_mean_squares(const std::vector<s
   for (size_t i = 0; i < n; ++i)
     for (size_t j = 0; j < k; ++j) sst += std::pow(c[i][j] - grand, 2);
   double bms = ssr / double(n - 1), jms = ssc / double(k - 1), ems = (sst - ssr - ssc) / double((n - 1) * (k - 1));
-  return std::array<double, 4>{bms, jms, ems, double(n)};
+  return std::array<double, 5>{bms, jms, ems, double(n), double(k)};
 }
 
 std::optional<double> icc_2k(const std::vector<std::vector<double>>& units) {
   auto ms = icc_mean_squares(units);
   if (!ms) return std::nullopt;
-  auto [bms, jms, ems, n] = *ms;
+  [[maybe_unused]] auto [bms, jms, ems, n, k] = *ms;
   return (bms - ems) / (bms + (jms - ems) / n);
 }
 
 std::optional<double> icc_21(const std::vector<std::vector<double>>& units) {
   auto ms = icc_mean_squares(units);
   if (!ms) return std::nullopt;
-  auto [bms, jms, ems, n] = *ms;
-  double k = 0;
-  for (const auto& u : units) k = std::max(k, double(u.size()));
+  auto [bms, jms, ems, n, k] = *ms;
   return (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n);
 }
 
