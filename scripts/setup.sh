@@ -63,3 +63,27 @@ fi
   exit 1
 }
 echo "setup: pretrained weights verified"
+
+# Media for MPD-Open (`mpjudge corpus build`): paintings and recordings from gcompris-qt-data, MIDI
+# pieces from pianobooster and sfront. Only their files are needed, not the programs (pianobooster
+# would pull in Qt), so the .debs are downloaded and unpacked into deps/media; deps/media.sha256 pins
+# the files the corpus reads.
+MEDIA_PKGS=(gcompris-qt-data pianobooster sfront)
+if [ ! -f deps/media/.unpacked ] || ! (cd deps/media && sha256sum --quiet -c ../media.sha256 >/dev/null 2>&1); then
+  echo "setup: fetching media packages: ${MEDIA_PKGS[*]}"
+  rm -rf deps/media deps/media-debs
+  mkdir -p deps/media deps/media-debs
+  (cd deps/media-debs && apt-get download -qq "${MEDIA_PKGS[@]}" 2>/dev/null) || {
+    $SUDO apt-get update -qq
+    (cd deps/media-debs && apt-get download -qq "${MEDIA_PKGS[@]}" 2>/dev/null)
+  }
+  for deb in deps/media-debs/*.deb; do dpkg-deb -x "$deb" deps/media; done
+  rm -rf deps/media-debs
+  touch deps/media/.unpacked
+  if ! (cd deps/media && sha256sum --quiet -c ../media.sha256); then
+    echo "setup: warning: Debian's media packages differ from the versions MPD-Open ${MPD_OPEN:-mpd-open-1} was built from;" >&2
+    echo "       corpus builds will differ from the published one (deps/media.sha256)" >&2
+  fi
+else
+  echo "setup: media packages present"
+fi

@@ -12,6 +12,7 @@
 #include "cli_common.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "corpus/build.h"
 #include "data/mpd.h"
 #include "image/plot.h"
 #include "model/runtime.h"
@@ -163,6 +164,33 @@ int main(int argc, char** argv) {
   d_export->add_option("--out", json_file, "JSON file to write")->required();
 
   bool no_sgemm = false;
+  auto* corpus =
+      app.add_subcommand("corpus", "MPD-Open: build the open corpus of real media scored by the reference panel");
+  corpus->require_subcommand(1);
+  CorpusBuildOptions cb;
+  std::string debian_root = "auto", shared_data = "auto";
+  auto* c_build =
+      corpus->add_subcommand("build", "Gather, vary, describe and score media into an MPD dataset (docs/corpus.md)");
+  c_build->add_option("--out", cb.out, "Dataset folder to create")->required();
+  c_build->add_option("--seed", cb.seed, "Seed for variations, pairs, panel and split")->capture_default_str();
+  c_build->add_option("--clips", cb.clips, "Music clips (originals first, then MIDI variations)")
+      ->capture_default_str();
+  c_build->add_option("--paintings", cb.paintings, "Paintings (originals first, then colour/tone variations)")
+      ->capture_default_str();
+  c_build->add_option("--pairs", cb.pairs, "Scored music-painting pairs")->capture_default_str();
+  c_build->add_option("--preferences", cb.preferences, "Preference pairs on ambiguous cases")->capture_default_str();
+  c_build->add_option("--ambiguous-gap", cb.ambiguous_gap, "Score gap under which two paintings are ambiguous")
+      ->capture_default_str();
+  c_build->add_option("--clip-seconds", cb.clip_seconds, "Length of each music clip")->capture_default_str();
+  c_build->add_option("--debian-root", debian_root,
+                      "Where the Debian media packages are unpacked: auto = deps/media (scripts/setup.sh), else /");
+  c_build->add_option("--shared-data", shared_data,
+                      "Extra media (../shared/data layout): auto = $MPJUDGE_SHARED_DATA or ../shared/data beside the "
+                      "project when present; none = Debian media only");
+  c_build->add_flag("--force", cb.force, "Replace an existing dataset folder");
+  c_build->add_flag("--quiet", cb.quiet, "No progress bar");
+  cli::add_output_options(c_build, opt);
+
   auto* info = app.add_subcommand("info", "Versions, threads, and which BLAS libtorch uses (with a quick SGEMM rate)");
   info->add_flag("--no-sgemm", no_sgemm, "Skip the SGEMM measurement");
   cli::add_output_options(info, opt);
@@ -367,6 +395,12 @@ int main(int argc, char** argv) {
                  {"icc_complete_units", st.icc_units},
                  {"rater_srcc_vs_others", raters},
                  {"single_rater_ceiling", fmt(st.ceiling)}};
+        if (st.emotion_r2) {
+          out["emotion_only"] = Json{{"pairs", st.emotion_pairs},
+                                     {"r2", fmt(st.emotion_r2)},
+                                     {"share_of_reliable_variance", fmt(st.emotion_share_of_reliable)},
+                                     {"srcc", fmt(st.emotion_srcc)}};
+        }
         if (!hist_png.empty()) {
           std::vector<std::string> labels;
           for (int i = 0; i < 10; ++i) labels.push_back(std::to_string(i / 10.0).substr(0, 3));
@@ -387,22 +421,10 @@ int main(int argc, char** argv) {
       }
       if (d_split->parsed()) {
         auto split = make_split(ds, split_opt);
+        write_split(data_dir, split, split_opt);
         std::map<std::string, int> counts;
-        Json pairs;
-        for (const auto& [id, s] : split) pairs[id] = s, counts[s]++;
-        Json out{{"version", kMpdVersion},
-                 {"seed", split_opt.seed},
-                 {"method", "music and painting drawn independently; disagreeing pairs excluded"},
-                 {"val", split_opt.val},
-                 {"test", split_opt.test},
-                 {"style_key", split_opt.style_key},
-                 {"style_share", split_opt.style_share},
-                 {"counts", counts},
-                 {"pairs", pairs}};
-        std::string path = data_dir + "/split.json";
-        write_file_atomic(path, out.dump(1) + "\n");
-        out.erase("pairs");
-        out["file"] = path;
+        for (const auto& [id, s] : split) counts[s]++;
+        Json out{{"seed", split_opt.seed}, {"counts", counts}, {"file", data_dir + "/split.json"}};
         emit(out, opt.json);
         return cli::kOk;
       }
@@ -416,6 +438,47 @@ int main(int argc, char** argv) {
         printf("%s\n", Json{{"exported", data_dir}, {"out", json_file}, {"pairs", ds.pairs.size()}}.dump().c_str());
         return cli::kOk;
       }
+    }
+    if (c_build->parsed()) {
+      const std::string root = exe_dir() + "/..";
+      if (debian_root == "auto") debian_root = is_dir(root + "/deps/media/usr") ? root + "/deps/media" : "/";
+      if (shared_data == "auto") {
+        shared_data.clear();
+        const char* env = getenv("MPJUDGE_SHARED_DATA");
+        for (const std::string& c :
+             {env ? std::string(env) : std::string(), root + "/../shared/data", std::string("../shared/data")})
+          if (!c.empty() && is_dir(c)) {
+            shared_data = c;
+            break;
+          }
+      } else if (shared_data == "none") {
+        shared_data.clear();
+      } else if (!is_dir(shared_data)) {
+        throw Error(ErrorKind::Usage, "--shared-data " + shared_data + ": expected a folder, found none");
+      }
+      cb.debian_root = debian_root, cb.shared_data = shared_data;
+      if (opt.threads > 0) cb.threads = opt.threads;
+      CorpusBuildResult r = build_corpus(cb);
+      MpdStats st = mpd_stats(r.dataset);
+      std::map<std::string, int> counts;
+      for (const auto& [id, s] : r.dataset.split) counts[s]++;
+      Json out{{"out", cb.out},
+               {"corpus", kCorpusVersion},
+               {"seed", cb.seed},
+               {"debian_root", debian_root},
+               {"shared_data", shared_data.empty() ? Json(nullptr) : Json(shared_data)},
+               {"music_clips", st.musics},
+               {"paintings", st.paintings},
+               {"pairs", st.pairs},
+               {"preferences", st.preferences},
+               {"music_by_source", r.music_by_source},
+               {"paintings_by_source", r.paintings_by_source},
+               {"split", counts},
+               {"skipped", r.skipped.size()},
+               {"single_rater_ceiling", st.ceiling ? Json(std::round(*st.ceiling * 1e4) / 1e4) : Json(nullptr)},
+               {"seconds", std::round(r.seconds * 10) / 10}};
+      emit(out, opt.json);
+      return cli::kOk;
     }
     if (info->parsed()) {
       RuntimeInfo r = runtime_info(!no_sgemm);

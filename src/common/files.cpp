@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <climits>
 #include <cstring>
 #include <memory>
 
@@ -128,6 +129,19 @@ std::string describe_kind(const std::string& k) {
   if (is_audio_kind(k)) return "audio (" + k + ")";
   if (is_image_kind(k)) return "an image (" + k + ")";
   return k;
+}
+
+std::string exe_dir() {
+  char buf[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  std::string p(buf, size_t(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+bool is_dir(const std::string& p) {
+  struct stat st {};
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 }  // namespace mpjudge

@@ -8,6 +8,10 @@
 
 namespace mpjudge {
 
+// The folder of the running executable (/proc/self/exe), "." when unknown.
+std::string exe_dir();
+bool is_dir(const std::string& path);
+
 // Reads a whole file. Throws Error(Input): missing, a directory, unreadable, or larger than max_bytes.
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = 1ULL << 31);
 

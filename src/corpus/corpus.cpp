@@ -24,12 +24,47 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
   d.name = "MPD-Open";
   d.version = kMpdVersion;
   d.scale_min = 1, d.scale_max = 5;
+  const bool stratified = !opt.music_split.empty();
+  if (stratified && (opt.music_split.size() != music.size() || opt.painting_split.size() != paintings.size()))
+    fail_internal("rate_corpus: split lists do not match the media");
+  // Which (music, painting) combinations to rate, per split.
+  std::map<std::string, std::vector<size_t>> ms, ps;
+  for (size_t i = 0; i < music.size(); ++i) ms[stratified ? opt.music_split[i] : ""].push_back(i);
+  for (size_t j = 0; j < paintings.size(); ++j) ps[stratified ? opt.painting_split[j] : ""].push_back(j);
+  std::map<std::string, size_t> quota;
+  if (stratified) {
+    double total_share = 0;
+    for (const auto& [s, share] : opt.split_share)
+      if (ms.count(s) && ps.count(s)) total_share += share;
+    size_t assigned = 0;
+    for (const auto& [s, share] : opt.split_share) {
+      if (!ms.count(s) || !ps.count(s) || s == "train") continue;
+      const size_t cap = ms[s].size() * ps[s].size() / 2;
+      quota[s] = std::min(cap, size_t(std::lround(double(opt.pairs) * share / total_share)));
+      assigned += quota[s];
+    }
+    quota["train"] = opt.pairs - assigned;
+    if (!ms.count("train") || !ps.count("train") || quota["train"] > ms["train"].size() * ps["train"].size() / 2)
+      fail_usage("corpus: " + std::to_string(opt.pairs) + " pairs do not fit the train split's media");
+  } else {
+    quota[""] = opt.pairs;
+  }
+  std::vector<std::tuple<size_t, size_t, std::string>> chosen;
   std::set<std::pair<size_t, size_t>> used;
+  for (const auto& [s, n] : quota) {
+    const auto& mi = ms[s];
+    const auto& pj = ps[s];
+    for (size_t k = 0; k < n;) {
+      const size_t i = mi[rng() % mi.size()], j = pj[rng() % pj.size()];
+      if (!used.insert({i, j}).second) continue;
+      chosen.emplace_back(i, j, s);
+      ++k;
+    }
+  }
+  std::shuffle(chosen.begin(), chosen.end(), rng);
   std::map<size_t, std::vector<std::pair<size_t, double>>> by_music;  // music -> (painting, score)
   std::map<std::pair<size_t, size_t>, PanelTerms> terms;
-  while (d.pairs.size() < opt.pairs) {
-    size_t i = rng() % music.size(), j = rng() % paintings.size();
-    if (!used.insert({i, j}).second) continue;
+  for (const auto& [i, j, s] : chosen) {
     PanelTerms t = panel_terms(music[i].m, paintings[j].p);
     terms[{i, j}] = t;
     MpdPair p;
@@ -45,6 +80,7 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
     mean /= double(r.size());
     p.score = (mean - 1.0) / 4.0;
     by_music[i].push_back({j, p.score});
+    if (stratified) d.split[p.id] = s;
     d.pairs.push_back(p);
   }
   // Preferences: for one music piece, two paintings whose panel scores are close (ambiguous). Each
@@ -56,27 +92,43 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
         if (std::fabs(list[a].second - list[b].second) <= opt.ambiguous_gap)
           candidates.emplace_back(i, list[a].first, list[b].first);
   std::shuffle(candidates.begin(), candidates.end(), rng);
-  for (const auto& [i, a, b] : candidates) {
-    if (d.preferences.size() >= opt.preferences) break;
-    std::vector<int> ra = panel.rate(terms.at({i, a}), music[i].path + "\x1f" + paintings[a].path + "\x1fpref"),
-                     rb = panel.rate(terms.at({i, b}), music[i].path + "\x1f" + paintings[b].path + "\x1fpref");
-    int votes_a = 0, votes_b = 0;
-    for (size_t k = 0; k < ra.size(); ++k) {
-      if (ra[k] > rb[k])
-        ++votes_a;
-      else if (rb[k] > ra[k])
-        ++votes_b;
+  // Per-split preference quotas in proportion to the pairs (stratified builds).
+  std::map<std::string, size_t> pref_quota, pref_count;
+  for (const auto& [s, n] : quota)
+    pref_quota[s] = size_t(std::lround(double(opt.preferences) * double(n) / double(opt.pairs)));
+  size_t spare = opt.preferences;
+  for (const auto& [s, n] : pref_quota) spare -= std::min(spare, n);
+  pref_quota[stratified ? "train" : ""] += spare;
+  // Two passes: within the per-split quotas, then any remaining candidates when a small split runs dry.
+  std::vector<bool> taken(candidates.size(), false);
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      if (d.preferences.size() >= opt.preferences) break;
+      if (taken[c]) continue;
+      const auto& [i, a, b] = candidates[c];
+      const std::string s = stratified ? opt.music_split[i] : "";
+      if (pass == 0 && pref_count[s] >= pref_quota[s]) continue;
+      taken[c] = true;
+      std::vector<int> ra = panel.rate(terms.at({i, a}), music[i].path + "\x1f" + paintings[a].path + "\x1fpref"),
+                       rb = panel.rate(terms.at({i, b}), music[i].path + "\x1f" + paintings[b].path + "\x1fpref");
+      int votes_a = 0, votes_b = 0;
+      for (size_t k = 0; k < ra.size(); ++k) {
+        if (ra[k] > rb[k])
+          ++votes_a;
+        else if (rb[k] > ra[k])
+          ++votes_b;
+      }
+      if (votes_a == votes_b) continue;  // no majority: not a usable preference
+      MpdPreference p;
+      p.id = "q" + std::to_string(d.preferences.size() + 1);
+      p.music = music[i].path;
+      p.chosen = paintings[votes_a > votes_b ? a : b].path;
+      p.rejected = paintings[votes_a > votes_b ? b : a].path;
+      p.n_raters = votes_a + votes_b;
+      p.agreement = double(std::max(votes_a, votes_b)) / double(p.n_raters);
+      d.preferences.push_back(p);
+      pref_count[s]++;
     }
-    if (votes_a == votes_b) continue;  // no majority: not a usable preference
-    MpdPreference p;
-    p.id = "q" + std::to_string(d.preferences.size() + 1);
-    p.music = music[i].path;
-    p.chosen = paintings[votes_a > votes_b ? a : b].path;
-    p.rejected = paintings[votes_a > votes_b ? b : a].path;
-    p.n_raters = votes_a + votes_b;
-    p.agreement = double(std::max(votes_a, votes_b)) / double(p.n_raters);
-    d.preferences.push_back(p);
-  }
   return d;
 }
 

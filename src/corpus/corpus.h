@@ -3,7 +3,9 @@
 // majority. Pure and seeded; gathering and describing the media is the builder's job (issue 6).
 #pragma once
 
+#include <map>
 #include "corpus/panel.h"
+
 #include "data/mpd.h"
 
 namespace mpjudge {
@@ -25,9 +27,15 @@ struct CorpusOptions {
   double ambiguous_gap =
       0.1;  // two paintings for one music piece are "ambiguous" when their scores differ by at most this
   PanelConfig panel;
+  // Optional stratification: the split of each music clip and painting (same order as the inputs).
+  // Pairs and preferences are then drawn within one split each, in these shares of the totals
+  // (renormalised over the splits present), so no pair is lost to a cross-split "excluded".
+  std::vector<std::string> music_split, painting_split;
+  std::map<std::string, double> split_share{{"train", 0.7}, {"val", 0.1}, {"test", 0.1}, {"test_style", 0.1}};
 };
 
-// Throws Error(Usage) when the requested pairs exceed what the media allow.
+// Throws Error(Usage) when the requested pairs exceed what the media allow. With stratification the
+// result's `split` holds each pair's split.
 MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<CorpusPainting>& paintings,
                        const CorpusOptions& opt);
 

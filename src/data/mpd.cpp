@@ -166,6 +166,25 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) 
     p.agreement = r.count("agreement") && parse_double(r.at("agreement"), v) ? v : 1.0;
     d.preferences.push_back(p);
   }
+  row = 0;
+  for (const auto& r : read_table(root, "media.csv", {"path", "kind"}, problems, true)) {
+    MpdMedia m;
+    m.row = ++row;
+    auto get = [&](const char* k) { return r.count(k) ? r.at(k) : std::string(); };
+    m.path = get("path"), m.kind = get("kind"), m.source = get("source"), m.origin = get("origin");
+    m.variant = get("variant"), m.va_from = get("va_from");
+    for (auto [col, dst] : {std::pair{"valence", &m.valence}, std::pair{"arousal", &m.arousal}}) {
+      const std::string v = get(col);
+      double x = 0;
+      if (v.empty()) continue;
+      if (!parse_double(v, x) || x < -1 || x > 1)
+        problems.push_back(
+            {"media.csv", m.row, std::string("expected ") + col + " in [-1, 1] or empty, found '" + v + "'"});
+      else
+        *dst = x;
+    }
+    d.media.push_back(m);
+  }
   if (exists(root + "/split.json")) {
     try {
       Json s = Json::parse(slurp(root + "/split.json"));
@@ -294,6 +313,16 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
     check_media("preferences.csv", p.row, p.chosen, false);
     check_media("preferences.csv", p.row, p.rejected, false);
   }
+  std::set<std::string> media_seen;
+  for (const auto& m : d.media) {
+    if (m.kind != "music" && m.kind != "painting") {
+      problems.push_back({"media.csv", m.row, "expected kind 'music' or 'painting', found '" + m.kind + "'"});
+      continue;
+    }
+    if (!media_seen.insert(m.path).second)
+      problems.push_back({"media.csv", m.row, "expected each path once, found '" + m.path + "' again"});
+    check_media("media.csv", m.row, m.path, m.kind == "music");
+  }
   static const std::set<std::string> kSplits{"train", "val", "test", "test_style", "excluded"};
   for (const auto& [id, s] : d.split) {
     if (!ids.count(id)) problems.push_back({"split.json", 0, "expected pair ids from pairs.csv, found '" + id + "'"});
@@ -331,6 +360,39 @@ void write_mpd(const MpdDataset& d, const std::string& root) {
            std::to_string(x.n_raters) + "," + std::to_string(x.agreement) + "\n";
     write_file_atomic(root + "/preferences.csv", r);
   }
+  if (!d.media.empty()) {
+    auto num = [](const std::optional<double>& v) {
+      if (!v) return std::string();
+      std::ostringstream s;
+      s.precision(6);
+      s << *v;
+      return s.str();
+    };
+    std::string r = "path,kind,source,origin,variant,valence,arousal,va_from\n";
+    for (const auto& m : d.media)
+      r += csv_field(m.path) + "," + csv_field(m.kind) + "," + csv_field(m.source) + "," + csv_field(m.origin) + "," +
+           csv_field(m.variant) + "," + num(m.valence) + "," + num(m.arousal) + "," + csv_field(m.va_from) + "\n";
+    write_file_atomic(root + "/media.csv", r);
+  }
+}
+
+void write_split(const std::string& root, const std::map<std::string, std::string>& split, const SplitOptions& opt,
+                 const std::string& method) {
+  std::map<std::string, int> counts;
+  Json pairs = Json::object();
+  for (const auto& [id, s] : split) pairs[id] = s, counts[s]++;
+  Json out{{"version", kMpdVersion},
+           {"seed", opt.seed},
+           {"method", method.empty() ? "music and painting (grouped by media.csv origin) drawn independently; "
+                                       "disagreeing pairs excluded"
+                                     : method},
+           {"val", opt.val},
+           {"test", opt.test},
+           {"style_key", opt.style_key},
+           {"style_share", opt.style_share},
+           {"counts", counts},
+           {"pairs", pairs}};
+  write_file_atomic(root + "/split.json", out.dump(1) + "\n");
 }
 
 MpdDataset import_authors_json(const std::string& json_file, const std::string& out_root) {
@@ -460,6 +522,60 @@ double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
 }
 
+namespace {
+
+// Least squares of the score on emotion-only features of both sides (see MpdStats).
+void emotion_only_fit(const MpdDataset& d, MpdStats& s) {
+  std::map<std::string, std::pair<double, double>> va;
+  for (const auto& m : d.media)
+    if (m.valence && m.arousal) va[m.path] = {*m.valence, *m.arousal};
+  std::vector<std::vector<double>> X;
+  std::vector<double> y;
+  for (const auto& p : d.pairs) {
+    auto a = va.find(p.music), b = va.find(p.painting);
+    if (a == va.end() || b == va.end() || !std::isfinite(p.score)) continue;
+    const double vm = a->second.first, am = a->second.second, vp = b->second.first, ap = b->second.second;
+    X.push_back({1, vm, am, vp, ap, vm * vp, am * ap, std::fabs(vm - vp), std::fabs(am - ap), vm * vm, am * am, vp * vp,
+                 ap * ap});
+    y.push_back(p.score);
+  }
+  if (y.size() < 50 || y.size() < d.pairs.size() / 2) return;
+  const size_t k = X[0].size();
+  std::vector<std::vector<double>> A(k, std::vector<double>(k + 1, 0.0));
+  for (size_t i = 0; i < y.size(); ++i)
+    for (size_t r = 0; r < k; ++r) {
+      for (size_t c = 0; c < k; ++c) A[r][c] += X[i][r] * X[i][c];
+      A[r][k] += X[i][r] * y[i];
+    }
+  for (size_t r = 0; r < k; ++r) A[r][r] += 1e-6 * double(y.size());  // a whisper of ridge: collinear columns
+  for (size_t c = 0; c < k; ++c) {                                    // Gauss-Jordan, partial pivoting
+    size_t piv = c;
+    for (size_t r = c + 1; r < k; ++r)
+      if (std::fabs(A[r][c]) > std::fabs(A[piv][c])) piv = r;
+    std::swap(A[c], A[piv]);
+    for (size_t r = 0; r < k; ++r) {
+      if (r == c || A[c][c] == 0) continue;
+      const double f = A[r][c] / A[c][c];
+      for (size_t j = c; j <= k; ++j) A[r][j] -= f * A[c][j];
+    }
+  }
+  std::vector<double> pred(y.size(), 0.0);
+  double mean = 0, ss_tot = 0, ss_res = 0;
+  for (double v : y) mean += v;
+  mean /= double(y.size());
+  for (size_t i = 0; i < y.size(); ++i) {
+    for (size_t c = 0; c < k; ++c) pred[i] += X[i][c] * (A[c][c] != 0 ? A[c][k] / A[c][c] : 0.0);
+    ss_res += (y[i] - pred[i]) * (y[i] - pred[i]), ss_tot += (y[i] - mean) * (y[i] - mean);
+  }
+  if (ss_tot <= 0) return;
+  s.emotion_pairs = y.size();
+  s.emotion_r2 = 1 - ss_res / ss_tot;
+  s.emotion_srcc = spearman(pred, y);
+  if (s.icc2k && *s.icc2k > 0) s.emotion_share_of_reliable = *s.emotion_r2 / *s.icc2k;
+}
+
+}  // namespace
+
 MpdStats mpd_stats(const MpdDataset& d) {
   MpdStats s;
   s.pairs = d.pairs.size();
@@ -507,10 +623,11 @@ MpdStats mpd_stats(const MpdDataset& d) {
     if (std::isfinite(rho)) s.rater_srcc[rater_list[r]] = rho, sum += rho, ++n;
   }
   if (n) s.ceiling = sum / n;
+  emotion_only_fit(d, s);
   return s;
 }
 
-std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOptions& opt) {
+MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt) {
   // Music pieces and paintings are each assigned a split (exact shares, seeded order). A pair keeps its
   // split only when both of its sides got the same one; otherwise it is "excluded". So no music piece
   // or painting is ever in two splits.
@@ -555,19 +672,37 @@ std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOp
                                                             : "train";
     return out;
   };
+  std::map<std::string, std::string> group;  // media path -> its origin group
+  if (opt.group_by_origin)
+    for (const auto& m : d.media)
+      if (!m.origin.empty()) group[m.path] = m.kind + ":" + m.origin;
+  auto key = [&](const std::string& path) {
+    auto it = group.find(path);
+    return it == group.end() ? path : it->second;
+  };
   std::set<std::string> musics, paintings;
   for (const auto& p : d.pairs) {
     const bool held_pair = held.count(by_music ? p.music_source : p.painting_source) > 0;
-    if (!(by_music && held_pair)) musics.insert(p.music);
-    if (!(!by_music && held_pair)) paintings.insert(p.painting);
+    if (!(by_music && held_pair)) musics.insert(key(p.music));
+    if (!(!by_music && held_pair)) paintings.insert(key(p.painting));
   }
   std::map<std::string, std::string> music_split = assign("music", musics, !by_music);
   std::map<std::string, std::string> painting_split = assign("painting", paintings, by_music);
-  std::map<std::string, std::string> out;
+  MediaSplits out;
   for (const auto& p : d.pairs) {
     const bool held_pair = held.count(by_music ? p.music_source : p.painting_source) > 0;
-    std::string sm = by_music && held_pair ? "test_style" : music_split.at(p.music);
-    std::string sp = !by_music && held_pair ? "test_style" : painting_split.at(p.painting);
+    out.music[p.music] = by_music && held_pair ? "test_style" : music_split.at(key(p.music));
+    out.painting[p.painting] = !by_music && held_pair ? "test_style" : painting_split.at(key(p.painting));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOptions& opt) {
+  const MediaSplits m = media_splits(d, opt);
+  std::map<std::string, std::string> out;
+  for (const auto& p : d.pairs) {
+    const std::string& sm = m.music.at(p.music);
+    const std::string& sp = m.painting.at(p.painting);
     out[p.id] = sm == sp ? sm : "excluded";
   }
   return out;

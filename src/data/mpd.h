@@ -32,6 +32,17 @@ struct MpdPreference {
   int row = 0;
 };
 
+// Optional media table (media.csv): one row per music clip or painting. `origin` groups variations of
+// one original (a re-rendered MIDI, a recoloured painting): splits keep a group together. valence and
+// arousal in [-1, 1] (human labels or documented estimates, see va_from) feed the emotion baselines.
+struct MpdMedia {
+  std::string path, kind;  // kind: "music" | "painting"
+  std::string source, origin, variant;
+  std::optional<double> valence, arousal;
+  std::string va_from;  // "human", "estimate", "human+variation", ...
+  int row = 0;
+};
+
 struct MpdDataset {
   std::string root;
   std::string name;
@@ -41,6 +52,7 @@ struct MpdDataset {
   std::vector<MpdRating> ratings;
   std::vector<MpdPreference> preferences;
   std::map<std::string, std::string> split;  // pair_id -> "train" | "val" | "test" | "test_style" | "excluded"
+  std::vector<MpdMedia> media;               // empty when the dataset has no media.csv
 };
 
 struct MpdProblem {
@@ -56,8 +68,8 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems);
 // inside the root, duplicates, double ratings, score vs ratings, contradicting preferences, split ids.
 std::vector<MpdProblem> validate_mpd(const std::string& root);
 
-// Writes a dataset (mpd.json, pairs.csv, ratings.csv, preferences.csv, split.json when present)
-// atomically per file. Media are not copied.
+// Writes a dataset (mpd.json, pairs.csv, ratings.csv, preferences.csv, media.csv when present)
+// atomically per file. Media are not copied. split.json is written by write_split.
 void write_mpd(const MpdDataset& d, const std::string& root);
 
 // The authors' JSON list: [{"image_path", "audio_path", "score"}].
@@ -79,6 +91,11 @@ struct MpdStats {
   size_t icc_units = 0;
   std::map<std::string, double> rater_srcc;  // each rater vs the mean of the others
   std::optional<double> ceiling;             // mean of rater_srcc
+  // With valence/arousal for both sides of every pair (media.csv): how much of the mean score an
+  // emotion-only predictor explains (least squares on V/A of both sides, their products, distances and
+  // squares): R^2, its share of the reliable variance (R^2 / ICC(2,k)), and its SRCC with the score.
+  std::optional<double> emotion_r2, emotion_share_of_reliable, emotion_srcc;
+  size_t emotion_pairs = 0;
 };
 MpdStats mpd_stats(const MpdDataset& d);
 
@@ -88,9 +105,19 @@ struct SplitOptions {
   double val = 0.1, test = 0.1;               // shares of music pieces and of paintings
   std::string style_key = "painting_source";  // held out as test_style: "painting_source" | "music_source" | ""
   double style_share = 0.1;                   // share of style groups held out
+  // Media of one group (media.csv `origin`, e.g. variations of one painting) always share a split.
+  bool group_by_origin = true;
 };
 // Assigns every pair: music pieces and paintings each get a split; a pair keeps its split only when
 // both agree (else "excluded"), so no music piece or painting appears in two splits. Deterministic by seed.
 std::map<std::string, std::string> make_split(const MpdDataset& d, const SplitOptions& opt);
+// The split make_split gives each music piece and painting (by media path).
+struct MediaSplits {
+  std::map<std::string, std::string> music, painting;
+};
+MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt);
+// Writes root/split.json atomically (version, seed, method, options, counts, pairs).
+void write_split(const std::string& root, const std::map<std::string, std::string>& split, const SplitOptions& opt,
+                 const std::string& method = "");
 
 }  // namespace mpjudge

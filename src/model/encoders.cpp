@@ -8,24 +8,12 @@
 #include <cstdlib>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "model/tensors.h"
 #include "model/tf_graph.h"
 
 namespace mpjudge {
 namespace {
-
-bool is_dir(const std::string& p) {
-  struct stat st {};
-  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-std::string exe_dir() {
-  char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  std::string p(buf, size_t(n));
-  return p.substr(0, p.rfind('/'));
-}
 
 }  // namespace
 

@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "image/image_internal.h"
-#include "model/feature_cache.h"
+#include "model/inputs.h"
 #include "model/mpjudge_net.h"
 #include "model/runtime.h"
 #include "model/tensors.h"
@@ -16,68 +16,25 @@
 namespace mpjudge {
 
 namespace {
-constexpr double kClipSeconds = 30.0;  // the music clip the network hears: the middle 30 s
 constexpr int kBatch = 16;
 }  // namespace
 
 struct Scorer::Impl {
   std::string path;
   FeatureOptions opt;
-  FeatureCache cache;
   MPJudgeNet net{nullptr};
 
-  Impl(const std::string& p, const FeatureOptions& o) : path(p), opt(o), cache(o.cache_dir) {
-    set_threads(o.threads);
-    net = mpjudge_from_checkpoint(load_checkpoint(path), path, shared_mobilenet());
+  Impl(const std::string& p, const FeatureOptions& o) : path(p), opt(o), net(load(p, o)), inputs(o, net->config) {
     net->eval();
   }
-
-  // [C, H, W] trunk map of a painting, cached by content.
-  torch::Tensor trunk(const std::string& painting, bool* from_cache) {
-    MappedFile f(painting, 1ULL << 30);
-    const std::string key =
-        sha256_hex(f.data(), f.size()) + "-trunk-" + net->config.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
-    if (opt.use_cache)
-      if (auto hit = cache.get(key, {"map"})) {
-        *from_cache = true;
-        return hit->at("map");
-      }
-    *from_cache = false;
-    RgbImage img = decode_image_bytes(f.data(), f.size(), painting, ImageConfig{});
-    torch::Tensor map = net->trunk_map(MobileNetV2::input_from(img))[0];
-    if (opt.use_cache) cache.put(key, {{"map", map}});
-    return map;
+  static MPJudgeNet load(const std::string& path, const FeatureOptions& o) {
+    set_threads(o.threads);
+    return mpjudge_from_checkpoint(load_checkpoint(path), path, shared_mobilenet());
   }
 
-  // The music side for one file, cached by content: mel [n_mels, T], pitch [440], descriptors [10].
-  MusicInput music(const std::string& file, bool* from_cache) {
-    MappedFile f(file, 1ULL << 31);
-    const std::string key = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1";
-    auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
-      return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
-    };
-    if (opt.use_cache)
-      if (auto hit = cache.get(key, {"mel", "pitch", "descriptors"})) {
-        *from_cache = true;
-        return pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"));
-      }
-    *from_cache = false;
-    AudioConfig ac;
-    ac.sample_rate = BasicPitch::kSampleRate;
-    Pcm whole = decode_audio_bytes(f.data(), f.size(), file, ac);
-    Pcm clip = whole.duration_s() > kClipSeconds
-                   ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
-                   : whole;
-    MusicDescriptors d = describe_pcm(clip, file);  // refuses silence and < 1 s
-    MelConfig mc;
-    mc.n_mels = int(net->config.n_mels);
-    torch::Tensor mel = to_tensor(mel_spectrogram(clip, mc))[0];
-    torch::Tensor pitch = pool_pitch(shared_basic_pitch()->run(clip.samples.data(), clip.samples.size()));
-    std::vector<float> dv = music_descriptor_vector(d);
-    torch::Tensor desc = torch::tensor(dv);
-    if (opt.use_cache) cache.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
-    return pack(mel, pitch, desc);
-  }
+  ModelInputs inputs;
+  torch::Tensor trunk(const std::string& painting, bool* from_cache) { return inputs.trunk(painting, from_cache); }
+  MusicInput music(const std::string& file, bool* from_cache) { return inputs.music(file, from_cache); }
 };
 
 Scorer::Scorer(const std::string& model_path, const FeatureOptions& opt)

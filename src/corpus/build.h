@@ -1,0 +1,48 @@
+// `mpjudge corpus build`: gathers real media (Debian packages, plus ../shared/data when present),
+// makes music variations (MIDI re-rendered by fluidsynth with other tempo, key, mode and instrument) and
+// painting variations (colour and tone), describes everything, lets the reference panel score pairs and
+// compare ambiguous ones, and writes an MPD dataset with media.csv, split.json, corpus.json and
+// SOURCES.md. Deterministic by seed; built in a staging folder and moved into place only when complete.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "corpus/corpus.h"
+
+namespace mpjudge {
+
+struct CorpusBuildOptions {
+  std::string out;
+  uint64_t seed = 1;
+  size_t clips = 640;      // music clips (originals first, then variations)
+  size_t paintings = 640;  // paintings (originals first, then variations)
+  size_t pairs = 20000, preferences = 5000;
+  double ambiguous_gap = 0.1;
+  std::string debian_root = "/";  // where the Debian media packages are unpacked (setup: deps/media)
+  std::string shared_data;        // ../shared/data when present; empty = Debian media only
+  std::string soundfont = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+  std::string fluidsynth = "fluidsynth";
+  double clip_seconds = 20;
+  int threads = 2;
+  bool force = false;  // replace an existing `out`
+  bool quiet = false;
+};
+
+struct CorpusBuildResult {
+  MpdDataset dataset;
+  std::map<std::string, size_t> music_by_source, paintings_by_source;
+  std::vector<std::string> skipped;  // media left out, with the reason
+  double seconds = 0;
+};
+
+// Throws Error(Usage) for a bad option or an existing `out` without force, Error(Input) when no media
+// are found or a source is damaged. Nothing is left at `out` on failure.
+CorpusBuildResult build_corpus(const CorpusBuildOptions& opt);
+
+// The corpus version recorded in corpus.json; bump when media selection, variations or labels change.
+constexpr const char* kCorpusVersion = "mpd-open-1";
+
+}  // namespace mpjudge

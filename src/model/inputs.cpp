@@ -1,0 +1,64 @@
+// Model inputs from media files, cached by content (see inputs.h).
+#include "model/inputs.h"
+
+#include "audio/audio_internal.h"
+#include "common/files.h"
+#include "image/image_internal.h"
+#include "model/encoders.h"
+#include "model/tensors.h"
+
+namespace mpjudge {
+
+ModelInputs::ModelInputs(const FeatureOptions& opt, const MPJudgeConfig& config)
+    : opt_(opt), config_(config), cache_(opt.cache_dir) {}
+
+torch::Tensor ModelInputs::trunk(const std::string& painting, bool* from_cache) {
+  MappedFile f(painting, 1ULL << 30);
+  const std::string key =
+      sha256_hex(f.data(), f.size()) + "-trunk-" + config_.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
+  if (from_cache) *from_cache = false;
+  if (opt_.use_cache)
+    if (auto hit = cache_.get(key, {"map"})) {
+      if (from_cache) *from_cache = true;
+      return hit->at("map");
+    }
+  torch::NoGradGuard no_grad;
+  RgbImage img = decode_image_bytes(f.data(), f.size(), painting, ImageConfig{});
+  torch::Tensor map = shared_mobilenet()
+                          ->graph()
+                          .run(MobileNetV2::input_from(img), {config_.trunk_layer()})
+                          .at(config_.trunk_layer())[0];
+  if (opt_.use_cache) cache_.put(key, {{"map", map}});
+  return map;
+}
+
+MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
+  MappedFile f(file, 1ULL << 31);
+  const std::string key = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1";
+  auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
+    return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
+  };
+  if (from_cache) *from_cache = false;
+  if (opt_.use_cache)
+    if (auto hit = cache_.get(key, {"mel", "pitch", "descriptors"})) {
+      if (from_cache) *from_cache = true;
+      return pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"));
+    }
+  torch::NoGradGuard no_grad;
+  AudioConfig ac;
+  ac.sample_rate = BasicPitch::kSampleRate;
+  Pcm whole = decode_audio_bytes(f.data(), f.size(), file, ac);
+  Pcm clip = whole.duration_s() > kClipSeconds
+                 ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
+                 : whole;
+  MusicDescriptors d = describe_pcm(clip, file);  // refuses silence and < 1 s
+  MelConfig mc;
+  mc.n_mels = int(config_.n_mels);
+  torch::Tensor mel = to_tensor(mel_spectrogram(clip, mc))[0];
+  torch::Tensor pitch = pool_pitch(shared_basic_pitch()->run(clip.samples.data(), clip.samples.size()));
+  torch::Tensor desc = torch::tensor(music_descriptor_vector(d));
+  if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
+  return pack(mel, pitch, desc);
+}
+
+}  // namespace mpjudge

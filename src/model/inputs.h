@@ -1,0 +1,31 @@
+// What the default network reads, computed from media files and cached on disk by content: a
+// painting's trunk map (MobileNetV2 up to the first MAN point) and a music clip's MusicInput (log-mel,
+// pooled basic-pitch posteriors, descriptors of the middle 30 s). Shared by the Scorer, training and
+// evaluation, so all three see exactly the same inputs. Not thread-safe: one per thread.
+#pragma once
+
+#include <mpjudge/mpjudge.h>
+
+#include <string>
+
+#include "model/feature_cache.h"
+#include "model/mpjudge_net.h"
+
+namespace mpjudge {
+
+class ModelInputs {
+ public:
+  static constexpr double kClipSeconds = 30.0;  // the music clip the network hears: the middle 30 s
+  ModelInputs(const FeatureOptions& opt, const MPJudgeConfig& config);
+  // [C, H, W] output of config.trunk_layer() for a painting file.
+  torch::Tensor trunk(const std::string& painting, bool* from_cache = nullptr);
+  // mel [1, n_mels, T], pitch [1, 440], descriptors [1, 10] for a music file.
+  MusicInput music(const std::string& file, bool* from_cache = nullptr);
+
+ private:
+  FeatureOptions opt_;
+  MPJudgeConfig config_;
+  FeatureCache cache_;
+};
+
+}  // namespace mpjudge
