@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "cli_common.h"
+#include "cmd_train.h"
 #include "common/files.h"
 #include "common/json.h"
 #include "corpus/build.h"
@@ -19,6 +20,7 @@
 
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace mpjudge;
 
@@ -191,6 +193,9 @@ int main(int argc, char** argv) {
   c_build->add_flag("--quiet", cb.quiet, "No progress bar");
   cli::add_output_options(c_build, opt);
 
+  TrainConfig train_cfg;
+  auto* train_cmd = cli::add_train_command(app, train_cfg, opt);
+
   auto* info = app.add_subcommand("info", "Versions, threads, and which BLAS libtorch uses (with a quick SGEMM rate)");
   info->add_flag("--no-sgemm", no_sgemm, "Skip the SGEMM measurement");
   cli::add_output_options(info, opt);
@@ -268,8 +273,13 @@ int main(int argc, char** argv) {
     }
     auto model_or_default = [&]() -> std::string {
       if (!model_path.empty()) return model_path;
-      throw Error(ErrorKind::Model, "no default model is shipped yet: expected --model CHECKPOINT",
-                  "make one with `mpjudge init-model --out model.mpjc` (untrained) or train one");
+      // The shipped model (models/default.mpjc, see models/README.md): $MPJUDGE_MODEL, else beside the
+      // executable's project folder.
+      if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
+      for (const std::string& c : {exe_dir() + "/../models/default.mpjc", exe_dir() + "/../share/mpjudge/default.mpjc"})
+        if (access(c.c_str(), R_OK) == 0) return c;
+      throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected --model CHECKPOINT",
+                  "set MPJUDGE_MODEL, pass --model, or train one (docs/training.md)");
     };
     FeatureOptions sfo;
     sfo.cache_dir = cache_dir;
@@ -439,6 +449,7 @@ int main(int argc, char** argv) {
         return cli::kOk;
       }
     }
+    if (train_cmd->parsed()) return cli::run_train(train_cfg, opt, argc, argv);
     if (c_build->parsed()) {
       const std::string root = exe_dir() + "/..";
       if (debian_root == "auto") debian_root = is_dir(root + "/deps/media/usr") ? root + "/deps/media" : "/";

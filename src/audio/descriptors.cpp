@@ -95,7 +95,7 @@ void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
 void pitch_height(const Pcm& pcm, const PowerSpec& spec, double bin_hz, MusicDescriptors& d) {
   const uint_t win = 2048, hop = 512;
   std::unique_ptr<aubio_pitch_t, void (*)(aubio_pitch_t*)> pitch(
-      new_aubio_pitch("yin", win, hop, uint_t(pcm.sample_rate)), del_aubio_pitch);
+      new_aubio_pitch("yinfast", win, hop, uint_t(pcm.sample_rate)), del_aubio_pitch);
   if (!pitch) fail_internal("aubio: could not create the pitch tracker");
   aubio_pitch_set_unit(pitch.get(), "midi");
   aubio_pitch_set_silence(pitch.get(), -60);
@@ -191,6 +191,7 @@ void loudness(const Pcm& pcm, const std::string& name, MusicDescriptors& d) {
 }  // namespace
 
 MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name) {
+  fftw_thread_safe();
   if (pcm.sample_rate <= 0) fail_usage("describe_pcm: PCM without a sample rate");
   MusicDescriptors d;
   d.duration_s = pcm.duration_s();

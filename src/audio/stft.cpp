@@ -16,9 +16,18 @@
 #include "common/error.h"
 
 namespace mpjudge {
+
+void fftw_thread_safe() {
+  // aubio plans its own FFTs under its own lock; this makes FFTW's planner itself thread-safe, so
+  // aubio objects and our plans can be created from several threads at once (corpus build, training).
+  static std::once_flag once;
+  std::call_once(once, [] { fftwf_make_planner_thread_safe(); });
+}
+
 namespace {
 
 fftwf_plan get_plan(int n) {
+  fftw_thread_safe();
   static std::mutex mutex;
   // Never destroyed: plans live for the process, and stay reachable for leak checkers at exit.
   static auto& plans = *new std::map<int, fftwf_plan>();

@@ -18,6 +18,8 @@ struct StftConfig {
 };
 
 int stft_frame_count(size_t n_samples, const StftConfig& cfg);
+// Makes FFTW's planner thread-safe (once per process); call before creating aubio objects.
+void fftw_thread_safe();
 
 // Calls consume(frame, row) for every frame with row = |X|^power over n_fft/2+1 bins. Frames are
 // split into contiguous ranges over up to `threads` threads (0 = hardware concurrency, capped at 4);

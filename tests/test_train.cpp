@@ -1,0 +1,218 @@
+// Training: a run folder with every hyper-parameter, per-step JSONL metrics and curve images;
+// SIGKILL + --resume reaches bit-identical weights; 2 data-parallel processes (c10d Gloo on loopback)
+// reach the weights of 1 process with the same global batch; DPO starts at log 2 against its frozen
+// reference; bad configurations are usage errors that leave the run folder alone.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/json.h"
+#include "model/checkpoint.h"
+#include "model/torch_pch.h"
+#include "test_util.h"
+
+using namespace mpjudge;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string g_dir, g_data, g_cache;
+
+std::string slurp(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// Largest absolute difference over all tensors of two checkpoints (names must match).
+double max_diff(const std::string& a, const std::string& b) {
+  Checkpoint x = load_checkpoint(a), y = load_checkpoint(b);
+  EXPECT_EQ(x.tensors.size(), y.tensors.size());
+  double d = 0;
+  for (const auto& [name, t] : x.tensors) {
+    auto it = y.tensors.find(name);
+    if (it == y.tensors.end()) {
+      ADD_FAILURE() << name << " missing in " << b;
+      continue;
+    }
+    d = std::max(d, (t.to(torch::kDouble) - it->second.to(torch::kDouble)).abs().max().item<double>());
+  }
+  return d;
+}
+
+std::string train_args(const std::string& out, const std::string& extra) {
+  return "train --data " + g_data + " --out " + out + " --cache-dir " + g_cache + " --quiet " + extra;
+}
+
+class Train : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    g_dir = testutil::tmp_dir("train");
+    g_data = g_dir + "/corpus";
+    g_cache = g_dir + "/cache";
+    auto r = testutil::run_cli("corpus build --out " + g_data +
+                               " --seed 2 --clips 30 --paintings 30 --pairs 200 --preferences 60 --clip-seconds 6"
+                               " --quiet --shared-data none --debian-root " +
+                               std::string(MPJUDGE_SOURCE_DIR) + "/deps/media");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+};
+
+}  // namespace
+
+TEST_F(Train, RunFolderMetricsCurvesAndDeterminism) {
+  const std::string a = g_dir + "/det_a", b = g_dir + "/det_b";
+  auto r = testutil::run_cli(train_args(a, "--batch 16 --steps 8 --eval-every 4 --lr 3e-3 --json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json out = Json::parse(r.out);
+  EXPECT_EQ(out["steps"], 8);
+  for (const char* f :
+       {"config.json", "metrics.jsonl", "loss.png", "val.png", "state.mpjc", "model.mpjc", "summary.json"})
+    EXPECT_TRUE(fs::exists(a + "/" + f)) << f;
+  Json cfg = Json::parse(slurp(a + "/config.json"));
+  for (const char* k : {"lr", "lr_min", "weight_decay", "warmup", "clip", "batch", "seed", "loss", "beta", "lambda",
+                        "rank_weight", "epochs", "steps", "crop_frames", "model_config", "corpus"})
+    EXPECT_TRUE(cfg.contains(k)) << "config.json lacks " << k;
+  EXPECT_EQ(cfg["lr"], 3e-3);
+  int steps = 0, evals = 0;
+  std::ifstream m(a + "/metrics.jsonl");
+  for (std::string line; std::getline(m, line);) {
+    Json j = Json::parse(line);
+    if (j.contains("loss")) {
+      EXPECT_EQ(j["step"], ++steps);
+      EXPECT_TRUE(std::isfinite(j["loss"].get<double>()));
+    }
+    if (j.contains("val_srcc")) ++evals;
+  }
+  EXPECT_EQ(steps, 8);
+  EXPECT_EQ(evals, 2);
+  // Same seed, same weights; another seed, other weights.
+  ASSERT_EQ(testutil::run_cli(train_args(b, "--batch 16 --steps 8 --eval-every 4 --lr 3e-3")).exit_code, 0);
+  EXPECT_EQ(max_diff(a + "/model.mpjc", b + "/model.mpjc"), 0.0);
+  const std::string c = g_dir + "/det_c";
+  ASSERT_EQ(testutil::run_cli(train_args(c, "--batch 16 --steps 8 --eval-every 4 --lr 3e-3 --seed 9")).exit_code, 0);
+  EXPECT_GT(max_diff(a + "/model.mpjc", c + "/model.mpjc"), 1e-4);
+  // The trained model scores with the ordinary scorer.
+  std::ifstream media(g_data + "/media.csv");
+  std::string line, music, painting;
+  std::getline(media, line);
+  while (std::getline(media, line) && (music.empty() || painting.empty())) {
+    const std::string path = line.substr(0, line.find(','));
+    (line.find(",music,") != std::string::npos ? music : painting) = g_data + "/" + path;
+  }
+  auto s = testutil::run_cli("score --model " + a + "/model.mpjc --music " + music + " --painting " + painting +
+                             " --cache-dir " + g_cache + " --json");
+  EXPECT_EQ(s.exit_code, 0) << s.err;
+}
+
+TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
+  const std::string full = g_dir + "/full", cut = g_dir + "/killed";
+  const std::string args = "--batch 16 --steps 24 --ckpt-every 4 --eval-every 8";
+  ASSERT_EQ(testutil::run_cli(train_args(full, args)).exit_code, 0);
+  // Start the same run, SIGKILL it once it has checkpointed at least once, then resume.
+  const std::string cmd = std::string(MPJUDGE_BINARY) + " " + train_args(cut, args);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
+    _exit(127);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  int killed_at = -1;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!fs::exists(cut + "/state.mpjc")) continue;
+    std::ifstream m(cut + "/metrics.jsonl");
+    int last = 0;
+    for (std::string line; std::getline(m, line);) {
+      Json j = Json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.contains("loss")) last = j["step"];
+    }
+    if (last >= 6) {
+      kill(pid, SIGKILL);
+      killed_at = last;
+      break;
+    }
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_GT(killed_at, 0) << "the run never reached step 6";
+  ASSERT_TRUE(WIFSIGNALED(st)) << "the run finished before it could be killed";
+  EXPECT_FALSE(fs::exists(cut + "/model.mpjc"));
+  printf("killed at step %d; resuming\n", killed_at);
+  auto r = testutil::run_cli(train_args(cut, args + " --resume"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const double d = max_diff(full + "/model.mpjc", cut + "/model.mpjc");
+  printf("max |w_uninterrupted - w_resumed| = %g\n", d);
+  EXPECT_EQ(d, 0.0);
+  // The metrics log has every step exactly once.
+  int n = 0;
+  std::ifstream m(cut + "/metrics.jsonl");
+  for (std::string line; std::getline(m, line);)
+    if (line.find("\"loss\"") != std::string::npos) EXPECT_EQ(Json::parse(line)["step"], ++n);
+  EXPECT_EQ(n, 24);
+}
+
+TEST_F(Train, TwoProcessesMatchOneWithTheSameGlobalBatch) {
+  const std::string one = g_dir + "/dp1", two = g_dir + "/dp2";
+  // Same arithmetic per process: one intra-op thread each (thread counts change convolution rounding).
+  const std::string args = "--batch 16 --steps 10 --eval-every 10 --master-port 29641 --threads 1";
+  ASSERT_EQ(testutil::run_cli(train_args(one, args)).exit_code, 0);
+  auto r = testutil::run_cli(train_args(two, args + " --nproc 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json cfg = Json::parse(slurp(two + "/config.json"));
+  EXPECT_EQ(cfg["world_size"], 2);
+  const double d = max_diff(one + "/model.mpjc", two + "/model.mpjc");
+  printf("max |w_1proc - w_2proc| after 10 steps = %g\n", d);
+  EXPECT_LE(d, 1e-5);
+}
+
+TEST_F(Train, DpoStartsAtLogTwoAgainstTheFrozenReference) {
+  const std::string sft = g_dir + "/sft", dpo = g_dir + "/dpo";
+  ASSERT_EQ(testutil::run_cli(train_args(sft, "--batch 16 --steps 6")).exit_code, 0);
+  auto r =
+      testutil::run_cli(train_args(dpo, "--stage dpo --ref " + sft + "/model.mpjc --batch 8 --steps 4 --lambda 0"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream m(dpo + "/metrics.jsonl");
+  std::string line;
+  std::getline(m, line);
+  const double first = Json::parse(line)["loss"];
+  printf("first DPO loss %.6f (log 2 = %.6f)\n", first, std::log(2.0));
+  EXPECT_NEAR(first, std::log(2.0), 1e-5);  // policy == reference at the start: zero margin
+  EXPECT_EQ(Json::parse(slurp(dpo + "/config.json"))["stage"], "dpo");
+}
+
+TEST_F(Train, BadConfigurationsAreUsageErrors) {
+  auto r = testutil::run_cli(train_args(g_dir + "/bad1", "--stage dpo"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--ref"), std::string::npos) << r.err;
+  r = testutil::run_cli(train_args(g_dir + "/bad2", "--batch 15 --nproc 2"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = testutil::run_cli(train_args(g_dir + "/bad2", "--grad-shards 3 --nproc 2"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  // An existing run is not overwritten; resuming with other hyper-parameters is refused.
+  const std::string a = g_dir + "/existing";
+  ASSERT_EQ(testutil::run_cli(train_args(a, "--batch 16 --steps 8 --eval-every 4")).exit_code, 0);
+  const std::string before = slurp(a + "/model.mpjc");
+  r = testutil::run_cli(train_args(a, "--batch 16 --steps 8"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  r = testutil::run_cli(train_args(a, "--batch 16 --steps 8 --eval-every 4 --lr 1e-2 --resume"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("lr"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(a + "/model.mpjc"), before);
+  r = testutil::run_cli("train --data " + g_dir + "/nowhere --out " + g_dir + "/bad3 --quiet");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+}
