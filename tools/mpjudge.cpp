@@ -15,6 +15,7 @@
 #include "common/json.h"
 #include "corpus/build.h"
 #include "data/mpd.h"
+#include "eval/evaluate.h"
 #include "image/plot.h"
 #include "model/runtime.h"
 
@@ -64,6 +65,17 @@ void emit(const Json& j, bool json) {
     printf("%s\n", j.dump(2).c_str());
   else
     print_text(j);
+}
+
+// The model used when --model is not given: $MPJUDGE_MODEL, else the shipped models/default.mpjc beside
+// the executable's project folder (models/README.md says how it was trained).
+std::string model_or_default_path(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
+  for (const std::string& c : {exe_dir() + "/../models/default.mpjc", exe_dir() + "/../share/mpjudge/default.mpjc"})
+    if (access(c.c_str(), R_OK) == 0) return c;
+  throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected --model CHECKPOINT",
+              "set MPJUDGE_MODEL, pass --model, or train one (docs/training.md)");
 }
 
 }  // namespace
@@ -193,6 +205,20 @@ int main(int argc, char** argv) {
   c_build->add_flag("--quiet", cb.quiet, "No progress bar");
   cli::add_output_options(c_build, opt);
 
+  EvalOptions eval_opt;
+  std::string eval_cache;
+  auto* eval_cmd = app.add_subcommand("eval",
+                                      "Agreement of a model with an MPD split: SRCC, PLCC, KRCC, MAE, RMSE, "
+                                      "preference accuracy, bootstrap 95% intervals, subsets, the human ceiling");
+  eval_cmd->add_option("--model", eval_opt.model, "Checkpoint (default: the shipped model)");
+  eval_cmd->add_option("--data", eval_opt.data, "MPD dataset folder (with split.json)")->required();
+  eval_cmd->add_option("--split", eval_opt.split, "train | val | test | test_style")->capture_default_str();
+  eval_cmd->add_option("--bootstrap", eval_opt.bootstrap, "Bootstrap resamples (by music piece)")
+      ->capture_default_str();
+  eval_cmd->add_option("--seed", eval_opt.seed, "Bootstrap seed")->capture_default_str();
+  eval_cmd->add_option("--cache-dir", eval_cache, "Feature cache folder");
+  cli::add_output_options(eval_cmd, opt);
+
   TrainConfig train_cfg;
   auto* train_cmd = cli::add_train_command(app, train_cfg, opt);
 
@@ -271,16 +297,7 @@ int main(int argc, char** argv) {
       emit(out, opt.json);
       return cli::kOk;
     }
-    auto model_or_default = [&]() -> std::string {
-      if (!model_path.empty()) return model_path;
-      // The shipped model (models/default.mpjc, see models/README.md): $MPJUDGE_MODEL, else beside the
-      // executable's project folder.
-      if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
-      for (const std::string& c : {exe_dir() + "/../models/default.mpjc", exe_dir() + "/../share/mpjudge/default.mpjc"})
-        if (access(c.c_str(), R_OK) == 0) return c;
-      throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected --model CHECKPOINT",
-                  "set MPJUDGE_MODEL, pass --model, or train one (docs/training.md)");
-    };
+    auto model_or_default = [&]() -> std::string { return model_or_default_path(model_path); };
     FeatureOptions sfo;
     sfo.cache_dir = cache_dir;
     sfo.use_cache = !no_cache;
@@ -450,6 +467,32 @@ int main(int argc, char** argv) {
       }
     }
     if (train_cmd->parsed()) return cli::run_train(train_cfg, opt, argc, argv);
+    if (eval_cmd->parsed()) {
+      eval_opt.model = model_or_default_path(eval_opt.model);
+      eval_opt.features.cache_dir = eval_cache;
+      if (opt.threads > 0) eval_opt.feature_threads = opt.threads;
+      EvalOutput r = evaluate_model(eval_opt);
+      auto num = [](double v) { return std::isfinite(v) ? Json(std::round(v * 1e4) / 1e4) : Json(nullptr); };
+      auto metrics = [&](const Metrics& m) {
+        return Json{{"srcc", num(m.srcc)},  {"plcc", num(m.plcc)}, {"krcc", num(m.krcc)},
+                    {"mae", num(m.mae)},    {"rmse", num(m.rmse)}, {"pref_acc", num(m.pref_acc)},
+                    {"n_pairs", m.n_pairs}, {"n_prefs", m.n_prefs}};
+      };
+      Json out = metrics(r.report.point);
+      Json ci = Json::object();
+      for (const auto& [k, v] : r.report.ci95) ci[k] = {num(v.lo), num(v.hi)};
+      out["ci95"] = ci;
+      Json bm = Json::object(), bp = Json::object();
+      for (const auto& [k, v] : r.report.by_music_source) bm[k] = metrics(v);
+      for (const auto& [k, v] : r.report.by_painting_source) bp[k] = metrics(v);
+      out["by_music_source"] = bm;
+      out["by_painting_source"] = bp;
+      out["human_ceiling"] = r.ceiling ? num(*r.ceiling) : Json(nullptr);
+      out["model"] = eval_opt.model;
+      out["split"] = eval_opt.split;
+      emit(out, opt.json);
+      return cli::kOk;
+    }
     if (c_build->parsed()) {
       const std::string root = exe_dir() + "/..";
       if (debian_root == "auto") debian_root = is_dir(root + "/deps/media/usr") ? root + "/deps/media" : "/";

@@ -55,7 +55,7 @@ struct PanelConfig {
   uint64_t seed = 1;
   double weight_spread = 0.35;                // log-normal spread of each rater's weights around the base weights
   double bias_sd = 0.25;                      // per-rater leniency on the latent scale
-  double noise_min = 0.45, noise_max = 0.75;  // per-rater rating noise (latent sd)
+  double noise_min = 0.6, noise_max = 0.8;  // per-rater rating noise (latent sd)
 };
 
 class ReferencePanel {

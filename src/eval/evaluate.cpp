@@ -1,0 +1,120 @@
+// Model evaluation on an MPD split (see evaluate.h).
+#include "eval/evaluate.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "common/error.h"
+#include "common/progress.h"
+#include "data/mpd.h"
+#include "model/checkpoint.h"
+#include "model/encoders.h"
+#include "model/inputs.h"
+#include "model/mpjudge_net.h"
+
+namespace mpjudge {
+
+EvalOutput evaluate_model(const EvalOptions& opt) {
+  std::vector<MpdProblem> problems;
+  MpdDataset d = read_mpd(opt.data, problems);
+  if (!problems.empty())
+    throw Error(ErrorKind::Input, problems[0].str(), "run `mpjudge data validate " + opt.data + "` for the full list");
+  if (d.split.empty()) fail_usage("eval: " + opt.data + " has no split.json", "run `mpjudge data split` first");
+  MPJudgeNet net = mpjudge_from_checkpoint(load_checkpoint(opt.model), opt.model, shared_mobilenet());
+  net->eval();
+  std::map<std::string, std::string> music_split, painting_split;
+  MpdDataset sub;  // the split's pairs and ratings, for the ceiling
+  std::set<std::string> ids;
+  for (const auto& p : d.pairs) {
+    const std::string& s = d.split.count(p.id) ? d.split.at(p.id) : std::string();
+    if (s == "excluded" || s.empty()) continue;
+    music_split[p.music] = s, painting_split[p.painting] = s;
+    if (s == opt.split) sub.pairs.push_back(p), ids.insert(p.id);
+  }
+  if (sub.pairs.empty()) fail_usage("eval: no pairs in split '" + opt.split + "' of " + opt.data);
+  for (const auto& r : d.ratings)
+    if (ids.count(r.pair_id)) sub.ratings.push_back(r);
+  std::vector<MpdPreference> prefs;
+  for (const auto& q : d.preferences) {
+    auto a = music_split.find(q.music), b = painting_split.find(q.chosen), c = painting_split.find(q.rejected);
+    if (a != music_split.end() && b != painting_split.end() && c != painting_split.end() && a->second == opt.split &&
+        b->second == opt.split && c->second == opt.split)
+      prefs.push_back(q);
+  }
+  // Features of every medium involved, in parallel (cached on disk by content).
+  std::set<std::string> mset, pset;
+  for (const auto& p : sub.pairs) mset.insert(p.music), pset.insert(p.painting);
+  for (const auto& q : prefs) mset.insert(q.music), pset.insert(q.chosen), pset.insert(q.rejected);
+  std::vector<std::string> ml(mset.begin(), mset.end()), pl(pset.begin(), pset.end());
+  std::map<std::string, MusicInput> music;
+  std::map<std::string, torch::Tensor> maps;
+  std::mutex mu;
+  std::atomic<size_t> next{0};
+  std::exception_ptr first;
+  const int saved = at::get_num_threads();
+  at::set_num_threads(1);
+  Progress bar("eval: features", ml.size() + pl.size());
+  auto work = [&]() {
+    ModelInputs in(opt.features, net->config);
+    for (size_t k; (k = next++) < ml.size() + pl.size();) {
+      try {
+        if (k < pl.size()) {
+          torch::Tensor t = in.trunk(d.root + "/" + pl[k]);
+          std::lock_guard<std::mutex> lock(mu);
+          maps[pl[k]] = t;
+        } else {
+          MusicInput m = in.music(d.root + "/" + ml[k - pl.size()]);
+          std::lock_guard<std::mutex> lock(mu);
+          music[ml[k - pl.size()]] = m;
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!first) first = std::current_exception();
+        next = ml.size() + pl.size();
+      }
+      bar.tick();
+    }
+  };
+  std::vector<std::thread> pool;
+  const int workers = opt.feature_threads > 0 ? opt.feature_threads : int(std::thread::hardware_concurrency());
+  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  bar.finish();
+  at::set_num_threads(saved);
+  if (first) std::rethrow_exception(first);
+
+  // Scores grouped by music piece: its whole clip once, all its paintings as one batch.
+  torch::NoGradGuard ng;
+  std::map<std::pair<std::string, std::string>, double> score;
+  std::map<std::string, std::set<std::string>> wanted;
+  for (const auto& p : sub.pairs) wanted[p.music].insert(p.painting);
+  for (const auto& q : prefs) wanted[q.music].insert(q.chosen), wanted[q.music].insert(q.rejected);
+  for (const auto& [m, ps] : wanted) {
+    std::vector<std::string> list(ps.begin(), ps.end());
+    for (size_t b = 0; b < list.size(); b += 64) {
+      const size_t e = std::min(list.size(), b + 64);
+      std::vector<torch::Tensor> batch;
+      for (size_t i = b; i < e; ++i) batch.push_back(maps.at(list[i]));
+      const int64_t n = int64_t(e - b);
+      const MusicInput& mi = music.at(m);
+      MusicInput x{mi.mel.expand({n, -1, -1}), mi.pitch.expand({n, -1}), mi.descriptors.expand({n, -1})};
+      torch::Tensor s = net->forward(torch::stack(batch), x).score.contiguous();
+      for (size_t i = b; i < e; ++i) score[{m, list[i]}] = s[int64_t(i - b)].item<double>();
+    }
+  }
+  EvalOutput out;
+  for (const auto& p : sub.pairs)
+    out.pairs.push_back(
+        {p.music, p.painting, p.music_source, p.painting_source, score.at({p.music, p.painting}), p.score});
+  std::vector<ScoredPreference> sp;
+  for (const auto& q : prefs) sp.push_back({q.music, score.at({q.music, q.chosen}), score.at({q.music, q.rejected})});
+  out.report = evaluate_scores(out.pairs, sp, opt.bootstrap, opt.seed);
+  out.ceiling = mpd_stats(sub).ceiling;
+  return out;
+}
+
+}  // namespace mpjudge

@@ -1,0 +1,183 @@
+// Metrics (see metrics.h).
+#include "eval/metrics.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <set>
+
+#include "data/mpd.h"
+
+namespace mpjudge {
+
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  const size_t n = std::min(a.size(), b.size());
+  if (n < 2) return NAN;
+  double ma = 0, mb = 0;
+  for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
+  ma /= double(n), mb /= double(n);
+  double sab = 0, saa = 0, sbb = 0;
+  for (size_t i = 0; i < n; ++i)
+    sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
+}
+
+double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b) {
+  // O(n^2): evaluation sets are a few thousand pairs.
+  const size_t n = std::min(a.size(), b.size());
+  double conc = 0, disc = 0, ta = 0, tb = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n; ++j) {
+      const double x = a[i] - a[j], y = b[i] - b[j];
+      if (x == 0 && y == 0) continue;
+      if (x == 0) {
+        ++ta;
+      } else if (y == 0) {
+        ++tb;
+      } else if ((x > 0) == (y > 0)) {
+        ++conc;
+      } else {
+        ++disc;
+      }
+    }
+  const double d = std::sqrt((conc + disc + ta) * (conc + disc + tb));
+  return d > 0 ? (conc - disc) / d : NAN;
+}
+
+std::vector<double> logistic4_map(const std::vector<double>& x, const std::vector<double>& y) {
+  const size_t n = x.size();
+  if (n < 5) return x;
+  // Start: b1 = max(y), b2 = min(y), b3 = mean(x), b4 = std(x).
+  double b[4];
+  b[0] = *std::max_element(y.begin(), y.end()), b[1] = *std::min_element(y.begin(), y.end());
+  double mx = std::accumulate(x.begin(), x.end(), 0.0) / double(n), sx = 0;
+  for (double v : x) sx += (v - mx) * (v - mx);
+  b[2] = mx, b[3] = std::max(1e-3, std::sqrt(sx / double(n)));
+  auto f = [](const double* p, double v) {
+    return p[1] + (p[0] - p[1]) / (1 + std::exp(-(v - p[2]) / std::fabs(p[3])));
+  };
+  auto sse = [&](const double* p) {
+    double s = 0;
+    for (size_t i = 0; i < n; ++i) s += (y[i] - f(p, x[i])) * (y[i] - f(p, x[i]));
+    return s;
+  };
+  double lambda = 1e-2, cur = sse(b);
+  for (int it = 0; it < 200; ++it) {
+    double JtJ[4][4] = {}, Jtr[4] = {};
+    for (size_t i = 0; i < n; ++i) {
+      const double s = std::fabs(b[3]), z = (x[i] - b[2]) / s, e = std::exp(-z), g = 1 / (1 + e);
+      const double J[4] = {g, 1 - g, -(b[0] - b[1]) * g * g * e / s,
+                           -(b[0] - b[1]) * g * g * e * z / s * (b[3] < 0 ? -1 : 1)};
+      const double r = y[i] - f(b, x[i]);
+      for (int p = 0; p < 4; ++p) {
+        Jtr[p] += J[p] * r;
+        for (int q = 0; q < 4; ++q) JtJ[p][q] += J[p] * J[q];
+      }
+    }
+    // Solve (JtJ + lambda diag) d = Jtr.
+    double A[4][5];
+    for (int p = 0; p < 4; ++p) {
+      for (int q = 0; q < 4; ++q) A[p][q] = JtJ[p][q] + (p == q ? lambda * (JtJ[p][p] + 1e-12) : 0);
+      A[p][4] = Jtr[p];
+    }
+    bool ok = true;
+    for (int c = 0; c < 4 && ok; ++c) {
+      int piv = c;
+      for (int r = c + 1; r < 4; ++r)
+        if (std::fabs(A[r][c]) > std::fabs(A[piv][c])) piv = r;
+      for (int k = 0; k < 5; ++k) std::swap(A[c][k], A[piv][k]);
+      if (std::fabs(A[c][c]) < 1e-300) ok = false;
+      for (int r = 0; r < 4 && ok; ++r) {
+        if (r == c) continue;
+        const double m = A[r][c] / A[c][c];
+        for (int k = c; k < 5; ++k) A[r][k] -= m * A[c][k];
+      }
+    }
+    if (!ok) break;
+    double nb[4];
+    for (int p = 0; p < 4; ++p) nb[p] = b[p] + A[p][4] / A[p][p];
+    const double next = sse(nb);
+    if (std::isfinite(next) && next < cur) {
+      const bool converged = cur - next < 1e-12 * std::max(1.0, cur);
+      std::copy(nb, nb + 4, b), cur = next, lambda = std::max(1e-9, lambda / 3);
+      if (converged) break;
+    } else {
+      lambda *= 4;
+      if (lambda > 1e9) break;
+    }
+  }
+  std::vector<double> out(n);
+  for (size_t i = 0; i < n; ++i) out[i] = f(b, x[i]);
+  return out;
+}
+
+Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs) {
+  Metrics m;
+  std::vector<double> p, y;
+  for (const auto& s : pairs) p.push_back(s.pred), y.push_back(s.mos);
+  m.n_pairs = pairs.size(), m.n_prefs = prefs.size();
+  if (pairs.size() >= 2) {
+    m.srcc = spearman(p, y);
+    m.krcc = kendall_tau_b(p, y);
+    m.plcc = pearson(logistic4_map(p, y), y);
+    double ae = 0, se = 0;
+    for (size_t i = 0; i < p.size(); ++i) ae += std::fabs(p[i] - y[i]), se += (p[i] - y[i]) * (p[i] - y[i]);
+    m.mae = ae / double(p.size()), m.rmse = std::sqrt(se / double(p.size()));
+  } else {
+    m.srcc = m.krcc = m.plcc = m.mae = m.rmse = NAN;
+  }
+  size_t ok = 0;
+  for (const auto& q : prefs) ok += q.pred_chosen > q.pred_rejected;
+  m.pref_acc = prefs.empty() ? NAN : double(ok) / double(prefs.size());
+  return m;
+}
+
+EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs, int rounds,
+                           uint64_t seed) {
+  EvalReport r;
+  r.point = compute_metrics(pairs, prefs);
+  // Bootstrap by music piece: draw pieces with replacement; take all their pairs and preferences.
+  std::map<std::string, std::vector<size_t>> by_piece, prefs_by_piece;
+  for (size_t i = 0; i < pairs.size(); ++i) by_piece[pairs[i].music].push_back(i);
+  for (size_t i = 0; i < prefs.size(); ++i) prefs_by_piece[prefs[i].music].push_back(i);
+  std::vector<std::string> pieces;
+  for (const auto& [k, v] : by_piece) pieces.push_back(k);
+  for (const auto& [k, v] : prefs_by_piece)
+    if (!by_piece.count(k)) pieces.push_back(k);
+  std::map<std::string, std::vector<double>> draws;
+  std::mt19937_64 rng(seed);
+  for (int b = 0; b < rounds && !pieces.empty(); ++b) {
+    std::vector<ScoredPair> ps;
+    std::vector<ScoredPreference> qs;
+    for (size_t k = 0; k < pieces.size(); ++k) {
+      const std::string& piece = pieces[rng() % pieces.size()];
+      if (auto it = by_piece.find(piece); it != by_piece.end())
+        for (size_t i : it->second) ps.push_back(pairs[i]);
+      if (auto it = prefs_by_piece.find(piece); it != prefs_by_piece.end())
+        for (size_t i : it->second) qs.push_back(prefs[i]);
+    }
+    Metrics m = compute_metrics(ps, qs);
+    for (auto [name, v] : {std::pair{"srcc", m.srcc},
+                           {"plcc", m.plcc},
+                           {"krcc", m.krcc},
+                           {"mae", m.mae},
+                           {"rmse", m.rmse},
+                           {"pref_acc", m.pref_acc}})
+      if (std::isfinite(v)) draws[name].push_back(v);
+  }
+  for (auto& [name, v] : draws) {
+    std::sort(v.begin(), v.end());
+    auto q = [&](double p) { return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))]; };
+    r.ci95[name] = {q(0.025), q(0.975)};
+  }
+  std::map<std::string, std::vector<ScoredPair>> ms, pss;
+  for (const auto& s : pairs) ms[s.music_source].push_back(s), pss[s.painting_source].push_back(s);
+  for (const auto& [k, v] : ms)
+    if (v.size() >= 10) r.by_music_source[k] = compute_metrics(v, {});
+  for (const auto& [k, v] : pss)
+    if (v.size() >= 10) r.by_painting_source[k] = compute_metrics(v, {});
+  return r;
+}
+
+}  // namespace mpjudge

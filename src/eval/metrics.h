@@ -1,0 +1,50 @@
+// Agreement metrics between predicted and reference scores, as used in quality assessment: SRCC, KRCC,
+// PLCC after the 4-parameter logistic mapping (VQEG), MAE, RMSE, preference accuracy, and bootstrap 95%
+// intervals that resample whole music pieces (pairs of one piece are not independent). Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mpjudge {
+
+struct ScoredPair {
+  std::string music, painting;
+  std::string music_source, painting_source;
+  double pred = 0, mos = 0;
+};
+
+struct ScoredPreference {
+  std::string music;
+  double pred_chosen = 0, pred_rejected = 0;
+};
+
+struct Metrics {
+  double srcc = 0, plcc = 0, krcc = 0, mae = 0, rmse = 0, pref_acc = 0;
+  size_t n_pairs = 0, n_prefs = 0;
+};
+
+struct Interval {
+  double lo = 0, hi = 0;
+};
+
+struct EvalReport {
+  Metrics point;
+  std::map<std::string, Interval> ci95;            // per metric name
+  std::map<std::string, Metrics> by_music_source;  // subsets with at least 10 pairs
+  std::map<std::string, Metrics> by_painting_source;
+};
+
+double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b);
+// Fits mos ~ b2 + (b1 - b2) / (1 + exp(-(pred - b3) / |b4|)) by Gauss-Newton/Levenberg-Marquardt and
+// returns the mapped predictions (the identity's Pearson when the fit fails).
+std::vector<double> logistic4_map(const std::vector<double>& pred, const std::vector<double>& mos);
+double pearson(const std::vector<double>& a, const std::vector<double>& b);
+Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs);
+// Bootstrap over music pieces (`rounds` resamples, seeded) plus subsets by source.
+EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs,
+                           int rounds = 1000, uint64_t seed = 1);
+
+}  // namespace mpjudge
