@@ -134,11 +134,20 @@ TEST(Scorer, Cli) {
   ASSERT_EQ(maps["maps"].size(), 2u);
   EXPECT_EQ(maps["maps"][0]["values"].size(), 196u);
   EXPECT_EQ(load_image(maps["maps"][1]["overlay"].get<std::string>()).width, 224);
-  // Errors: no model, a foreign checkpoint, a bad painting.
+  // Without --model: the shipped model (models/default.mpjc), or $MPJUDGE_MODEL.
+  r = testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" + data("painting_224_a.png") +
+                        "' --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_NE(j["model"].get<std::string>().find("models/default.mpjc"), std::string::npos) << j["model"];
+  EXPECT_EQ(nlohmann::json::parse(r.out)["arch"], "mpjudge");
+  // Errors: a missing model, a foreign checkpoint, a bad painting.
+  setenv("MPJUDGE_MODEL", (dir + "/nowhere.mpjc").c_str(), 1);
   EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
                               data("painting_224_a.png") + "'")
                 .exit_code,
             4);
+  unsetenv("MPJUDGE_MODEL");
   EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
                               data("painting_224_a.png") + "' --model '" + data("gradient_32.png") + "'")
                 .exit_code,

@@ -161,7 +161,9 @@ TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
   int n = 0;
   std::ifstream m(cut + "/metrics.jsonl");
   for (std::string line; std::getline(m, line);)
-    if (line.find("\"loss\"") != std::string::npos) EXPECT_EQ(Json::parse(line)["step"], ++n);
+    if (line.find("\"loss\"") != std::string::npos) {
+      EXPECT_EQ(Json::parse(line)["step"], ++n);
+    }
   EXPECT_EQ(n, 24);
 }
 

@@ -1,5 +1,6 @@
 // mpjudge — the command-line tool. A thin client of the library: parse flags, call, print.
-// Subcommands: describe, features, score, rank, explain, init-model, info. Exit codes: docs/cli.md.
+// Subcommands: describe, features, score, rank, explain, init-model, data, corpus, train, eval, info.
+// Exit codes: docs/cli.md.
 #include <mpjudge/mpjudge.h>
 
 #include <algorithm>

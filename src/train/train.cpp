@@ -354,6 +354,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.batch < cfg.grad_shards || cfg.batch % cfg.grad_shards != 0)
     fail_usage("train: --batch " + std::to_string(cfg.batch) + " must be a multiple of --grad-shards " +
                std::to_string(cfg.grad_shards));
+  if (cfg.lr == 0) cfg.lr = cfg.stage == "dpo" ? 2e-4 : 1e-3;
   if (!(cfg.lr > 0) || cfg.epochs < 1 || cfg.crop_frames < 16) fail_usage("train: expected lr > 0, epochs >= 1");
   T.lead = cfg.rank == 0;
   const bool show = T.lead && !cfg.quiet;
