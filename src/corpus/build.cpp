@@ -27,6 +27,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "common/parallel.h"
 #include "common/progress.h"
 #include "corpus/midi.h"
 #include "corpus/rcc.h"
@@ -403,29 +404,6 @@ Pcm shape_clip(Pcm pcm, double seconds, bool from_middle) {
   return pcm;
 }
 
-template <class F>
-void parallel_for(size_t n, int threads, F&& body) {
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::exception_ptr first;
-  auto worker = [&]() {
-    for (size_t i; (i = next++) < n;) {
-      try {
-        body(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first) first = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < std::max(1, threads); ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (first) std::rethrow_exception(first);
-}
-
 const char* kSourcesMd = R"(# MPD-Open media: where each medium comes from
 
 | source (music_source / painting_source) | what | origin | licence |
@@ -559,7 +537,7 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
   std::vector<std::string> ppath(pplan.size());
   {
     Progress bar("corpus: media", mplan.size() + pplan.size(), opt.quiet);
-    parallel_for(mplan.size() + pplan.size(), opt.threads, [&](size_t job) {
+    parallel_for(mplan.size() + pplan.size(), opt.threads, [&](size_t job, int) {
       if (job < mplan.size()) {
         const MusicSpec& m = mplan[job];
         const std::string rel =

@@ -49,43 +49,17 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   for (const auto& p : sub.pairs) mset.insert(p.music), pset.insert(p.painting);
   for (const auto& q : prefs) mset.insert(q.music), pset.insert(q.chosen), pset.insert(q.rejected);
   std::vector<std::string> ml(mset.begin(), mset.end()), pl(pset.begin(), pset.end());
+  std::vector<std::string> pp, mp;
+  for (const auto& p : pl) pp.push_back(d.root + "/" + p);
+  for (const auto& m : ml) mp.push_back(d.root + "/" + m);
+  Progress bar("eval: features", ml.size() + pl.size());
+  const int workers = opt.feature_threads > 0 ? opt.feature_threads : int(std::thread::hardware_concurrency());
+  InputSet in = load_inputs(pp, mp, opt.features, net->config, workers, &bar);
+  bar.finish();
   std::map<std::string, MusicInput> music;
   std::map<std::string, torch::Tensor> maps;
-  std::mutex mu;
-  std::atomic<size_t> next{0};
-  std::exception_ptr first;
-  const int saved = at::get_num_threads();
-  at::set_num_threads(1);
-  Progress bar("eval: features", ml.size() + pl.size());
-  auto work = [&]() {
-    ModelInputs in(opt.features, net->config);
-    for (size_t k; (k = next++) < ml.size() + pl.size();) {
-      try {
-        if (k < pl.size()) {
-          torch::Tensor t = in.trunk(d.root + "/" + pl[k]);
-          std::lock_guard<std::mutex> lock(mu);
-          maps[pl[k]] = t;
-        } else {
-          MusicInput m = in.music(d.root + "/" + ml[k - pl.size()]);
-          std::lock_guard<std::mutex> lock(mu);
-          music[ml[k - pl.size()]] = m;
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first) first = std::current_exception();
-        next = ml.size() + pl.size();
-      }
-      bar.tick();
-    }
-  };
-  std::vector<std::thread> pool;
-  const int workers = opt.feature_threads > 0 ? opt.feature_threads : int(std::thread::hardware_concurrency());
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  bar.finish();
-  at::set_num_threads(saved);
-  if (first) std::rethrow_exception(first);
+  for (size_t i = 0; i < pl.size(); ++i) maps[pl[i]] = in.maps[i];
+  for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
 
   // Scores grouped by music piece: its whole clip once, all its paintings as one batch.
   torch::NoGradGuard ng;

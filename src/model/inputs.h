@@ -7,6 +7,7 @@
 #include <mpjudge/mpjudge.h>
 
 #include <string>
+#include <vector>
 
 #include "model/feature_cache.h"
 #include "model/mpjudge_net.h"
@@ -27,5 +28,16 @@ class ModelInputs {
   MPJudgeConfig config_;
   FeatureCache cache_;
 };
+
+class Progress;
+
+// The inputs of many files at once, over `workers` threads with one ModelInputs each (torch's intra-op
+// threads are set to 1 meanwhile). Ticks `bar` once per file when given.
+struct InputSet {
+  std::vector<torch::Tensor> maps;  // per painting, [C, H, W]
+  std::vector<MusicInput> music;    // per music file, batch dimension 1
+};
+InputSet load_inputs(const std::vector<std::string>& paintings, const std::vector<std::string>& musics,
+                     const FeatureOptions& opt, const MPJudgeConfig& config, int workers, Progress* bar = nullptr);
 
 }  // namespace mpjudge

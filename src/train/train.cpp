@@ -73,45 +73,23 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   std::vector<std::string> ml(musics.begin(), musics.end()), pl(paintings.begin(), paintings.end());
   for (size_t i = 0; i < ml.size(); ++i) f.music_index[ml[i]] = int64_t(i);
   for (size_t i = 0; i < pl.size(); ++i) f.painting_index[pl[i]] = int64_t(i);
-  std::vector<torch::Tensor> maps(pl.size()), mels(ml.size()), pitch(ml.size()), desc(ml.size());
   const int workers =
       std::max(1, cfg.feature_threads > 0 ? cfg.feature_threads : int(std::thread::hardware_concurrency()));
-  const int saved_threads = at::get_num_threads();
-  at::set_num_threads(1);  // parallel over files instead
   FeatureOptions fo;
   fo.cache_dir = cfg.cache_dir;
+  std::vector<std::string> pp, mp;
+  for (const auto& p : pl) pp.push_back(d.root + "/" + p);
+  for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("features", ml.size() + pl.size(), !show);
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::exception_ptr first;
-  auto work = [&]() {
-    ModelInputs in(fo, mc);
-    for (size_t k; (k = next++) < ml.size() + pl.size();) {
-      try {
-        if (k < pl.size()) {
-          maps[k] = in.trunk(d.root + "/" + pl[k]);
-        } else {
-          const size_t i = k - pl.size();
-          MusicInput mi = in.music(d.root + "/" + ml[i]);
-          mels[i] = fit_frames(mi.mel[0], cfg.crop_frames);
-          pitch[i] = mi.pitch[0], desc[i] = mi.descriptors[0];
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!first) first = std::current_exception();
-        next = ml.size() + pl.size();
-      }
-      bar.tick();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  InputSet in = load_inputs(pp, mp, fo, mc, workers, &bar);
   bar.finish();
-  at::set_num_threads(saved_threads);
-  if (first) std::rethrow_exception(first);
-  f.maps = torch::stack(maps);
+  std::vector<torch::Tensor> mels, pitch, desc;
+  for (const auto& mi : in.music) {
+    mels.push_back(fit_frames(mi.mel[0], cfg.crop_frames));
+    pitch.push_back(mi.pitch[0]);
+    desc.push_back(mi.descriptors[0]);
+  }
+  f.maps = torch::stack(in.maps);
   f.mel = torch::stack(mels);
   f.pitch = torch::stack(pitch);
   f.desc = torch::stack(desc);
