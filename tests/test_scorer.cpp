@@ -22,6 +22,10 @@ MusicInput random_music(int64_t b, uint64_t seed) {
   return MusicInput{torch::randn({b, 128, 200}) * 10 - 40, torch::rand({b, 440}), torch::randn({b, 10}) * 0.5};
 }
 
+PaintingInput painting_input(const torch::Tensor& map) {
+  return PaintingInput{map, torch::randn({map.size(0), 11}, torch::TensorOptions().dtype(torch::kFloat)) * 0.5};
+}
+
 }  // namespace
 
 TEST(MPJudgeNet, UntrainedMANIsTheIdentity) {
@@ -32,7 +36,8 @@ TEST(MPJudgeNet, UntrainedMANIsTheIdentity) {
   torch::Tensor img = torch::rand({2, 3, 224, 224});
   torch::Tensor map = net->trunk_map(img);
   ASSERT_EQ(map.sizes(), (std::vector<int64_t>{2, 96, 14, 14}));
-  MPJudgeOutput a = net->forward(map, random_music(2, 1)), b = net->forward(map, random_music(2, 2));
+  PaintingInput p = painting_input(map);
+  MPJudgeOutput a = net->forward(p, random_music(2, 1)), b = net->forward(p, random_music(2, 2));
   ASSERT_EQ(a.maps.size(), 2u);
   EXPECT_EQ(a.maps[0].sizes(), (std::vector<int64_t>{2, 14, 14}));
   EXPECT_EQ(a.maps[1].sizes(), (std::vector<int64_t>{2, 7, 7}));
@@ -52,18 +57,40 @@ TEST(MPJudgeNet, ModulatedModelDependsOnMusicAndTrains) {
   for (auto& p : net->named_parameters())
     if (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos)
       p.value().data().normal_(0, 0.05);
-  torch::Tensor map = net->trunk_map(torch::rand({2, 3, 224, 224}));
-  MPJudgeOutput a = net->forward(map, random_music(2, 1)), b = net->forward(map, random_music(2, 2));
+  PaintingInput p = painting_input(net->trunk_map(torch::rand({2, 3, 224, 224})));
+  MPJudgeOutput a = net->forward(p, random_music(2, 1)), b = net->forward(p, random_music(2, 2));
   EXPECT_GT((a.score - b.score).abs().max().item<float>(), 1e-6f);
   EXPECT_GT(a.maps[0].abs().max().item<float>(), 0.0f);
   // Gradients reach the MAN blocks and the music encoder through the frozen trunk.
   a.score.sum().backward();
-  for (const char* name : {"man.0.feat.weight", "man.1.gamma.weight", "music.mlp.0.weight", "head.2.weight"}) {
+  for (const char* name : {"man.0.feat.weight", "man.1.gamma.weight", "global_man.gamma.weight", "music.mlp.0.weight",
+                           "head.2.weight"}) {
     auto params = net->named_parameters();
     ASSERT_TRUE(params.contains(name)) << name;
     ASSERT_TRUE(params[name].grad().defined()) << name;
     EXPECT_GT(params[name].grad().abs().sum().item<float>(), 0.0f) << name;
   }
+}
+
+TEST(MPJudgeNet, Format1CheckpointsWithoutPaintingDescriptorsStillWork) {
+  // A config written before format 2 has no painting_descriptor_dim: it reads as 0 (no global MAN).
+  nlohmann::json j = MPJudgeConfig{}.to_json();
+  EXPECT_EQ(j["painting_descriptor_dim"], 11);
+  j.erase("painting_descriptor_dim");
+  MPJudgeConfig c = MPJudgeConfig::from_json(j);
+  EXPECT_EQ(c.painting_descriptor_dim, 0);
+  torch::manual_seed(5);
+  MPJudgeNet net(c, shared_mobilenet());
+  EXPECT_FALSE(net->named_parameters().contains("global_man.gamma.weight"));
+  torch::NoGradGuard no_grad;
+  MPJudgeOutput o = net->forward(PaintingInput{net->trunk_map(torch::rand({1, 3, 224, 224})), {}}, random_music(1, 1));
+  EXPECT_EQ(o.score.numel(), 1);
+  // A format-2 network refuses to run without the descriptors instead of reading garbage.
+  MPJudgeNet net2(MPJudgeConfig{}, shared_mobilenet());
+  EXPECT_THROW(net2->forward(PaintingInput{net2->trunk_map(torch::rand({1, 3, 224, 224})), {}}, random_music(1, 1)),
+               Error);
+  j["painting_descriptor_dim"] = 7;
+  EXPECT_THROW(MPJudgeConfig::from_json(j), Error);
 }
 
 TEST(Scorer, ScoresRanksExplainsAndReusesCaches) {
@@ -169,7 +196,10 @@ TEST(ExportFixture, Write) {
   torch::NoGradGuard no_grad;
   torch::Tensor image = MobileNetV2::input_from(load_image(data("painting_224_a.png")));
   MusicInput mi = random_music(1, 11);
-  MPJudgeOutput o = net->forward(net->trunk_map(image), mi);
+  PaintingInput pi{net->trunk_map(image),
+                   torch::tensor(painting_descriptor_vector(describe_image(load_image(data("painting_224_a.png")))))
+                       .unsqueeze(0)};
+  MPJudgeOutput o = net->forward(pi, mi);
   auto dump = [&](const torch::Tensor& x, const std::string& name) {
     torch::Tensor c = x.contiguous();
     std::ofstream(dir + "/" + name, std::ios::binary)
@@ -179,6 +209,7 @@ TEST(ExportFixture, Write) {
   dump(mi.mel, "mel.f32");
   dump(mi.pitch, "pitch.f32");
   dump(mi.descriptors, "descriptors.f32");
+  dump(pi.descriptors, "painting_descriptors.f32");
   dump(o.score, "score.f32");
   dump(o.maps[0], "map0.f32");
   dump(o.maps[1], "map1.f32");

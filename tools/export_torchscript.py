@@ -4,7 +4,7 @@ needed).
 - `paper`: a scripted PaperModel; forward(image [B,3,S,S] in [-1,1], mel_image) -> (score [B], maps [B, layers, tokens]).
 - `mpjudge` (default): a traced module with the frozen nsfwjs MobileNetV2 trunk embedded (read from the
   npm package in NODE_MODULES); forward(image01 [B,3,224,224] in [0,1], mel [B,128,T], pitch [B,440],
-  descriptors [B,10]) -> (score [B], map_14x14 [B,14,14], map_7x7 [B,7,7]). Inputs are what mpjudge's
+  descriptors [B,10][, painting_descriptors [B,11] for format-2 checkpoints]) -> (score [B], map_14x14 [B,14,14], map_7x7 [B,7,7]). Inputs are what mpjudge's
   feature layer computes (docs/model.md).
 usage: export_torchscript.py CHECKPOINT.mpjc OUT.pt [NODE_MODULES]   (Debian python3-torch; exit 4 on a bad checkpoint)"""
 import os
@@ -48,6 +48,8 @@ def main():
     else:
         example = (torch.rand(1, 3, 224, 224), torch.randn(1, config["n_mels"], 1292) * 10 - 40,
                    torch.rand(1, config["pitch_dim"]), torch.zeros(1, config["descriptor_dim"]))
+        if config.get("painting_descriptor_dim", 0):
+            example += (torch.zeros(1, config["painting_descriptor_dim"]),)
         with torch.no_grad():
             scripted = torch.jit.trace(model, example, check_trace=False)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".ts.")

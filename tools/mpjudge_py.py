@@ -305,6 +305,15 @@ class MAN(nn.Module):
         return x + delta, torch.linalg.vector_norm(delta, ord=2, dim=1)
 
 
+class GlobalMAN(nn.Module):
+    def __init__(self, dim, music_dim):
+        super().__init__()
+        self.gamma, self.beta = nn.Linear(music_dim, dim), nn.Linear(music_dim, dim)
+
+    def forward(self, d, m):
+        return d * (1.0 + self.gamma(m)) + self.beta(m)
+
+
 class MusicEncoder(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -322,7 +331,8 @@ STAGE_CHANNELS = {"block_5_add": 32, "block_12_add": 96, "block_16_project_BN": 
 
 
 class MPJudgeNet(nn.Module):
-    """forward(image01 [B,3,224,224] in [0,1], mel [B,n_mels,T], pitch [B,440], descriptors [B,10])
+    """forward(image01 [B,3,224,224] in [0,1], mel [B,n_mels,T], pitch [B,440], descriptors [B,10]
+    [, painting_descriptors [B,11] when config painting_descriptor_dim is 11 (format 2)])
     -> (score [B], map per MAN block [B,H,W]...) - the same computation as src/model/mpjudge_net.cpp."""
 
     def __init__(self, c, trunk):
@@ -330,9 +340,12 @@ class MPJudgeNet(nn.Module):
         self.c, self.trunk = c, trunk
         self.music = MusicEncoder(c)
         self.man = nn.ModuleList([MAN(STAGE_CHANNELS[l], c["music_dim"], c["man_hidden"]) for l in c["man_layers"]])
-        self.head = nn.Sequential(nn.Linear(1280, c["head_hidden"]), nn.ReLU(), nn.Linear(c["head_hidden"], 1))
+        self.pdim = c.get("painting_descriptor_dim", 0)
+        if self.pdim:
+            self.global_man = GlobalMAN(self.pdim, c["music_dim"])
+        self.head = nn.Sequential(nn.Linear(1280 + self.pdim, c["head_hidden"]), nn.ReLU(), nn.Linear(c["head_hidden"], 1))
 
-    def forward(self, image01, mel, pitch, desc):
+    def forward(self, image01, mel, pitch, desc, pdesc=None):
         m = self.music(mel, pitch, desc)
         layers = self.c["man_layers"]
         x = self.trunk.run(image01, [layers[0]])[0]
@@ -342,4 +355,7 @@ class MPJudgeNet(nn.Module):
             maps.append(mp)
             nxt = layers[k + 1] if k + 1 < len(layers) else "out_relu"
             x = self.trunk.run(None, [nxt], {layers[k]: y})[0]
-        return (torch.sigmoid(self.head(x.mean((2, 3)))).squeeze(-1), *maps)
+        pooled = x.mean((2, 3))
+        if self.pdim:
+            pooled = torch.cat([pooled, self.global_man(pdesc, m)], 1)
+        return (torch.sigmoid(self.head(pooled)).squeeze(-1), *maps)

@@ -57,8 +57,8 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   InputSet in = load_inputs(pp, mp, opt.features, net->config, workers, &bar);
   bar.finish();
   std::map<std::string, MusicInput> music;
-  std::map<std::string, torch::Tensor> maps;
-  for (size_t i = 0; i < pl.size(); ++i) maps[pl[i]] = in.maps[i];
+  std::map<std::string, PaintingInput> paintings;
+  for (size_t i = 0; i < pl.size(); ++i) paintings[pl[i]] = in.paintings[i];
   for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
 
   // Scores grouped by music piece: its whole clip once, all its paintings as one batch.
@@ -71,12 +71,10 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
     std::vector<std::string> list(ps.begin(), ps.end());
     for (size_t b = 0; b < list.size(); b += 64) {
       const size_t e = std::min(list.size(), b + 64);
-      std::vector<torch::Tensor> batch;
-      for (size_t i = b; i < e; ++i) batch.push_back(maps.at(list[i]));
-      const int64_t n = int64_t(e - b);
-      const MusicInput& mi = music.at(m);
-      MusicInput x{mi.mel.expand({n, -1, -1}), mi.pitch.expand({n, -1}), mi.descriptors.expand({n, -1})};
-      torch::Tensor s = net->forward(torch::stack(batch), x).score.contiguous();
+      std::vector<PaintingInput> batch;
+      for (size_t i = b; i < e; ++i) batch.push_back(paintings.at(list[i]));
+      torch::Tensor s =
+          net->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
       for (size_t i = b; i < e; ++i) score[{m, list[i]}] = s[int64_t(i - b)].item<double>();
     }
   }

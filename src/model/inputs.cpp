@@ -16,24 +16,37 @@ namespace mpjudge {
 ModelInputs::ModelInputs(const FeatureOptions& opt, const MPJudgeConfig& config)
     : opt_(opt), config_(config), cache_(opt.cache_dir) {}
 
-torch::Tensor ModelInputs::trunk(const std::string& painting, bool* from_cache) {
-  MappedFile f(painting, 1ULL << 30);
-  const std::string key =
-      sha256_hex(f.data(), f.size()) + "-trunk-" + config_.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
-  if (from_cache) *from_cache = false;
-  if (opt_.use_cache)
-    if (auto hit = cache_.get(key, {"map"})) {
-      if (from_cache) *from_cache = true;
-      return hit->at("map");
+PaintingInput ModelInputs::painting(const std::string& file, bool* from_cache) {
+  MappedFile f(file, 1ULL << 30);
+  const std::string sha = sha256_hex(f.data(), f.size());
+  const std::string map_key = sha + "-trunk-" + config_.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
+  const std::string desc_key = sha + "-painting-descriptors-p1";
+  const bool want_desc = config_.painting_descriptor_dim > 0;
+  PaintingInput out;
+  if (opt_.use_cache) {
+    if (auto hit = cache_.get(map_key, {"map"})) out.map = hit->at("map");
+    if (want_desc)
+      if (auto hit = cache_.get(desc_key, {"descriptors"})) out.descriptors = hit->at("descriptors");
+  }
+  if (from_cache) *from_cache = out.map.defined() && (!want_desc || out.descriptors.defined());
+  if (!out.map.defined() || (want_desc && !out.descriptors.defined())) {
+    torch::NoGradGuard no_grad;
+    RgbImage img = decode_image_bytes(f.data(), f.size(), file, ImageConfig{});
+    if (!out.map.defined()) {
+      out.map = shared_mobilenet()
+                    ->graph()
+                    .run(MobileNetV2::input_from(img), {config_.trunk_layer()})
+                    .at(config_.trunk_layer())[0];
+      if (opt_.use_cache) cache_.put(map_key, {{"map", out.map}});
     }
-  torch::NoGradGuard no_grad;
-  RgbImage img = decode_image_bytes(f.data(), f.size(), painting, ImageConfig{});
-  torch::Tensor map = shared_mobilenet()
-                          ->graph()
-                          .run(MobileNetV2::input_from(img), {config_.trunk_layer()})
-                          .at(config_.trunk_layer())[0];
-  if (opt_.use_cache) cache_.put(key, {{"map", map}});
-  return map;
+    if (want_desc && !out.descriptors.defined()) {
+      out.descriptors = torch::tensor(painting_descriptor_vector(describe_image(img)));
+      if (opt_.use_cache) cache_.put(desc_key, {{"descriptors", out.descriptors}});
+    }
+  }
+  out.map = out.map.unsqueeze(0);
+  if (out.descriptors.defined()) out.descriptors = out.descriptors.unsqueeze(0);
+  return out;
 }
 
 MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
@@ -68,7 +81,7 @@ MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
 InputSet load_inputs(const std::vector<std::string>& paintings, const std::vector<std::string>& musics,
                      const FeatureOptions& opt, const MPJudgeConfig& config, int workers, Progress* bar) {
   InputSet out;
-  out.maps.resize(paintings.size());
+  out.paintings.resize(paintings.size());
   out.music.resize(musics.size());
   workers = std::max(1, workers);
   std::vector<std::unique_ptr<ModelInputs>> per_worker(static_cast<size_t>(workers));
@@ -79,7 +92,7 @@ InputSet load_inputs(const std::vector<std::string>& paintings, const std::vecto
       auto& in = per_worker[size_t(w)];
       if (!in) in = std::make_unique<ModelInputs>(opt, config);
       if (k < paintings.size())
-        out.maps[k] = in->trunk(paintings[k]);
+        out.paintings[k] = in->painting(paintings[k]);
       else
         out.music[k - paintings.size()] = in->music(musics[k - paintings.size()]);
       if (bar) bar->tick();

@@ -1,5 +1,6 @@
 // What the default network reads, computed from media files and cached on disk by content: a
-// painting's trunk map (MobileNetV2 up to the first MAN point) and a music clip's MusicInput (log-mel,
+// painting's PaintingInput (trunk map: MobileNetV2 up to the first MAN point; descriptors) and a music
+// clip's MusicInput (log-mel,
 // pooled basic-pitch posteriors, descriptors of the middle 30 s). Shared by the Scorer, training and
 // evaluation, so all three see exactly the same inputs. Not thread-safe: one per thread.
 #pragma once
@@ -18,8 +19,8 @@ class ModelInputs {
  public:
   static constexpr double kClipSeconds = 30.0;  // the music clip the network hears: the middle 30 s
   ModelInputs(const FeatureOptions& opt, const MPJudgeConfig& config);
-  // [C, H, W] output of config.trunk_layer() for a painting file.
-  torch::Tensor trunk(const std::string& painting, bool* from_cache = nullptr);
+  // map [1, C, H, W] (output of config.trunk_layer()) and descriptors [1, 11] (when the config has them).
+  PaintingInput painting(const std::string& file, bool* from_cache = nullptr);
   // mel [1, n_mels, T], pitch [1, 440], descriptors [1, 10] for a music file.
   MusicInput music(const std::string& file, bool* from_cache = nullptr);
 
@@ -34,7 +35,7 @@ class Progress;
 // The inputs of many files at once, over `workers` threads with one ModelInputs each (torch's intra-op
 // threads are set to 1 meanwhile). Ticks `bar` once per file when given.
 struct InputSet {
-  std::vector<torch::Tensor> maps;  // per painting, [C, H, W]
+  std::vector<PaintingInput> paintings;  // per painting, batch dimension 1
   std::vector<MusicInput> music;    // per music file, batch dimension 1
 };
 InputSet load_inputs(const std::vector<std::string>& paintings, const std::vector<std::string>& musics,

@@ -21,7 +21,7 @@ int64_t stage_channels(const std::string& layer) {
 nlohmann::json MPJudgeConfig::to_json() const {
   return {{"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
           {"n_mels", n_mels},          {"pitch_dim", pitch_dim},   {"descriptor_dim", descriptor_dim},
-          {"head_hidden", head_hidden}};
+          {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}};
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
@@ -34,10 +34,12 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     c.pitch_dim = j.value("pitch_dim", c.pitch_dim);
     c.descriptor_dim = j.value("descriptor_dim", c.descriptor_dim);
     c.head_hidden = j.value("head_hidden", c.head_hidden);
+    c.painting_descriptor_dim = j.value("painting_descriptor_dim", int64_t(0));  // absent: format 1
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
-  if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0)
+  if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0 ||
+      (c.painting_descriptor_dim != 0 && c.painting_descriptor_dim != 11))
     throw Error(ErrorKind::Model,
                 "MPJudge config: expected at least one MAN layer and positive sizes, found " + c.to_json().dump());
   // MAN points must follow the trunk's order.
@@ -64,6 +66,48 @@ std::vector<float> music_descriptor_vector(const MusicDescriptors& d) {
           float((d.pitch_height - 64.0) / 12.0),
           float((d.rms_db + 20.0) / 10.0),
           float(d.dynamic_range_db / 20.0)};
+}
+
+std::vector<float> painting_descriptor_vector(const PaintingDescriptors& d) {
+  return {float(d.lightness / 50.0 - 1.0),
+          float(d.chroma / 30.0 - 1.0),
+          float(d.a / 20.0),
+          float(d.b / 20.0),
+          float(d.contrast / 20.0 - 1.0),
+          float(d.edge_density / 0.1 - 1.0),
+          float(d.angularity * 2.0 - 1.0),
+          float(d.colourfulness / 50.0 - 1.0),
+          float(d.emotion.happy),
+          float(d.emotion.sad),
+          float(d.emotion.angry)};
+}
+
+PaintingInput stack_paintings(const std::vector<PaintingInput>& items) {
+  std::vector<torch::Tensor> maps, desc;
+  for (const auto& p : items) {
+    maps.push_back(p.map.dim() == 4 ? p.map.squeeze(0) : p.map);
+    if (p.descriptors.defined()) desc.push_back(p.descriptors.dim() == 2 ? p.descriptors.squeeze(0) : p.descriptors);
+  }
+  PaintingInput out{torch::stack(maps), {}};
+  if (!desc.empty()) out.descriptors = torch::stack(desc);
+  return out;
+}
+
+MusicInput expand_music(const MusicInput& one, int64_t n) {
+  return {one.mel.expand({n, -1, -1}), one.pitch.expand({n, -1}), one.descriptors.expand({n, -1})};
+}
+
+GlobalMANImpl::GlobalMANImpl(int64_t dim, int64_t music_dim) {
+  gamma = register_module("gamma", torch::nn::Linear(music_dim, dim));
+  beta = register_module("beta", torch::nn::Linear(music_dim, dim));
+  for (auto* l : {&gamma, &beta}) {
+    torch::nn::init::zeros_((*l)->weight);
+    torch::nn::init::zeros_((*l)->bias);
+  }
+}
+
+torch::Tensor GlobalMANImpl::forward(const torch::Tensor& d, const torch::Tensor& m) {
+  return d * (1.0 + gamma->forward(m)) + beta->forward(m);  // [B, dim]
 }
 
 MANImpl::MANImpl(int64_t channels, int64_t music_dim, int64_t hidden) {
@@ -110,7 +154,10 @@ MPJudgeNetImpl::MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const Mob
   music = register_module("music", MusicEncoder(c));
   man = register_module("man", torch::nn::ModuleList());
   for (const auto& l : c.man_layers) man->push_back(MAN(stage_channels(l), c.music_dim, c.man_hidden));
-  head = register_module("head", torch::nn::Sequential(torch::nn::Linear(1280, c.head_hidden), torch::nn::ReLU(),
+  if (c.painting_descriptor_dim > 0)
+    global_man = register_module("global_man", GlobalMAN(c.painting_descriptor_dim, c.music_dim));
+  head = register_module("head", torch::nn::Sequential(torch::nn::Linear(1280 + c.painting_descriptor_dim, c.head_hidden),
+                                                       torch::nn::ReLU(),
                                                        torch::nn::Linear(c.head_hidden, 1)));
 }
 
@@ -119,10 +166,10 @@ torch::Tensor MPJudgeNetImpl::trunk_map(const torch::Tensor& image01) const {
   return trunk->graph().run(image01, {config.trunk_layer()}).at(config.trunk_layer());
 }
 
-MPJudgeOutput MPJudgeNetImpl::forward(const torch::Tensor& trunk_map, const MusicInput& in) {
+MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
   torch::Tensor m = music->forward(in);
   MPJudgeOutput out;
-  torch::Tensor x = trunk_map;
+  torch::Tensor x = painting.map;
   for (size_t k = 0; k < config.man_layers.size(); ++k) {
     auto [y, map] = man[k]->as<MAN>()->forward(x, m);
     out.maps.push_back(map);
@@ -132,7 +179,13 @@ MPJudgeOutput MPJudgeNetImpl::forward(const torch::Tensor& trunk_map, const Musi
             ? y
             : trunk->graph().run(torch::Tensor(), {next}, {{config.man_layers[k], y}}).at(next);
   }
-  out.score = torch::sigmoid(head->forward(x.mean({2, 3}))).squeeze(-1);
+  torch::Tensor pooled = x.mean({2, 3});  // [B, 1280]
+  if (config.painting_descriptor_dim > 0) {
+    if (!painting.descriptors.defined() || painting.descriptors.size(-1) != config.painting_descriptor_dim)
+      throw Error(ErrorKind::Internal, "MPJudgeNet: painting descriptors missing or of the wrong size");
+    pooled = torch::cat({pooled, global_man->forward(painting.descriptors, m)}, 1);
+  }
+  out.score = torch::sigmoid(head->forward(pooled)).squeeze(-1);
   return out;
 }
 

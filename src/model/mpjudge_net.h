@@ -4,6 +4,10 @@
 // MAN is spatial (SPADE-like): y = x + (IN(x) * gamma(x, m) + beta(x, m)), gamma/beta from a 1x1 conv of
 // the features plus a projection of the music embedding; the last convs start at zero, so an untrained
 // MAN is the identity. Its modulation map is |y - x| per location (14x14, 7x7), as in the paper.
+// Format 2 adds a global MAN: the painting's colour/structure descriptors (painting_descriptor_vector)
+// are modulated by the music the same way, d' = d * (1 + gamma(m)) + beta(m) (zero-initialised), and
+// join the pooled map at the head. The frozen trunk encodes colour, tone and edges weakly; the
+// descriptors give the head them directly. painting_descriptor_dim 0 is format 1 (older checkpoints).
 // Inputs are precomputed features (MusicInput, the trunk map): the model never opens files.
 #pragma once
 
@@ -27,6 +31,7 @@ struct MPJudgeConfig {
   int64_t pitch_dim = 440;      // pooled basic-pitch features (music_features)
   int64_t descriptor_dim = 10;  // music_descriptor_vector()
   int64_t head_hidden = 128;
+  int64_t painting_descriptor_dim = 11;  // painting_descriptor_vector(); 0 = none (format 1)
   nlohmann::json to_json() const;
   static MPJudgeConfig from_json(const nlohmann::json& j);
   // The trunk layer whose output is cached per painting: the first MAN point.
@@ -40,8 +45,18 @@ struct MusicInput {
   torch::Tensor descriptors;  // [B, descriptor_dim]
 };
 
-// Fixed scaling of MusicDescriptors into roughly [-1, 1] (documented in docs/model.md).
+// The painting side: the trunk map at config.trunk_layer() and the painting descriptors.
+struct PaintingInput {
+  torch::Tensor map;          // [B, C, H, W]
+  torch::Tensor descriptors;  // [B, painting_descriptor_dim]; undefined when that is 0
+};
+// Stacks per-file inputs (batch dimension 1 or none) into one batch.
+PaintingInput stack_paintings(const std::vector<PaintingInput>& items);
+MusicInput expand_music(const MusicInput& one, int64_t n);  // batch 1 -> n (a view)
+
+// Fixed scalings of the descriptors into roughly [-1, 1] (documented in docs/model.md).
 std::vector<float> music_descriptor_vector(const MusicDescriptors& d);
+std::vector<float> painting_descriptor_vector(const PaintingDescriptors& d);
 
 struct MANImpl : torch::nn::Module {
   MANImpl(int64_t channels, int64_t music_dim, int64_t hidden);
@@ -51,6 +66,14 @@ struct MANImpl : torch::nn::Module {
   torch::nn::Linear music{nullptr};
 };
 TORCH_MODULE(MAN);
+
+// The global MAN on the painting descriptors: d * (1 + gamma(m)) + beta(m), identity at initialisation.
+struct GlobalMANImpl : torch::nn::Module {
+  GlobalMANImpl(int64_t dim, int64_t music_dim);
+  torch::Tensor forward(const torch::Tensor& d, const torch::Tensor& m);
+  torch::nn::Linear gamma{nullptr}, beta{nullptr};
+};
+TORCH_MODULE(GlobalMAN);
 
 struct MusicEncoderImpl : torch::nn::Module {
   explicit MusicEncoderImpl(const MPJudgeConfig& c);
@@ -67,14 +90,15 @@ struct MPJudgeOutput {
 
 struct MPJudgeNetImpl : torch::nn::Module {
   MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
-  // trunk_map: the output of config.trunk_layer() for each painting ([B, C, H, W], cacheable).
-  MPJudgeOutput forward(const torch::Tensor& trunk_map, const MusicInput& music);
+  // painting.map: the output of config.trunk_layer() for each painting ([B, C, H, W], cacheable).
+  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music);
   // The trunk up to config.trunk_layer() (frozen; no gradient).
   torch::Tensor trunk_map(const torch::Tensor& image01) const;
   MPJudgeConfig config;
   std::shared_ptr<const MobileNetV2> trunk;
   MusicEncoder music{nullptr};
   torch::nn::ModuleList man{nullptr};
+  GlobalMAN global_man{nullptr};  // only when painting_descriptor_dim > 0
   torch::nn::Sequential head{nullptr};
 };
 TORCH_MODULE(MPJudgeNet);

@@ -33,7 +33,7 @@ struct Scorer::Impl {
   }
 
   ModelInputs inputs;
-  torch::Tensor trunk(const std::string& painting, bool* from_cache) { return inputs.trunk(painting, from_cache); }
+  PaintingInput painting(const std::string& file, bool* from_cache) { return inputs.painting(file, from_cache); }
   MusicInput music(const std::string& file, bool* from_cache) { return inputs.music(file, from_cache); }
 };
 
@@ -46,8 +46,7 @@ ScoreResult Scorer::score(const std::string& music, const std::string& painting)
   torch::NoGradGuard no_grad;
   ScoreResult r;
   MusicInput mi = impl_->music(music, &r.music_from_cache);
-  torch::Tensor map = impl_->trunk(painting, &r.painting_from_cache);
-  MPJudgeOutput o = impl_->net->forward(map.unsqueeze(0), mi);
+  MPJudgeOutput o = impl_->net->forward(impl_->painting(painting, &r.painting_from_cache), mi);
   r.score = o.score[0].item<double>();
   r.model = impl_->path;
   r.arch = "mpjudge";
@@ -70,11 +69,9 @@ std::vector<RankEntry> Scorer::rank(const std::string& music, const std::vector<
   std::vector<RankEntry> out;
   for (size_t b0 = 0; b0 < paintings.size(); b0 += kBatch) {
     size_t b1 = std::min(paintings.size(), b0 + kBatch);
-    std::vector<torch::Tensor> maps;
-    for (size_t i = b0; i < b1; ++i) maps.push_back(impl_->trunk(paintings[i], &cached));
-    const int64_t n = int64_t(b1 - b0);
-    MusicInput batch{mi.mel.expand({n, -1, -1}), mi.pitch.expand({n, -1}), mi.descriptors.expand({n, -1})};
-    torch::Tensor s = impl_->net->forward(torch::stack(maps), batch).score;
+    std::vector<PaintingInput> items;
+    for (size_t i = b0; i < b1; ++i) items.push_back(impl_->painting(paintings[i], &cached));
+    torch::Tensor s = impl_->net->forward(stack_paintings(items), expand_music(mi, int64_t(b1 - b0))).score;
     for (size_t i = b0; i < b1; ++i) out.push_back({paintings[i], s[int64_t(i - b0)].item<double>()});
   }
   std::stable_sort(out.begin(), out.end(), [](const RankEntry& a, const RankEntry& b) { return a.score > b.score; });
@@ -88,7 +85,7 @@ std::string write_initial_model(const std::string& out, uint64_t seed, bool rand
   if (random_man) {
     torch::NoGradGuard no_grad;
     for (auto& p : net->named_parameters())
-      if (p.key().rfind("man.", 0) == 0 &&
+      if ((p.key().rfind("man.", 0) == 0 || p.key().rfind("global_man.", 0) == 0) &&
           (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos))
         p.value().normal_(0.0, 0.05);
   }

@@ -47,7 +47,8 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 struct Features {
   std::map<std::string, int64_t> music_index, painting_index;
-  torch::Tensor maps;  // [Np, C, H, W]
+  torch::Tensor maps;   // [Np, C, H, W]
+  torch::Tensor pdesc;  // [Np, painting_descriptor_dim]; undefined when the config has none
   torch::Tensor mel;   // [Nm, n_mels, crop]
   torch::Tensor pitch, desc;
 };
@@ -89,7 +90,9 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
     pitch.push_back(mi.pitch[0]);
     desc.push_back(mi.descriptors[0]);
   }
-  f.maps = torch::stack(in.maps);
+  PaintingInput all = stack_paintings(in.paintings);
+  f.maps = all.map;
+  f.pdesc = all.descriptors;
   f.mel = torch::stack(mels);
   f.pitch = torch::stack(pitch);
   f.desc = torch::stack(desc);
@@ -124,7 +127,9 @@ struct Trainer {
   }
 
   torch::Tensor scores(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {
-    return net->forward(feat.maps.index_select(0, torch::tensor(pi, torch::kLong)), music_batch(mi)).score;
+    torch::Tensor i = torch::tensor(pi, torch::kLong);
+    PaintingInput p{feat.maps.index_select(0, i), feat.pdesc.defined() ? feat.pdesc.index_select(0, i) : torch::Tensor()};
+    return net->forward(p, music_batch(mi)).score;
   }
 
   std::vector<float> scores_nograd(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {

@@ -18,7 +18,8 @@ m = torch.jit.load(out)
 f = lambda n, shape: torch.from_numpy(np.fromfile(os.path.join(d, n), np.float32).reshape(shape))  # noqa: E731
 mel_shape = json.load(open(os.path.join(d, "shapes.json")))["mel"]
 with torch.no_grad():
-    score, map0, map1 = m(f("image.f32", (1, 3, 224, 224)), f("mel.f32", mel_shape), f("pitch.f32", (1, 440)), f("descriptors.f32", (1, 10)))
+    score, map0, map1 = m(f("image.f32", (1, 3, 224, 224)), f("mel.f32", mel_shape), f("pitch.f32", (1, 440)), f("descriptors.f32", (1, 10)),
+                          f("painting_descriptors.f32", (1, 11)))
 worst = 0.0
 for name, ours, ref in (("score", score, f("score.f32", (1,))), ("map 14x14", map0, f("map0.f32", (1, 14, 14))), ("map 7x7", map1, f("map1.f32", (1, 7, 7)))):
     r = (ours - ref).abs().max().item() / max(1e-12, ref.abs().max().item())
