@@ -1,7 +1,12 @@
 // Shared CLI plumbing (see cli_common.h).
 #include "cli_common.h"
 
+#include "common/files.h"
+
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 namespace mpjudge::cli {
@@ -43,6 +48,15 @@ int guarded(const std::function<int()>& body) {
     fprintf(stderr, "mpjudge: internal error: %s\n", one_line(e.what()).c_str());
     return kInternal;
   }
+}
+
+std::string model_or_default_path(const std::string& given) {
+  if (!given.empty()) return given;
+  if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
+  for (const std::string& c : {exe_dir() + "/../models/default.mpjc", exe_dir() + "/../share/mpjudge/default.mpjc"})
+    if (access(c.c_str(), R_OK) == 0) return c;
+  throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected --model CHECKPOINT",
+              "set MPJUDGE_MODEL, pass --model, or train one (docs/training.md)");
 }
 
 }  // namespace mpjudge::cli

@@ -28,4 +28,8 @@ void add_output_options(CLI::App* app, CommonOptions& o);
 // documented exit code. Never lets an exception escape main.
 int guarded(const std::function<int()>& body);
 
+// The model used when --model is not given: $MPJUDGE_MODEL, else the shipped models/default.mpjc beside
+// the executable's project folder (models/README.md says how it was trained). Error(Model) when none.
+std::string model_or_default_path(const std::string& given);
+
 }  // namespace mpjudge::cli

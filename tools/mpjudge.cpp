@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "cli_common.h"
+#include "cmd_serve.h"
 #include "cmd_train.h"
 #include "common/files.h"
 #include "common/json.h"
@@ -66,17 +67,6 @@ void emit(const Json& j, bool json) {
     printf("%s\n", j.dump(2).c_str());
   else
     print_text(j);
-}
-
-// The model used when --model is not given: $MPJUDGE_MODEL, else the shipped models/default.mpjc beside
-// the executable's project folder (models/README.md says how it was trained).
-std::string model_or_default_path(const std::string& given) {
-  if (!given.empty()) return given;
-  if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
-  for (const std::string& c : {exe_dir() + "/../models/default.mpjc", exe_dir() + "/../share/mpjudge/default.mpjc"})
-    if (access(c.c_str(), R_OK) == 0) return c;
-  throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected --model CHECKPOINT",
-              "set MPJUDGE_MODEL, pass --model, or train one (docs/training.md)");
 }
 
 }  // namespace
@@ -222,6 +212,7 @@ int main(int argc, char** argv) {
 
   TrainConfig train_cfg;
   auto* train_cmd = cli::add_train_command(app, train_cfg, opt);
+  cli::ServeCommands serve_cmds = cli::add_serve_commands(app, opt);
 
   auto* info = app.add_subcommand("info", "Versions, threads, and which BLAS libtorch uses (with a quick SGEMM rate)");
   info->add_flag("--no-sgemm", no_sgemm, "Skip the SGEMM measurement");
@@ -298,7 +289,7 @@ int main(int argc, char** argv) {
       emit(out, opt.json);
       return cli::kOk;
     }
-    auto model_or_default = [&]() -> std::string { return model_or_default_path(model_path); };
+    auto model_or_default = [&]() -> std::string { return cli::model_or_default_path(model_path); };
     FeatureOptions sfo;
     sfo.cache_dir = cache_dir;
     sfo.use_cache = !no_cache;
@@ -468,8 +459,9 @@ int main(int argc, char** argv) {
       }
     }
     if (train_cmd->parsed()) return cli::run_train(train_cfg, opt, argc, argv);
+    if (serve_cmds.serve->parsed() || serve_cmds.annotate->parsed()) return serve_cmds.run();
     if (eval_cmd->parsed()) {
-      eval_opt.model = model_or_default_path(eval_opt.model);
+      eval_opt.model = cli::model_or_default_path(eval_opt.model);
       eval_opt.features.cache_dir = eval_cache;
       if (opt.threads > 0) eval_opt.feature_threads = opt.threads;
       EvalOutput r = evaluate_model(eval_opt);

@@ -1,6 +1,8 @@
 // Whole-file reading and magic-byte sniffing.
 #include "common/files.h"
 
+#include <atomic>
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -53,7 +55,10 @@ MappedFile::~MappedFile() {
 }
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  // Unique per process and call: several threads may write the same path at once (the server's uploads,
+  // the feature cache); the last rename wins and every reader sees a whole file.
+  static std::atomic<uint64_t> counter{0};
+  std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
   FILE* f = fopen(tmp.c_str(), "wb");
   if (!f) fail_usage(path + ": cannot write here (" + strerror(errno) + ")");
   bool ok = fwrite(data, 1, size, f) == size;
@@ -142,6 +147,14 @@ std::string exe_dir() {
 bool is_dir(const std::string& p) {
   struct stat st {};
   return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string resolve_cache_dir(const std::string& dir) {
+  if (!dir.empty()) return dir;
+  if (const char* e = getenv("MPJUDGE_CACHE")) return e;
+  if (const char* x = getenv("XDG_CACHE_HOME")) return std::string(x) + "/mpjudge";
+  if (const char* h = getenv("HOME")) return std::string(h) + "/.cache/mpjudge";
+  return ".mpjudge-cache";
 }
 
 }  // namespace mpjudge

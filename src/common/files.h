@@ -11,6 +11,8 @@ namespace mpjudge {
 // The folder of the running executable (/proc/self/exe), "." when unknown.
 std::string exe_dir();
 bool is_dir(const std::string& path);
+// The feature cache folder: `dir` when given, else $MPJUDGE_CACHE, $XDG_CACHE_HOME/mpjudge, ~/.cache/mpjudge.
+std::string resolve_cache_dir(const std::string& dir);
 
 // Reads a whole file. Throws Error(Input): missing, a directory, unreadable, or larger than max_bytes.
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = 1ULL << 31);

@@ -2,6 +2,8 @@
 //   "MPJFEAT1" | u32 count | count x { u32 name_len | name | u32 ndim | i64 dims[ndim] | f32 data[] }
 #include "model/feature_cache.h"
 
+#include "common/files.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,18 +25,7 @@ void mkdirs(const std::string& path) {
 
 }  // namespace
 
-FeatureCache::FeatureCache(std::string dir) : dir_(std::move(dir)) {
-  if (dir_.empty()) {
-    if (const char* e = getenv("MPJUDGE_CACHE"))
-      dir_ = e;
-    else if (const char* x = getenv("XDG_CACHE_HOME"))
-      dir_ = std::string(x) + "/mpjudge";
-    else if (const char* h = getenv("HOME"))
-      dir_ = std::string(h) + "/.cache/mpjudge";
-    else
-      dir_ = ".mpjudge-cache";
-  }
-}
+FeatureCache::FeatureCache(std::string dir) : dir_(resolve_cache_dir(dir)) {}
 
 std::string FeatureCache::path_for(const std::string& key) const {
   std::string safe = key;

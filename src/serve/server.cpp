@@ -1,0 +1,469 @@
+// The HTTP server (see server.h, docs/server.md). Connections are served by httplib's thread pool;
+// scoring runs on a bounded pool of Scorers (one per worker, loaded once). A request that finds
+// workers + queue requests already admitted gets 429 at once instead of waiting.
+#include "serve/server.h"
+
+#include <mpjudge/mpjudge.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "annotate/store.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "common/json.h"
+
+namespace fs = std::filesystem;
+
+namespace mpjudge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct HttpError {
+  int status;
+  std::string message;
+};
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& j) {
+  res.status = status;
+  res.set_content(j.dump(), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message) {
+  send_json(res, status, {{"error", {{"status", status}, {"message", message}}}});
+}
+
+// ---- metrics (Prometheus text format) ----------------------------------------------------------------
+
+class Metrics {
+ public:
+  static constexpr double kBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  void record(const std::string& route, int status, double seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_[{route, status}]++;
+    auto& h = hist_[route];
+    h.resize(std::size(kBuckets) + 1);
+    for (size_t b = 0; b < std::size(kBuckets); ++b)
+      if (seconds <= kBuckets[b]) h[b]++;
+    h.back()++;
+    sums_[route] += seconds;
+  }
+  std::string render(int in_flight, int capacity, uint64_t rejected) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::ostringstream o;
+    o << "# HELP mpjudge_requests_total Requests by route and status.\n# TYPE mpjudge_requests_total counter\n";
+    for (const auto& [k, n] : counts_)
+      o << "mpjudge_requests_total{route=\"" << k.first << "\",status=\"" << k.second << "\"} " << n << "\n";
+    o << "# HELP mpjudge_request_duration_seconds Request latency by route.\n"
+         "# TYPE mpjudge_request_duration_seconds histogram\n";
+    for (const auto& [route, h] : hist_) {
+      for (size_t b = 0; b < std::size(kBuckets); ++b)
+        o << "mpjudge_request_duration_seconds_bucket{route=\"" << route << "\",le=\"" << kBuckets[b] << "\"} " << h[b]
+          << "\n";
+      o << "mpjudge_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.back() << "\n";
+      o << "mpjudge_request_duration_seconds_sum{route=\"" << route << "\"} " << sums_.at(route) << "\n";
+      o << "mpjudge_request_duration_seconds_count{route=\"" << route << "\"} " << h.back() << "\n";
+    }
+    o << "# HELP mpjudge_scoring_in_flight Scoring requests admitted (running or queued).\n"
+         "# TYPE mpjudge_scoring_in_flight gauge\nmpjudge_scoring_in_flight "
+      << in_flight << "\n";
+    o << "# HELP mpjudge_scoring_capacity Workers plus queue slots.\n# TYPE mpjudge_scoring_capacity gauge\n"
+         "mpjudge_scoring_capacity "
+      << capacity << "\n";
+    o << "# HELP mpjudge_rejected_total Scoring requests refused with 429.\n# TYPE mpjudge_rejected_total counter\n"
+         "mpjudge_rejected_total "
+      << rejected << "\n";
+    long pages = 0, rss = 0;
+    if (std::ifstream statm("/proc/self/statm"); statm >> pages >> rss)
+      o << "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\n"
+           "process_resident_memory_bytes "
+        << rss * sysconf(_SC_PAGESIZE) << "\n";
+    return o.str();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, uint64_t> counts_;
+  std::map<std::string, std::vector<uint64_t>> hist_;
+  std::map<std::string, double> sums_;
+};
+
+// ---- the bounded scoring pool ------------------------------------------------------------------------
+
+class ScorerPool {
+ public:
+  ScorerPool(const std::string& model, const FeatureOptions& fo, int workers, int queue)
+      : capacity_(workers + queue) {
+    for (int i = 0; i < workers; ++i) scorers_.push_back(std::make_unique<Scorer>(model, fo));
+    for (auto& s : scorers_) free_.push_back(s.get());
+  }
+  class Lease {
+   public:
+    Lease(ScorerPool* p, Scorer* s) : p_(p), s_(s) {}
+    Lease(Lease&& o) noexcept : p_(o.p_), s_(o.s_) { o.p_ = nullptr; }
+    ~Lease() {
+      if (p_) p_->release(s_);
+    }
+    Scorer& operator*() { return *s_; }
+    Scorer* operator->() { return s_; }
+
+   private:
+    ScorerPool* p_;
+    Scorer* s_;
+  };
+  // nullopt when workers + queue requests are already admitted (the caller answers 429).
+  std::optional<Lease> acquire() {
+    if (admitted_.fetch_add(1) >= capacity_) {
+      admitted_.fetch_sub(1);
+      rejected_++;
+      return std::nullopt;
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !free_.empty(); });
+    Scorer* s = free_.back();
+    free_.pop_back();
+    return Lease(this, s);
+  }
+  int in_flight() const { return admitted_.load(); }
+  int capacity() const { return capacity_; }
+  uint64_t rejected() const { return rejected_.load(); }
+
+ private:
+  void release(Scorer* s) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      free_.push_back(s);
+    }
+    admitted_.fetch_sub(1);
+    cv_.notify_one();
+  }
+  int capacity_;
+  std::vector<std::unique_ptr<Scorer>> scorers_;
+  std::vector<Scorer*> free_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<int> admitted_{0};
+  std::atomic<uint64_t> rejected_{0};
+};
+
+// ---- the server --------------------------------------------------------------------------------------
+
+std::atomic<bool> g_signal_stop{false};
+extern "C" void on_signal(int) { g_signal_stop = true; }
+
+const std::map<std::string, std::string> kWebFiles = {
+    {"index.html", "text/html; charset=utf-8"},
+    {"app.js", "text/javascript; charset=utf-8"},
+    {"app.css", "text/css; charset=utf-8"},
+};
+
+struct Server {
+  ServeOptions opt;
+  std::unique_ptr<ScorerPool> pool;
+  std::unique_ptr<AnnotationStore> store;
+  Metrics metrics;
+  std::map<std::string, std::string> web;  // file -> content, read once
+  std::mutex desc_mu;
+  std::map<std::string, nlohmann::json> desc_cache;  // sha256 -> descriptors (bounded)
+  std::atomic<uint64_t> next_id{0};
+
+  // Saves an upload under work/uploads/<sha256>.<kind>; refuses what is not of the field's kind.
+  std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, bool music) {
+    if (f.content.empty()) throw HttpError{400, "field '" + f.name + "': expected a file, found an empty upload"};
+    const auto* p = reinterpret_cast<const uint8_t*>(f.content.data());
+    const std::string kind = sniff(p, f.content.size());
+    if (music ? !is_audio_kind(kind) : !is_image_kind(kind))
+      throw HttpError{415, "field '" + f.name + "' (" + (f.filename.empty() ? "upload" : f.filename) + "): expected " +
+                               (music ? "audio (WAV, FLAC, Ogg, MP3, AIFF)" : "an image (PNG, JPEG, WebP, BMP, TIFF)") +
+                               ", found " + describe_kind(kind)};
+    const std::string sha = sha256_hex(p, f.content.size());
+    const std::string path = opt.work_dir + "/uploads/" + sha + "." + kind;
+    if (!fs::exists(path)) write_file_atomic(path, f.content.data(), f.content.size());
+    return {path, sha};
+  }
+
+  nlohmann::json descriptors(const std::string& path, const std::string& sha, bool music) {
+    {
+      std::lock_guard<std::mutex> lock(desc_mu);
+      auto it = desc_cache.find(sha);
+      if (it != desc_cache.end()) return it->second;
+    }
+    nlohmann::json j = music ? to_json(describe_music(path)) : to_json(describe_painting(path));
+    std::lock_guard<std::mutex> lock(desc_mu);
+    if (desc_cache.size() >= 1024) desc_cache.erase(desc_cache.begin());
+    desc_cache[sha] = j;
+    return j;
+  }
+
+  static const httplib::MultipartFormData& need_file(const httplib::Request& req, const std::string& field) {
+    auto it = req.files.find(field);
+    if (it == req.files.end())
+      throw HttpError{400, "expected a multipart/form-data field '" + field + "', found " +
+                               (req.files.empty() ? std::string("no file fields") : "none by that name")};
+    return it->second;
+  }
+
+  void score(const httplib::Request& req, httplib::Response& res) {
+    auto [music, msha] = save_upload(need_file(req, "music"), true);
+    auto [painting, psha] = save_upload(need_file(req, "painting"), false);
+    auto lease = pool->acquire();
+    if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
+    ScoreResult r = (*lease)->score(music, painting);
+    const std::string id = sha256_hex(reinterpret_cast<const uint8_t*>((msha + psha + opt.model).data()), 128 + opt.model.size()).substr(0, 32);
+    nlohmann::json maps = nlohmann::json::array();
+    for (size_t k = 0; k < r.maps.size(); ++k) {
+      const std::string png = opt.work_dir + "/maps/" + id + "/" + std::to_string(k) + ".png";
+      if (!fs::exists(png)) {
+        fs::create_directories(fs::path(png).parent_path());
+        write_overlay_png(painting, r.maps[k], png, 1.0);  // the pure heat map; the page blends it
+      }
+      float lo = r.maps[k].values.empty() ? 0 : *std::min_element(r.maps[k].values.begin(), r.maps[k].values.end());
+      float hi = r.maps[k].values.empty() ? 0 : *std::max_element(r.maps[k].values.begin(), r.maps[k].values.end());
+      maps.push_back({{"block", k},
+                      {"layer", r.maps[k].layer},
+                      {"width", r.maps[k].width},
+                      {"height", r.maps[k].height},
+                      {"min", lo},
+                      {"max", hi},
+                      {"url", "/v1/maps/" + id + "/" + std::to_string(k) + ".png"}});
+    }
+    send_json(res, 200,
+              {{"score", r.score},
+               {"model", fs::path(r.model).filename().string()},
+               {"music", {{"sha256", msha}, {"descriptors", descriptors(music, msha, true)}}},
+               {"painting", {{"sha256", psha}, {"descriptors", descriptors(painting, psha, false)}}},
+               {"maps", maps}});
+  }
+
+  void rank(const httplib::Request& req, httplib::Response& res) {
+    auto [music, msha] = save_upload(need_file(req, "music"), true);
+    std::vector<std::string> paths;
+    std::map<std::string, std::string> names;
+    auto range = req.files.equal_range("painting");
+    for (auto it = range.first; it != range.second; ++it) {
+      auto [p, sha] = save_upload(it->second, false);
+      paths.push_back(p);
+      names[p] = it->second.filename.empty() ? sha : it->second.filename;
+    }
+    if (paths.empty()) throw HttpError{400, "expected one or more 'painting' fields, found none"};
+    if (int(paths.size()) > opt.max_rank_paintings)
+      throw HttpError{413, "expected at most " + std::to_string(opt.max_rank_paintings) + " paintings, found " +
+                               std::to_string(paths.size())};
+    auto lease = pool->acquire();
+    if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
+    nlohmann::json ranking = nlohmann::json::array();
+    for (const auto& e : (*lease)->rank(music, paths))
+      ranking.push_back({{"painting", names[e.painting]}, {"sha256", fs::path(e.painting).stem().string()}, {"score", e.score}});
+    send_json(res, 200, {{"music", {{"sha256", msha}}}, {"ranking", ranking}});
+  }
+
+  // ---- annotation ----
+  Annotator auth(const httplib::Request& req) {
+    if (!store) throw HttpError{404, "annotation is not enabled on this server (start it with --project DIR)"};
+    std::string h = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (h.rfind(prefix, 0) != 0) throw HttpError{401, "expected an 'Authorization: Bearer TOKEN' header, found none"};
+    auto a = store->authenticate(h.substr(prefix.size()));
+    if (!a) throw HttpError{401, "unknown token"};
+    return *a;
+  }
+
+  static nlohmann::json task_json(const AnnotationTask& t) {
+    auto url = [](const std::string& p) { return "/v1/annotate/media?path=" + httplib::detail::encode_query_param(p); };
+    nlohmann::json j{{"id", t.id}, {"kind", t.kind}, {"music", {{"path", t.music}, {"url", url(t.music)}}}};
+    if (t.kind == "rate") {
+      j["painting"] = {{"path", t.painting}, {"url", url(t.painting)}};
+    } else {
+      j["a"] = {{"path", t.painting}, {"url", url(t.painting)}};
+      j["b"] = {{"path", t.painting_b}, {"url", url(t.painting_b)}};
+    }
+    return j;
+  }
+
+  nlohmann::json progress_json(int64_t id) {
+    AnnotatorProgress p = store->progress(id);
+    return {{"annotator", p.name}, {"answered", p.answered}, {"total", p.total}};
+  }
+
+  void route(httplib::Server& svr) {
+    auto wrap = [this](const std::string& route, auto body) {
+      return [this, route, body](const httplib::Request& req, httplib::Response& res) {
+        const auto t0 = Clock::now();
+        try {
+          body(req, res);
+        } catch (const HttpError& e) {
+          send_error(res, e.status, e.message);
+        } catch (const Error& e) {
+          // Input problems the upload checks did not catch (a corrupt file of a known kind) are the
+          // client's; a model or internal failure is ours.
+          const int status = e.kind() == ErrorKind::Input || e.kind() == ErrorKind::Usage ? 400 : 500;
+          send_error(res, status, e.what());
+        } catch (const std::exception& e) {
+          send_error(res, 500, std::string("internal error: ") + e.what());
+        }
+        metrics.record(route, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+      };
+    };
+    svr.Get("/healthz", wrap("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+              send_json(res, 200,
+                        {{"status", "ok"},
+                         {"version", version()},
+                         {"model", fs::path(opt.model).filename().string()},
+                         {"workers", opt.workers},
+                         {"annotation", bool(store)}});
+            }));
+    svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics.render(pool->in_flight(), pool->capacity(), pool->rejected()),
+                      "text/plain; version=0.0.4");
+    });
+    svr.Post("/v1/score", wrap("/v1/score", [this](const httplib::Request& q, httplib::Response& r) { score(q, r); }));
+    svr.Post("/v1/rank", wrap("/v1/rank", [this](const httplib::Request& q, httplib::Response& r) { rank(q, r); }));
+    svr.Get(R"(/v1/maps/([0-9a-f]{32})/([0-9]{1,2})\.png)",
+            wrap("/v1/maps", [this](const httplib::Request& req, httplib::Response& res) {
+              const std::string png = opt.work_dir + "/maps/" + req.matches[1].str() + "/" + req.matches[2].str() + ".png";
+              if (!fs::exists(png)) throw HttpError{404, "no such modulation map"};
+              std::vector<uint8_t> b = read_file(png, 64 << 20);
+              res.set_content(reinterpret_cast<const char*>(b.data()), b.size(), "image/png");
+              res.set_header("Cache-Control", "max-age=86400");
+            }));
+    for (const auto& [name, type] : kWebFiles) {
+      const std::string path = name == "index.html" ? "/" : "/" + name;
+      svr.Get(path, [this, name = name, type = type](const httplib::Request&, httplib::Response& res) {
+        res.set_content(web.at(name), type);
+        res.set_header("Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; style-src 'self'");
+      });
+    }
+    // Annotation: the token decides who is answering; there is no way to name another annotator.
+    svr.Post("/v1/annotate/login", wrap("/v1/annotate/login", [this](const httplib::Request& req, httplib::Response& res) {
+               send_json(res, 200, {{"progress", progress_json(auth(req).id)}});
+             }));
+    svr.Get("/v1/annotate/next", wrap("/v1/annotate/next", [this](const httplib::Request& req, httplib::Response& res) {
+              Annotator a = auth(req);
+              auto t = store->next_task(a.id);
+              send_json(res, 200, {{"task", t ? task_json(*t) : nlohmann::json(nullptr)}, {"progress", progress_json(a.id)}});
+            }));
+    svr.Get("/v1/annotate/answers", wrap("/v1/annotate/answers", [this](const httplib::Request& req, httplib::Response& res) {
+              Annotator a = auth(req);
+              nlohmann::json list = nlohmann::json::array();
+              for (const auto& x : store->answers(a.id)) {
+                nlohmann::json j{{"task", x.task}, {"kind", x.kind}, {"answered_at", x.answered_at}};
+                if (x.kind == "rate") j["rating"] = x.rating;
+                else j["choice"] = x.choice;
+                list.push_back(j);
+              }
+              send_json(res, 200, {{"annotator", a.name}, {"answers", list}});
+            }));
+    svr.Post("/v1/annotate/answer", wrap("/v1/annotate/answer", [this](const httplib::Request& req, httplib::Response& res) {
+               Annotator a = auth(req);
+               nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+               if (j.is_discarded() || !j.is_object() || !j.contains("task") || !j["task"].is_number_integer())
+                 throw HttpError{400, "expected a JSON body {\"task\": ID, \"rating\": 1-5} or {\"task\": ID, \"choice\": \"a\"|\"b\"}"};
+               const int64_t task = j["task"].get<int64_t>();
+               auto t = store->task(task);
+               if (!t) throw HttpError{404, "no task " + std::to_string(task)};
+               if (t->kind == "rate") {
+                 if (!j.contains("rating") || !j["rating"].is_number_integer())
+                   throw HttpError{400, "task " + std::to_string(task) + " is a rating task: expected an integer 'rating' 1-5"};
+                 store->answer_rating(a.id, task, j["rating"].get<int>());
+               } else {
+                 if (!j.contains("choice") || !j["choice"].is_string())
+                   throw HttpError{400, "task " + std::to_string(task) + " is a comparison: expected 'choice' \"a\" or \"b\""};
+                 store->answer_choice(a.id, task, j["choice"].get<std::string>());
+               }
+               send_json(res, 200, {{"saved", true}, {"task", task}, {"progress", progress_json(a.id)}});
+             }));
+    svr.Get("/v1/annotate/media", wrap("/v1/annotate/media", [this](const httplib::Request& req, httplib::Response& res) {
+              auth(req);
+              auto file = store->media_file(req.get_param_value("path"));
+              if (!file) throw HttpError{404, "no task medium at that path"};
+              std::vector<uint8_t> b = read_file(*file, 1ULL << 31);
+              std::string kind = sniff(b.data(), b.size());
+              static const std::map<std::string, std::string> types = {
+                  {"wav", "audio/wav"}, {"flac", "audio/flac"}, {"ogg", "audio/ogg"}, {"mp3", "audio/mpeg"},
+                  {"png", "image/png"}, {"jpeg", "image/jpeg"}, {"webp", "image/webp"}, {"bmp", "image/bmp"}};
+              auto it = types.find(kind);
+              res.set_content(reinterpret_cast<const char*>(b.data()), b.size(),
+                              it != types.end() ? it->second : "application/octet-stream");
+            }));
+    svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;  // our own JSON errors pass unchanged
+      if (res.status == 413)
+        send_error(res, 413, "request body too large (limit set by --max-upload-mb)");
+      else if (res.status == 404)
+        send_error(res, 404, "no such endpoint");
+      else
+        send_error(res, res.status, "HTTP " + std::to_string(res.status));
+    });
+    svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      send_error(res, 500, "internal error");
+    });
+  }
+};
+
+}  // namespace
+
+void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std::atomic<bool>* stop_flag,
+           bool install_signal_handlers) {
+  auto s = std::make_unique<Server>();
+  s->opt = o;
+  ServeOptions& opt = s->opt;
+  if (opt.workers <= 0) opt.workers = std::max(1, int(std::thread::hardware_concurrency()));
+  if (opt.queue < 0) fail_usage("--queue: expected 0 or more, found " + std::to_string(opt.queue));
+  if (opt.max_upload_bytes <= 0) fail_usage("--max-upload-mb: expected a positive size");
+  for (const auto& [name, type] : kWebFiles) {
+    std::vector<uint8_t> b = read_file(opt.web_dir + "/" + name, 16 << 20);
+    s->web[name] = std::string(b.begin(), b.end());
+  }
+  std::error_code ec;
+  fs::create_directories(opt.work_dir + "/uploads", ec);
+  fs::create_directories(opt.work_dir + "/maps", ec);
+  if (ec) fail_usage(opt.work_dir + ": cannot create the work folder (" + ec.message() + ")");
+  if (!opt.project.empty()) s->store = std::make_unique<AnnotationStore>(opt.project);
+  FeatureOptions fo;
+  fo.cache_dir = opt.cache_dir;
+  fo.threads = 1;  // parallel over requests instead
+  s->pool = std::make_unique<ScorerPool>(opt.model, fo, opt.workers, opt.queue);
+
+  httplib::Server svr;
+  const size_t threads = size_t(opt.workers + opt.queue + 8);  // room to answer 429 while all workers are busy
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  svr.set_payload_max_length(size_t(opt.max_upload_bytes));
+  svr.set_read_timeout(30, 0);
+  s->route(svr);
+  int port = opt.port;
+  if (port == 0) {
+    port = svr.bind_to_any_port(opt.host);
+    if (port < 0) fail_usage("cannot bind " + opt.host + " to any port");
+  } else if (!svr.bind_to_port(opt.host, port)) {
+    fail_usage("cannot listen on " + opt.host + ":" + std::to_string(port) + " (in use, or not allowed)");
+  }
+  if (install_signal_handlers) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+  }
+  on_ready(port);
+  std::thread stopper([&] {
+    while (!g_signal_stop && !(stop_flag && *stop_flag)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    svr.stop();
+  });
+  svr.listen_after_bind();
+  g_signal_stop = true;  // when listen ends on its own
+  stopper.join();
+  g_signal_stop = false;
+}
+
+}  // namespace mpjudge

@@ -1,0 +1,116 @@
+// `mpjudge serve` and `mpjudge annotate ...`: flags only; the work is in src/serve and src/annotate.
+#include "cmd_serve.h"
+
+#include <cstdio>
+#include <algorithm>
+#include <memory>
+#include <thread>
+#include <nlohmann/json.hpp>
+
+#include "annotate/store.h"
+#include "common/files.h"
+#include "serve/server.h"
+
+namespace mpjudge::cli {
+
+ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
+  struct State {
+    ServeOptions so;
+    double max_upload_mb = 64;
+    std::string project, tasks, name, out;
+    bool force = false;
+  };
+  auto st = std::make_shared<State>();
+  ServeCommands c;
+  c.serve = app.add_subcommand("serve", "HTTP server: the web page, the scoring API and the annotation tool");
+  c.serve->add_option("--port", st->so.port, "TCP port (0 = any free port, printed)")->capture_default_str();
+  c.serve->add_option("--host", st->so.host, "Address to listen on")->capture_default_str();
+  c.serve->add_option("--model", st->so.model, "Checkpoint (default: the shipped model)");
+  c.serve->add_option("--data,--project", st->so.project, "Annotation project folder (enables /v1/annotate)");
+  c.serve->add_option("--workers", st->so.workers, "Scoring workers (0 = one per core)")->capture_default_str();
+  c.serve->add_option("--queue", st->so.queue, "Scoring requests that may wait; more get 429")->capture_default_str();
+  c.serve->add_option("--max-upload-mb", st->max_upload_mb, "Largest request body; larger gets 413")
+      ->capture_default_str();
+  c.serve->add_option("--max-rank", st->so.max_rank_paintings, "Most paintings per /v1/rank request")
+      ->capture_default_str();
+  c.serve->add_option("--work-dir", st->so.work_dir, "Uploads and map PNGs (default: CACHE/serve)");
+  c.serve->add_option("--cache-dir", st->so.cache_dir, "Feature cache folder");
+  c.serve->add_option("--web-dir", st->so.web_dir, "Web page folder (default: web/ beside the build)");
+
+  c.annotate = app.add_subcommand("annotate", "Annotation projects: load tasks, issue tokens, progress, export to MPD");
+  c.annotate->require_subcommand(1);
+  auto* load = c.annotate->add_subcommand("load", "Create a project (if needed) and add the tasks of a task file");
+  auto* add = c.annotate->add_subcommand("add-annotator", "Issue a token for a new annotator (printed once)");
+  auto* prog = c.annotate->add_subcommand("progress", "Answers per annotator");
+  auto* exp = c.annotate->add_subcommand("export", "Write the answers as an MPD dataset (per-rater ratings)");
+  for (auto* s : {load, add, prog, exp}) {
+    s->add_option("--project,--data", st->project, "Annotation project folder")->required();
+    add_output_options(s, opt);
+  }
+  load->add_option("--tasks", st->tasks, "Task file (JSON; docs/annotation.md)")->required();
+  add->add_option("--name", st->name, "Annotator name")->required();
+  exp->add_option("--out", st->out, "Dataset folder to write")->required();
+  exp->add_flag("--force", st->force, "Replace an existing folder");
+
+  CLI::App* serve = c.serve;
+  c.run = [st, serve, load, add, prog, exp, &opt]() -> int {
+    using Json = nlohmann::json;
+    if (serve->parsed()) {
+      ServeOptions so = st->so;
+      so.model = model_or_default_path(so.model);
+      so.max_upload_bytes = int64_t(st->max_upload_mb * 1024 * 1024);
+      if (so.workers <= 0) so.workers = std::max(1, int(std::thread::hardware_concurrency()));
+      if (so.web_dir.empty()) so.web_dir = exe_dir() + "/../web";
+      if (so.work_dir.empty()) so.work_dir = resolve_cache_dir(so.cache_dir) + "/serve";
+      mpjudge::serve(so, [&](int port) {
+        printf("mpjudge serve: listening on http://%s:%d (model %s, %d workers)\n", so.host.c_str(), port,
+               so.model.c_str(), so.workers);
+        fflush(stdout);
+      });
+      fprintf(stderr, "mpjudge serve: stopped\n");
+      return kOk;
+    }
+    if (load->parsed()) {
+      AnnotationStore store(st->project, true);
+      size_t added = store.load_tasks(st->tasks);
+      printf("%s\n", Json{{"project", st->project}, {"tasks_added", added}}.dump().c_str());
+      return kOk;
+    }
+    AnnotationStore store(st->project);
+    if (add->parsed()) {
+      std::string token = store.add_annotator(st->name);
+      printf("%s\n", Json{{"annotator", st->name}, {"token", token}}.dump().c_str());
+      return kOk;
+    }
+    if (prog->parsed()) {
+      Json list = Json::array();
+      for (const auto& p : store.all_progress())
+        list.push_back({{"annotator", p.name}, {"answered", p.answered}, {"total", p.total}});
+      if (opt.json) {
+        printf("%s\n", list.dump(2).c_str());
+      } else {
+        for (const auto& p : list)
+          printf("%-20s %5lld / %lld\n", p["annotator"].get<std::string>().c_str(),
+                 (long long)p["answered"].get<int64_t>(), (long long)p["total"].get<int64_t>());
+      }
+      return kOk;
+    }
+    if (exp->parsed()) {
+      ExportSummary s = store.export_mpd(st->out, st->force);
+      printf("%s\n", Json{{"out", st->out},
+                          {"pairs", s.pairs},
+                          {"ratings", s.ratings},
+                          {"raters", s.raters},
+                          {"preferences", s.preferences},
+                          {"tied_comparisons_left_out", s.tied_comparisons},
+                          {"media", s.media}}
+                         .dump()
+                         .c_str());
+      return kOk;
+    }
+    return kUsage;
+  };
+  return c;
+}
+
+}  // namespace mpjudge::cli
