@@ -2,6 +2,7 @@
 # Installs everything mpjudge needs on Debian 12 (bookworm): build tools, libraries, the optimised BLAS,
 # the Python golden-reference stack, and the pinned npm packages that carry pretrained weights.
 # Idempotent: when everything is present it only checks and exits (a few seconds). Needs root (or sudo).
+# Usage: scripts/setup.sh [--tests]   (--tests adds Debian chromium for the browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,8 @@ PKGS=(
   fluidsynth timgm6mb-soundfont
 )
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+# --tests: also what the test suite needs beyond the build: Debian's Chromium for the web page test.
+[ "${1:-}" = "--tests" ] && PKGS+=(chromium)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

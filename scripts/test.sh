@@ -3,7 +3,7 @@
 # Extra arguments go to ctest, e.g.  scripts/test.sh -L unit
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --tests
 scripts/build.sh
 cd build
 ctest --output-on-failure -j 2 "$@"

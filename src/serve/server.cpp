@@ -5,6 +5,7 @@
 
 #include <mpjudge/mpjudge.h>
 #include <httplib.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -438,6 +439,9 @@ void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std:
   fo.threads = 1;  // parallel over requests instead
   s->pool = std::make_unique<ScorerPool>(opt.model, fo, opt.workers, opt.queue);
 
+  // glibc gives each new thread its own malloc arena; with dozens of connection threads the resident
+  // size then grows as connections land on fresh threads. A few shared arenas keep it flat.
+  mallopt(M_ARENA_MAX, 4);
   httplib::Server svr;
   const size_t threads = size_t(opt.workers + opt.queue + 8);  // room to answer 429 while all workers are busy
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
