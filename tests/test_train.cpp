@@ -196,6 +196,54 @@ TEST_F(Train, DpoStartsAtLogTwoAgainstTheFrozenReference) {
   EXPECT_EQ(Json::parse(slurp(dpo + "/config.json"))["stage"], "dpo");
 }
 
+// The baselines train and evaluate through the same commands; the emotion one learns valence/arousal.
+TEST_F(Train, BaselineVariantsTrainEvaluateAndScore) {
+  for (const char* v : {"late_fusion", "embedding", "emotion"}) {
+    const std::string run = g_dir + "/variant_" + v;
+    auto r = testutil::run_cli(train_args(run, std::string("--variant ") + v + " --batch 16 --steps 12 --lr 3e-3"));
+    ASSERT_EQ(r.exit_code, 0) << v << ": " << r.err;
+    Json mc = Json::parse(slurp(run + "/config.json"))["model_config"];
+    EXPECT_EQ(mc["variant"], v);
+    Checkpoint ck = load_checkpoint(run + "/model.mpjc");
+    for (const auto& [name, t] : ck.tensors) EXPECT_NE(name.rfind("man.", 0), 0u) << v << " has MAN tensor " << name;
+    auto e = testutil::run_cli("eval --model " + run + "/model.mpjc --data " + g_data + " --split val --cache-dir " +
+                               g_cache + " --bootstrap 20 --json");
+    ASSERT_EQ(e.exit_code, 0) << v << ": " << e.err;
+    Json ev = Json::parse(e.out);
+    EXPECT_GT(ev["n_pairs"].get<int>(), 0);
+    EXPECT_TRUE(ev["srcc"].is_number()) << v << ": " << e.out;
+    // Losses are finite; the emotion baseline's (valence/arousal error) goes down.
+    std::vector<double> losses;
+    std::ifstream m(run + "/metrics.jsonl");
+    for (std::string line; std::getline(m, line);) {
+      Json j = Json::parse(line);
+      if (!j.contains("loss")) continue;
+      losses.push_back(j["loss"]);
+      EXPECT_TRUE(std::isfinite(losses.back()));
+    }
+    ASSERT_EQ(losses.size(), 12u);
+    if (std::string(v) == "emotion") {
+      const double first = (losses[0] + losses[1] + losses[2]) / 3, last = (losses[9] + losses[10] + losses[11]) / 3;
+      printf("emotion baseline: valence/arousal loss %.4f -> %.4f\n", first, last);
+      EXPECT_LT(last, first);
+    }
+  }
+  // explain needs modulation maps: a baseline is refused with a usage error, not a crash or an empty folder.
+  std::ifstream media(g_data + "/media.csv");
+  std::string line, music, painting;
+  std::getline(media, line);
+  while (std::getline(media, line) && (music.empty() || painting.empty())) {
+    const std::string path = line.substr(0, line.find(','));
+    (line.find(",music,") != std::string::npos ? music : painting) = g_data + "/" + path;
+  }
+  auto x = testutil::run_cli("explain --model " + g_dir + "/variant_embedding/model.mpjc --music " + music +
+                             " --painting " + painting + " --cache-dir " + g_cache + " --out " + g_dir + "/xmaps");
+  EXPECT_EQ(x.exit_code, 2) << x.err;
+  EXPECT_NE(x.err.find("no modulation maps"), std::string::npos) << x.err;
+  auto bad = testutil::run_cli(train_args(g_dir + "/variant_bad", "--variant nope"));
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
 TEST_F(Train, BadConfigurationsAreUsageErrors) {
   auto r = testutil::run_cli(train_args(g_dir + "/bad1", "--stage dpo"));
   EXPECT_EQ(r.exit_code, 2);

@@ -30,6 +30,9 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_flag("--resume", c.resume, "Continue the run in --out from its last checkpoint");
   t->add_option("--man", c.man, "MAN placement of a fresh model: all (14x14 and 7x7 stages) | last (7x7 only)")
       ->capture_default_str();
+  t->add_option("--variant", c.variant,
+                "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines, docs/evaluation.md)")
+      ->capture_default_str();
   t->add_option("--loss", c.loss, "sft regression loss: l1 | mse")->capture_default_str();
   t->add_option("--rank-weight", c.rank_weight, "sft: weight of the in-batch pairwise ranking term")
       ->capture_default_str();

@@ -29,6 +29,10 @@ def main():
         sys.exit(4)
     if arch == "paper":
         model = mpjudge_py.PaperModel(config)
+    elif arch == "mpjudge" and config.get("variant", "man") != "man":
+        print(f"export_torchscript: error: {src}: only the MPJudge network (variant man) exports; this is the "
+              f"'{config['variant']}' baseline", file=sys.stderr)
+        sys.exit(4)
     elif arch == "mpjudge":
         nm = sys.argv[3] if len(sys.argv) == 4 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "../deps/node_modules")
         trunk = mpjudge_py.KerasTrunk(*mpjudge_py.load_nsfwjs_mobilenet(nm))

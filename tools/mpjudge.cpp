@@ -305,6 +305,9 @@ int main(int argc, char** argv) {
       out["painting"] = s_painting;
       out["cached"] = {{"music", r.music_from_cache}, {"painting", r.painting_from_cache}};
       if (explain->parsed()) {
+        if (r.maps.empty())
+          throw Error(ErrorKind::Usage, r.model + ": this judge has no modulation maps (a baseline without MAN)",
+                      "use an MPJudge model (variant man) for explain");
         mkdir(out_dir.c_str(), 0755);
         struct stat st {};
         if (stat(out_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))

@@ -2,6 +2,7 @@
 #include "model/mpjudge_net.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "common/error.h"
 
@@ -19,7 +20,7 @@ int64_t stage_channels(const std::string& layer) {
 }  // namespace
 
 nlohmann::json MPJudgeConfig::to_json() const {
-  return {{"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
+  return {{"variant", variant},          {"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
           {"n_mels", n_mels},          {"pitch_dim", pitch_dim},   {"descriptor_dim", descriptor_dim},
           {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}};
 }
@@ -27,6 +28,7 @@ nlohmann::json MPJudgeConfig::to_json() const {
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   MPJudgeConfig c;
   try {
+    c.variant = j.value("variant", std::string("man"));
     c.man_layers = j.value("man_layers", c.man_layers);
     c.man_hidden = j.value("man_hidden", c.man_hidden);
     c.music_dim = j.value("music_dim", c.music_dim);
@@ -38,6 +40,9 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
+  if (c.variant != "man" && c.variant != "late_fusion" && c.variant != "embedding" && c.variant != "emotion")
+    throw Error(ErrorKind::Model,
+                "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + c.variant + "'");
   if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0 ||
       (c.painting_descriptor_dim != 0 && c.painting_descriptor_dim != 11))
     throw Error(ErrorKind::Model,
@@ -152,13 +157,41 @@ torch::Tensor MusicEncoderImpl::forward(const MusicInput& in) {
 MPJudgeNetImpl::MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
     : config(c), trunk(std::move(trunk_)) {
   music = register_module("music", MusicEncoder(c));
-  man = register_module("man", torch::nn::ModuleList());
-  for (const auto& l : c.man_layers) man->push_back(MAN(stage_channels(l), c.music_dim, c.man_hidden));
-  if (c.painting_descriptor_dim > 0)
-    global_man = register_module("global_man", GlobalMAN(c.painting_descriptor_dim, c.music_dim));
-  head = register_module("head", torch::nn::Sequential(torch::nn::Linear(1280 + c.painting_descriptor_dim, c.head_hidden),
-                                                       torch::nn::ReLU(),
-                                                       torch::nn::Linear(c.head_hidden, 1)));
+  const int64_t pdim = 1280 + c.painting_descriptor_dim;  // pooled trunk + descriptors
+  if (c.variant == "man") {
+    man = register_module("man", torch::nn::ModuleList());
+    for (const auto& l : c.man_layers) man->push_back(MAN(stage_channels(l), c.music_dim, c.man_hidden));
+    if (c.painting_descriptor_dim > 0)
+      global_man = register_module("global_man", GlobalMAN(c.painting_descriptor_dim, c.music_dim));
+    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pdim, c.head_hidden), torch::nn::ReLU(),
+                                                         torch::nn::Linear(c.head_hidden, 1)));
+  } else if (c.variant == "late_fusion") {
+    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pdim + c.music_dim, c.head_hidden),
+                                                         torch::nn::ReLU(), torch::nn::Linear(c.head_hidden, 1)));
+  } else if (c.variant == "embedding") {
+    proj_painting = register_module("proj_painting", torch::nn::Linear(pdim, c.head_hidden));
+    proj_music = register_module("proj_music", torch::nn::Linear(c.music_dim, c.head_hidden));
+    logit_scale = register_parameter("logit_scale", torch::full({1}, 5.0));
+    logit_bias = register_parameter("logit_bias", torch::zeros({1}));
+  } else {  // emotion
+    va_music = register_module("va_music", torch::nn::Sequential(torch::nn::Linear(c.music_dim, 64), torch::nn::ReLU(),
+                                                                 torch::nn::Linear(64, 2), torch::nn::Tanh()));
+    va_painting = register_module("va_painting", torch::nn::Sequential(torch::nn::Linear(pdim, 64), torch::nn::ReLU(),
+                                                                       torch::nn::Linear(64, 2), torch::nn::Tanh()));
+  }
+}
+
+torch::Tensor MPJudgeNetImpl::pooled_painting(const PaintingInput& painting) {
+  torch::Tensor x;
+  {
+    torch::NoGradGuard no_grad;  // the frozen trunk, from the cached map to the end
+    x = trunk->graph()
+            .run(torch::Tensor(), {"out_relu"}, {{config.trunk_layer(), painting.map}})
+            .at("out_relu")
+            .mean({2, 3});  // [B, 1280]
+  }
+  if (config.painting_descriptor_dim > 0) x = torch::cat({x, painting.descriptors}, 1);
+  return x;
 }
 
 torch::Tensor MPJudgeNetImpl::trunk_map(const torch::Tensor& image01) const {
@@ -167,8 +200,29 @@ torch::Tensor MPJudgeNetImpl::trunk_map(const torch::Tensor& image01) const {
 }
 
 MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
+  if (config.painting_descriptor_dim > 0 &&
+      (!painting.descriptors.defined() || painting.descriptors.size(-1) != config.painting_descriptor_dim))
+    throw Error(ErrorKind::Internal, "MPJudgeNet: painting descriptors missing or of the wrong size");
   torch::Tensor m = music->forward(in);
   MPJudgeOutput out;
+  if (config.variant == "late_fusion") {
+    out.score = torch::sigmoid(head->forward(torch::cat({pooled_painting(painting), m}, 1))).squeeze(-1);
+    return out;
+  }
+  if (config.variant == "embedding") {
+    torch::Tensor a = torch::nn::functional::normalize(proj_painting->forward(pooled_painting(painting)),
+                                                       torch::nn::functional::NormalizeFuncOptions().dim(1));
+    torch::Tensor b = torch::nn::functional::normalize(proj_music->forward(m),
+                                                       torch::nn::functional::NormalizeFuncOptions().dim(1));
+    out.score = torch::sigmoid(logit_scale * (a * b).sum(1) + logit_bias);
+    return out;
+  }
+  if (config.variant == "emotion") {
+    out.music_va = va_music->forward(m);
+    out.painting_va = va_painting->forward(pooled_painting(painting));
+    out.score = 1.0 - (out.music_va - out.painting_va).norm(2, 1) / (2.0 * std::sqrt(2.0));
+    return out;
+  }
   torch::Tensor x = painting.map;
   for (size_t k = 0; k < config.man_layers.size(); ++k) {
     auto [y, map] = man[k]->as<MAN>()->forward(x, m);
@@ -180,11 +234,7 @@ MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const Music
             : trunk->graph().run(torch::Tensor(), {next}, {{config.man_layers[k], y}}).at(next);
   }
   torch::Tensor pooled = x.mean({2, 3});  // [B, 1280]
-  if (config.painting_descriptor_dim > 0) {
-    if (!painting.descriptors.defined() || painting.descriptors.size(-1) != config.painting_descriptor_dim)
-      throw Error(ErrorKind::Internal, "MPJudgeNet: painting descriptors missing or of the wrong size");
-    pooled = torch::cat({pooled, global_man->forward(painting.descriptors, m)}, 1);
-  }
+  if (config.painting_descriptor_dim > 0) pooled = torch::cat({pooled, global_man->forward(painting.descriptors, m)}, 1);
   out.score = torch::sigmoid(head->forward(pooled)).squeeze(-1);
   return out;
 }

@@ -23,7 +23,15 @@
 
 namespace mpjudge {
 
+// `variant` selects the judge built on the same inputs (the baselines and ablations of docs/evaluation.md):
+//   man          the MPJudge network above (default)
+//   late_fusion  no modulation: the frozen trunk's pooled features, the painting descriptors and the music
+//                embedding concatenated -> MLP
+//   embedding    a learned projection of each side, score = sigmoid(s * cos + b)
+//   emotion      valence/arousal regressors for the music and for the painting (trained on media.csv
+//                labels), score = 1 - distance of the two emotion points / 2*sqrt(2)
 struct MPJudgeConfig {
+  std::string variant = "man";
   std::vector<std::string> man_layers{"block_12_add", "block_16_project_BN"};  // MobileNetV2 stage ends
   int64_t man_hidden = 64;
   int64_t music_dim = 256;
@@ -85,7 +93,8 @@ TORCH_MODULE(MusicEncoder);
 
 struct MPJudgeOutput {
   torch::Tensor score;              // [B] in [0, 1]
-  std::vector<torch::Tensor> maps;  // per MAN block: [B, H, W]
+  std::vector<torch::Tensor> maps;  // per MAN block: [B, H, W] (none for the other variants)
+  torch::Tensor music_va, painting_va;  // emotion variant: [B, 2] valence, arousal in [-1, 1]
 };
 
 struct MPJudgeNetImpl : torch::nn::Module {
@@ -99,7 +108,13 @@ struct MPJudgeNetImpl : torch::nn::Module {
   MusicEncoder music{nullptr};
   torch::nn::ModuleList man{nullptr};
   GlobalMAN global_man{nullptr};  // only when painting_descriptor_dim > 0
-  torch::nn::Sequential head{nullptr};
+  torch::nn::Sequential head{nullptr};                            // man, late_fusion
+  torch::nn::Linear proj_painting{nullptr}, proj_music{nullptr};  // embedding
+  torch::Tensor logit_scale, logit_bias;                          // embedding
+  torch::nn::Sequential va_music{nullptr}, va_painting{nullptr};  // emotion
+
+ private:
+  torch::Tensor pooled_painting(const PaintingInput& painting);  // trunk to out_relu, pooled, + descriptors
 };
 TORCH_MODULE(MPJudgeNet);
 

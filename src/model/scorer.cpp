@@ -49,7 +49,7 @@ ScoreResult Scorer::score(const std::string& music, const std::string& painting)
   MPJudgeOutput o = impl_->net->forward(impl_->painting(painting, &r.painting_from_cache), mi);
   r.score = o.score[0].item<double>();
   r.model = impl_->path;
-  r.arch = "mpjudge";
+  r.arch = impl_->net->config.variant == "man" ? "mpjudge" : "mpjudge-" + impl_->net->config.variant;
   for (size_t k = 0; k < o.maps.size(); ++k) {
     torch::Tensor m = o.maps[k][0].contiguous();
     ModulationMap mm;

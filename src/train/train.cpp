@@ -47,6 +47,8 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 struct Features {
   std::map<std::string, int64_t> music_index, painting_index;
+  torch::Tensor music_va, painting_va;            // [N, 2] media.csv labels (emotion variant)
+  torch::Tensor music_va_mask, painting_va_mask;  // [N] 1 where labelled
   torch::Tensor maps;   // [Np, C, H, W]
   torch::Tensor pdesc;  // [Np, painting_descriptor_dim]; undefined when the config has none
   torch::Tensor mel;   // [Nm, n_mels, crop]
@@ -126,11 +128,12 @@ struct Trainer {
     return {feat.mel.index_select(0, i), feat.pitch.index_select(0, i), feat.desc.index_select(0, i)};
   }
 
-  torch::Tensor scores(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {
+  MPJudgeOutput outputs(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {
     torch::Tensor i = torch::tensor(pi, torch::kLong);
     PaintingInput p{feat.maps.index_select(0, i), feat.pdesc.defined() ? feat.pdesc.index_select(0, i) : torch::Tensor()};
-    return net->forward(p, music_batch(mi)).score;
+    return net->forward(p, music_batch(mi));
   }
+  torch::Tensor scores(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) { return outputs(mi, pi).score; }
 
   std::vector<float> scores_nograd(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {
     torch::NoGradGuard ng;
@@ -199,6 +202,17 @@ struct Trainer {
     std::vector<int64_t> mi, pi;
     std::vector<float> y;
     for (int64_t i : idx) mi.push_back(s.m[size_t(i)]), pi.push_back(s.p[size_t(i)]), y.push_back(s.y[size_t(i)]);
+    if (net->config.variant == "emotion") {
+      // The emotion baseline never sees the scores: squared error of each side's valence/arousal against
+      // its media.csv label, where there is one.
+      MPJudgeOutput o = outputs(mi, pi);
+      torch::Tensor im = torch::tensor(mi, torch::kLong), ip = torch::tensor(pi, torch::kLong);
+      torch::Tensor em = (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) *
+                         feat.music_va_mask.index_select(0, im);
+      torch::Tensor ep = (o.painting_va - feat.painting_va.index_select(0, ip)).pow(2).sum(1) *
+                         feat.painting_va_mask.index_select(0, ip);
+      return em.sum() + ep.sum();
+    }
     torch::Tensor pred = scores(mi, pi), target = torch::tensor(y);
     torch::Tensor diff = pred - target;
     torch::Tensor loss = cfg.loss == "mse" ? diff.pow(2).sum() : diff.abs().sum();
@@ -274,6 +288,7 @@ struct Trainer {
             {"ref", cfg.ref},
             {"init", cfg.init},
             {"man", cfg.man},
+            {"variant", cfg.variant},
             {"loss", cfg.loss},
             {"rank_weight", cfg.rank_weight},
             {"rank_margin", cfg.rank_margin},
@@ -331,6 +346,10 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.stage == "dpo" && cfg.ref.empty()) fail_usage("train: --stage dpo needs --ref CKPT (the SFT model)");
   if (cfg.loss != "l1" && cfg.loss != "mse") fail_usage("train: --loss must be l1 or mse, found " + cfg.loss);
   if (cfg.man != "all" && cfg.man != "last") fail_usage("train: --man must be all or last, found " + cfg.man);
+  if (cfg.variant != "man" && cfg.variant != "late_fusion" && cfg.variant != "embedding" && cfg.variant != "emotion")
+    fail_usage("train: --variant must be man, late_fusion, embedding or emotion, found " + cfg.variant);
+  if (cfg.variant == "emotion" && cfg.stage == "dpo")
+    fail_usage("train: the emotion baseline is trained on valence/arousal labels only (--stage sft)");
   if (cfg.grad_shards < 1 || cfg.grad_shards % cfg.world_size != 0)
     fail_usage("train: --grad-shards " + std::to_string(cfg.grad_shards) + " must be a multiple of the " +
                std::to_string(cfg.world_size) + " processes");
@@ -382,6 +401,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   }
   MPJudgeConfig mc;
   if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
+  mc.variant = cfg.variant;
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {
@@ -394,6 +414,29 @@ TrainResult train(const TrainConfig& cfg_in) {
   T.feat = extract_features(T.data, musics, paintings, mc, cfg, show);
   if (T.dist && T.lead) T.dist->barrier();
   const double feature_seconds = seconds_since(tf);
+  {  // media.csv valence/arousal labels, for the emotion variant
+    const size_t nm = T.feat.music_index.size(), np = T.feat.painting_index.size();
+    std::vector<float> mva(nm * 2, 0), pva(np * 2, 0), mmask(nm, 0), pmask(np, 0);
+    size_t labelled_m = 0, labelled_p = 0;
+    for (const auto& md : T.data.media) {
+      if (!md.valence || !md.arousal) continue;
+      auto put = [&](const std::map<std::string, int64_t>& index, std::vector<float>& va, std::vector<float>& mask,
+                     size_t& count) {
+        auto it = index.find(md.path);
+        if (it == index.end()) return;
+        va[size_t(it->second) * 2] = float(*md.valence), va[size_t(it->second) * 2 + 1] = float(*md.arousal);
+        mask[size_t(it->second)] = 1, ++count;
+      };
+      if (md.kind == "music") put(T.feat.music_index, mva, mmask, labelled_m);
+      else put(T.feat.painting_index, pva, pmask, labelled_p);
+    }
+    T.feat.music_va = torch::tensor(mva).view({int64_t(nm), 2});
+    T.feat.painting_va = torch::tensor(pva).view({int64_t(np), 2});
+    T.feat.music_va_mask = torch::tensor(mmask), T.feat.painting_va_mask = torch::tensor(pmask);
+    if (mc.variant == "emotion" && (labelled_m == 0 || labelled_p == 0))
+      fail_input(cfg.data + "/media.csv", "valence and arousal for music and paintings (the emotion baseline's labels)",
+                 std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");
+  }
   for (const auto& p : T.data.pairs) {
     const std::string& s = T.data.split.at(p.id);
     if (s == "excluded") continue;

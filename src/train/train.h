@@ -19,6 +19,9 @@ struct TrainConfig {
   std::string init;           // start from this checkpoint instead of a fresh model
   bool resume = false;        // continue the run in `out` from its last checkpoint
   std::string man = "all";    // MAN placement for a fresh model: "all" (block_12_add + block_16_project_BN) | "last"
+  // The judge of a fresh model: "man" (MPJudge) | "late_fusion" | "embedding" | "emotion" (baselines; the
+  // emotion one is trained on media.csv valence/arousal instead of the scores).
+  std::string variant = "man";
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
