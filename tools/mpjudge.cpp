@@ -12,6 +12,7 @@
 
 #include "cli_common.h"
 #include "cmd_serve.h"
+#include "eval/report.h"
 #include "cmd_train.h"
 #include "common/files.h"
 #include "common/json.h"
@@ -209,6 +210,22 @@ int main(int argc, char** argv) {
   eval_cmd->add_option("--seed", eval_opt.seed, "Bootstrap seed")->capture_default_str();
   eval_cmd->add_option("--cache-dir", eval_cache, "Feature cache folder");
   cli::add_output_options(eval_cmd, opt);
+
+  ReportOptions report_opt;
+  std::vector<std::string> report_runs;
+  std::string report_cache;
+  auto* report_cmd = app.add_subcommand("report", "Evaluate several runs and write one self-contained HTML report");
+  report_cmd->add_option("--runs", report_runs, "Runs to compare: NAME=RUN_DIR_OR_CKPT or RUN_DIR ...")->required();
+  report_cmd->add_option("--data", report_opt.data, "MPD dataset folder (with split.json)")->required();
+  report_cmd->add_option("--split", report_opt.split, "train | val | test | test_style")->capture_default_str();
+  report_cmd->add_option("--out", report_opt.out, "HTML file to write")->required();
+  report_cmd->add_option("--bootstrap", report_opt.bootstrap, "Bootstrap resamples (by music piece)")
+      ->capture_default_str();
+  report_cmd->add_option("--seed", report_opt.seed, "Bootstrap seed")->capture_default_str();
+  report_cmd->add_option("--gallery-songs", report_opt.gallery_songs, "Songs in the modulation-map gallery")
+      ->capture_default_str();
+  report_cmd->add_option("--cache-dir", report_cache, "Feature cache folder");
+  cli::add_output_options(report_cmd, opt);
 
   TrainConfig train_cfg;
   auto* train_cmd = cli::add_train_command(app, train_cfg, opt);
@@ -463,6 +480,19 @@ int main(int argc, char** argv) {
     }
     if (train_cmd->parsed()) return cli::run_train(train_cfg, opt, argc, argv);
     if (serve_cmds.serve->parsed() || serve_cmds.annotate->parsed()) return serve_cmds.run();
+    if (report_cmd->parsed()) {
+      for (const auto& r : report_runs) report_opt.runs.push_back(parse_run_spec(r));
+      report_opt.features.cache_dir = report_cache;
+      if (opt.threads > 0) report_opt.feature_threads = opt.threads;
+      ReportSummary rs = write_report(report_opt);
+      Json runs = Json::array();
+      for (const auto& [name, r] : rs.results)
+        runs.push_back({{"name", name},
+                        {"srcc", std::round(r.report.point.srcc * 1e4) / 1e4},
+                        {"pref_acc", std::round(r.report.point.pref_acc * 1e4) / 1e4}});
+      emit(Json{{"out", rs.out}, {"runs", runs}, {"gallery_images", rs.gallery_images}}, opt.json);
+      return cli::kOk;
+    }
     if (eval_cmd->parsed()) {
       eval_opt.model = cli::model_or_default_path(eval_opt.model);
       eval_opt.features.cache_dir = eval_cache;
