@@ -45,7 +45,7 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_option("--eps", c.eps, "AdamW epsilon")->capture_default_str();
   t->add_option("--warmup", c.warmup, "Share of the steps with linear warm-up")->capture_default_str();
   t->add_option("--clip", c.clip, "Global gradient-norm clip (0 = off)")->capture_default_str();
-  t->add_option("--epochs", c.epochs, "Passes over the train pairs (sft) or preferences (dpo)")->capture_default_str();
+  t->add_option("--epochs", c.epochs, "Passes over the train pairs (sft) or preferences (dpo); 0 = 4 for sft, 2 for dpo")->capture_default_str();
   t->add_option("--steps", c.steps, "Optimiser steps (overrides --epochs when > 0)")->capture_default_str();
   t->add_option("--batch", c.batch, "Global batch size")->capture_default_str();
   t->add_option("--grad-shards", c.grad_shards,

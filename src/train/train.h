@@ -30,7 +30,7 @@ struct TrainConfig {
   double lr_min = 1e-5, weight_decay = 0.05, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double warmup = 0.05;       // share of the steps with a linear warm-up
   double clip = 1.0;          // global gradient-norm clip (0 = off)
-  int64_t epochs = 2;         // passes over the training pairs (sft) or preferences (dpo)
+  int64_t epochs = 0;         // passes over the train pairs (sft) or preferences (dpo); 0 = 4 for sft, 2 for dpo
   int64_t steps = 0;          // overrides epochs when > 0
   int64_t batch = 64;         // global batch
   int grad_shards = 2;        // the batch is computed as this many shards, summed in order; processes share them

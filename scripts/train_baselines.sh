@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The evaluation issue's comparison on MPD-Open (corpus seed 1): trains the baselines and ablations next to
+# the default model (made by scripts/train_default.sh into the same WORK folder), then writes the report.
+# Every run uses the same corpus, splits, seed and SFT schedule as the default; only the judge differs.
+#   emotion      valence/arousal regressors for music and painting (media.csv labels), emotion-point closeness
+#   embedding    learned projections of each side's pretrained features, cosine
+#   late_fusion  concatenated features -> MLP, no modulation (also the "no MAN" ablation)
+#   man_last     MAN in the last stage (7x7) only, SFT + DPO like the default
+#   no DPO       the default's SFT stage (WORK/sft)
+# usage: scripts/train_baselines.sh [WORK_DIR]   (default: build/default-model; needs WORK/sft and WORK/dpo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORK=${1:-build/default-model}
+BIN=build/mpjudge
+common=(--data "$WORK/corpus" --seed 1 --cache-dir "$WORK/cache")
+for v in emotion embedding late_fusion; do
+  [ -f "$WORK/$v/model.mpjc" ] || { rm -rf "$WORK/$v"; $BIN train --stage sft --variant $v --out "$WORK/$v" "${common[@]}"; }
+done
+if [ ! -f "$WORK/man_last_dpo/model.mpjc" ]; then
+  rm -rf "$WORK/man_last" "$WORK/man_last_dpo"
+  $BIN train --stage sft --man last --out "$WORK/man_last" "${common[@]}"
+  $BIN train --stage dpo --ref "$WORK/man_last/model.mpjc" --out "$WORK/man_last_dpo" "${common[@]}"
+fi
+$BIN report --data "$WORK/corpus" --split test --out "$WORK/report.html" --cache-dir "$WORK/cache" --runs \
+  "MPJudge (default)=$WORK/dpo" "no DPO=$WORK/sft" "MAN last stage only=$WORK/man_last_dpo" \
+  "no MAN (late fusion)=$WORK/late_fusion" "embedding similarity=$WORK/embedding" "emotion-based=$WORK/emotion"
