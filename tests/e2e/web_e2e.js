@@ -57,6 +57,18 @@ async function main() {
     await page.goto(server.url + '/');
     assert.strictEqual(await page.title(), 'mpjudge: does this painting reflect the music?');
 
+    // ---- drag and drop: a file dropped on a zone becomes that field's file ----
+    const dropped = await page.evaluate(async () => {
+      const c = document.createElement('canvas');
+      c.width = c.height = 8;
+      const blob = await new Promise((r) => c.toBlob(r, 'image/png'));
+      const dt = new DataTransfer();
+      dt.items.add(new File([blob], 'dropped.png', { type: 'image/png' }));
+      document.getElementById('drop-painting').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      return document.getElementById('painting-file').files[0].name;
+    });
+    assert.strictEqual(dropped, 'dropped.png');
+
     // ---- score a pair ----
     await page.setInputFiles('#music-file', data('pitch_3s_22k.wav'));
     await page.setInputFiles('#painting-file', data('painting_224_a.png'));
