@@ -244,6 +244,25 @@ TEST_F(Train, BaselineVariantsTrainEvaluateAndScore) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
+// --va-weight adds a training-only valence/arousal head on the music embedding: recorded, saved, and the
+// score path is unchanged in shape.
+TEST_F(Train, AuxiliaryValenceArousalHead) {
+  const std::string run = g_dir + "/va";
+  auto r = testutil::run_cli(train_args(run, "--va-weight 0.5 --batch 16 --steps 4"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json c = Json::parse(slurp(run + "/config.json"));
+  EXPECT_EQ(c["va_weight"], 0.5);
+  EXPECT_EQ(c["model_config"]["va_head"], true);
+  Checkpoint ck = load_checkpoint(run + "/model.mpjc");
+  EXPECT_TRUE(ck.tensors.count("va_music.0.weight"));
+  auto e = testutil::run_cli("eval --model " + run + "/model.mpjc --data " + g_data + " --split val --cache-dir " +
+                             g_cache + " --bootstrap 10 --json");
+  EXPECT_EQ(e.exit_code, 0) << e.err;
+  // Without the flag there is no such head (the default network's tensors are unchanged).
+  ASSERT_EQ(testutil::run_cli("init-model --out " + g_dir + "/plain.mpjc").exit_code, 0);
+  EXPECT_FALSE(load_checkpoint(g_dir + "/plain.mpjc").tensors.count("va_music.0.weight"));
+}
+
 TEST_F(Train, BadConfigurationsAreUsageErrors) {
   auto r = testutil::run_cli(train_args(g_dir + "/bad1", "--stage dpo"));
   EXPECT_EQ(r.exit_code, 2);

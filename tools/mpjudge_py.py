@@ -344,6 +344,8 @@ class MPJudgeNet(nn.Module):
         if self.pdim:
             self.global_man = GlobalMAN(self.pdim, c["music_dim"])
         self.head = nn.Sequential(nn.Linear(1280 + self.pdim, c["head_hidden"]), nn.ReLU(), nn.Linear(c["head_hidden"], 1))
+        if c.get("va_head", False):  # a training-only auxiliary head: loaded, never used for the score
+            self.va_music = nn.Sequential(nn.Linear(c["music_dim"], 64), nn.ReLU(), nn.Linear(64, 2), nn.Tanh())
 
     def forward(self, image01, mel, pitch, desc, pdesc=None):
         m = self.music(mel, pitch, desc)

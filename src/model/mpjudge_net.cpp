@@ -22,7 +22,7 @@ int64_t stage_channels(const std::string& layer) {
 nlohmann::json MPJudgeConfig::to_json() const {
   return {{"variant", variant},          {"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
           {"n_mels", n_mels},          {"pitch_dim", pitch_dim},   {"descriptor_dim", descriptor_dim},
-          {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}};
+          {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}, {"va_head", va_head}};
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
@@ -37,6 +37,7 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     c.descriptor_dim = j.value("descriptor_dim", c.descriptor_dim);
     c.head_hidden = j.value("head_hidden", c.head_hidden);
     c.painting_descriptor_dim = j.value("painting_descriptor_dim", int64_t(0));  // absent: format 1
+    c.va_head = j.value("va_head", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
@@ -165,6 +166,9 @@ MPJudgeNetImpl::MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const Mob
       global_man = register_module("global_man", GlobalMAN(c.painting_descriptor_dim, c.music_dim));
     head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pdim, c.head_hidden), torch::nn::ReLU(),
                                                          torch::nn::Linear(c.head_hidden, 1)));
+    if (c.va_head)
+      va_music = register_module("va_music", torch::nn::Sequential(torch::nn::Linear(c.music_dim, 64), torch::nn::ReLU(),
+                                                                   torch::nn::Linear(64, 2), torch::nn::Tanh()));
   } else if (c.variant == "late_fusion") {
     head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pdim + c.music_dim, c.head_hidden),
                                                          torch::nn::ReLU(), torch::nn::Linear(c.head_hidden, 1)));
@@ -223,6 +227,7 @@ MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const Music
     out.score = 1.0 - (out.music_va - out.painting_va).norm(2, 1) / (2.0 * std::sqrt(2.0));
     return out;
   }
+  if (config.va_head) out.music_va = va_music->forward(m);
   torch::Tensor x = painting.map;
   for (size_t k = 0; k < config.man_layers.size(); ++k) {
     auto [y, map] = man[k]->as<MAN>()->forward(x, m);

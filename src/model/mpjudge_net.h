@@ -40,6 +40,7 @@ struct MPJudgeConfig {
   int64_t descriptor_dim = 10;  // music_descriptor_vector()
   int64_t head_hidden = 128;
   int64_t painting_descriptor_dim = 11;  // painting_descriptor_vector(); 0 = none (format 1)
+  bool va_head = false;  // man: an auxiliary valence/arousal head on the music embedding (train --va-weight)
   nlohmann::json to_json() const;
   static MPJudgeConfig from_json(const nlohmann::json& j);
   // The trunk layer whose output is cached per painting: the first MAN point.

@@ -213,9 +213,16 @@ struct Trainer {
                          feat.painting_va_mask.index_select(0, ip);
       return em.sum() + ep.sum();
     }
-    torch::Tensor pred = scores(mi, pi), target = torch::tensor(y);
+    MPJudgeOutput o = outputs(mi, pi);
+    torch::Tensor pred = o.score, target = torch::tensor(y);
     torch::Tensor diff = pred - target;
     torch::Tensor loss = cfg.loss == "mse" ? diff.pow(2).sum() : diff.abs().sum();
+    if (cfg.va_weight > 0 && o.music_va.defined()) {
+      torch::Tensor im = torch::tensor(mi, torch::kLong);
+      torch::Tensor em = (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) *
+                         feat.music_va_mask.index_select(0, im);
+      loss = loss + cfg.va_weight * em.sum();
+    }
     if (cfg.rank_weight > 0 && idx.size() > 1) {
       // Pairwise margin ranking within the batch, for pairs whose targets differ by more than the margin.
       torch::Tensor dy = target.unsqueeze(0) - target.unsqueeze(1), dp = pred.unsqueeze(0) - pred.unsqueeze(1);
@@ -289,6 +296,7 @@ struct Trainer {
             {"init", cfg.init},
             {"man", cfg.man},
             {"variant", cfg.variant},
+            {"va_weight", cfg.va_weight},
             {"loss", cfg.loss},
             {"rank_weight", cfg.rank_weight},
             {"rank_margin", cfg.rank_margin},
@@ -405,6 +413,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   MPJudgeConfig mc;
   if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
   mc.variant = cfg.variant;
+  mc.va_head = cfg.va_weight > 0 && cfg.variant == "man";
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {
@@ -436,6 +445,8 @@ TrainResult train(const TrainConfig& cfg_in) {
     T.feat.music_va = torch::tensor(mva).view({int64_t(nm), 2});
     T.feat.painting_va = torch::tensor(pva).view({int64_t(np), 2});
     T.feat.music_va_mask = torch::tensor(mmask), T.feat.painting_va_mask = torch::tensor(pmask);
+    if (cfg.va_weight > 0 && labelled_m == 0)
+      fail_input(cfg.data + "/media.csv", "music valence/arousal labels for --va-weight", "none");
     if (mc.variant == "emotion" && (labelled_m == 0 || labelled_p == 0))
       fail_input(cfg.data + "/media.csv", "valence and arousal for music and paintings (the emotion baseline's labels)",
                  std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");

@@ -22,6 +22,9 @@ struct TrainConfig {
   // The judge of a fresh model: "man" (MPJudge) | "late_fusion" | "embedding" | "emotion" (baselines; the
   // emotion one is trained on media.csv valence/arousal instead of the scores).
   std::string variant = "man";
+  // man, sft: weight of an auxiliary loss that teaches the music embedding the media.csv valence/arousal
+  // (a head that only training uses); 0 = off.
+  double va_weight = 0.0;
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
