@@ -50,6 +50,18 @@ double max_diff(const std::string& a, const std::string& b) {
   return d;
 }
 
+// The first music clip and the first painting listed in the test corpus's media.csv (absolute paths).
+std::pair<std::string, std::string> first_music_and_painting() {
+  std::ifstream media(g_data + "/media.csv");
+  std::string line, music, painting;
+  std::getline(media, line);
+  while (std::getline(media, line) && (music.empty() || painting.empty())) {
+    const std::string path = line.substr(0, line.find(','));
+    (line.find(",music,") != std::string::npos ? music : painting) = g_data + "/" + path;
+  }
+  return {music, painting};
+}
+
 std::string train_args(const std::string& out, const std::string& extra) {
   return "train --data " + g_data + " --out " + out + " --cache-dir " + g_cache + " --quiet " + extra;
 }
@@ -103,13 +115,7 @@ TEST_F(Train, RunFolderMetricsCurvesAndDeterminism) {
   ASSERT_EQ(testutil::run_cli(train_args(c, "--batch 16 --steps 8 --eval-every 4 --lr 3e-3 --seed 9")).exit_code, 0);
   EXPECT_GT(max_diff(a + "/model.mpjc", c + "/model.mpjc"), 1e-4);
   // The trained model scores with the ordinary scorer.
-  std::ifstream media(g_data + "/media.csv");
-  std::string line, music, painting;
-  std::getline(media, line);
-  while (std::getline(media, line) && (music.empty() || painting.empty())) {
-    const std::string path = line.substr(0, line.find(','));
-    (line.find(",music,") != std::string::npos ? music : painting) = g_data + "/" + path;
-  }
+  auto [music, painting] = first_music_and_painting();
   auto s = testutil::run_cli("score --model " + a + "/model.mpjc --music " + music + " --painting " + painting +
                              " --cache-dir " + g_cache + " --json");
   EXPECT_EQ(s.exit_code, 0) << s.err;
@@ -229,13 +235,7 @@ TEST_F(Train, BaselineVariantsTrainEvaluateAndScore) {
     }
   }
   // explain needs modulation maps: a baseline is refused with a usage error, not a crash or an empty folder.
-  std::ifstream media(g_data + "/media.csv");
-  std::string line, music, painting;
-  std::getline(media, line);
-  while (std::getline(media, line) && (music.empty() || painting.empty())) {
-    const std::string path = line.substr(0, line.find(','));
-    (line.find(",music,") != std::string::npos ? music : painting) = g_data + "/" + path;
-  }
+  auto [music, painting] = first_music_and_painting();
   auto x = testutil::run_cli("explain --model " + g_dir + "/variant_embedding/model.mpjc --music " + music +
                              " --painting " + painting + " --cache-dir " + g_cache + " --out " + g_dir + "/xmaps");
   EXPECT_EQ(x.exit_code, 2) << x.err;

@@ -304,26 +304,30 @@ std::optional<AnnotationTask> AnnotationStore::task(int64_t id) {
 void AnnotationStore::answer_rating(int64_t annotator, int64_t task_id, int rating) {
   if (rating < kRatingMin || rating > kRatingMax)
     fail_usage("rating: expected an integer from 1 to 5, found " + std::to_string(rating));
-  auto t = task(task_id);
-  if (!t || t->kind != "rate") fail_usage("task " + std::to_string(task_id) + ": expected a rating task, found " + (t ? t->kind : "no such task"));
-  std::lock_guard<std::mutex> lock(mu_);
-  // One statement = one transaction (autocommit): the answer is on disk when this returns.
-  Stmt s(db_,
-         "INSERT INTO answers(annotator, task, rating, choice, answered) VALUES (?1, ?2, ?3, NULL, ?4) "
-         "ON CONFLICT(annotator, task) DO UPDATE SET rating = excluded.rating, answered = excluded.answered");
-  s.bind(1, annotator).bind(2, task_id).bind(3, int64_t(rating)).bind(4, now_utc()).step();
+  save_answer(annotator, task_id, "rate", rating, "");
 }
 
 void AnnotationStore::answer_choice(int64_t annotator, int64_t task_id, const std::string& choice) {
   if (choice != "a" && choice != "b") fail_usage("choice: expected \"a\" or \"b\", found \"" + choice + "\"");
+  save_answer(annotator, task_id, "compare", 0, choice);
+}
+
+void AnnotationStore::save_answer(int64_t annotator, int64_t task_id, const std::string& kind, int rating,
+                                  const std::string& choice) {
   auto t = task(task_id);
-  if (!t || t->kind != "compare")
-    fail_usage("task " + std::to_string(task_id) + ": expected a comparison task, found " + (t ? t->kind : "no such task"));
+  if (!t || t->kind != kind)
+    fail_usage("task " + std::to_string(task_id) + ": expected a " + (kind == "rate" ? "rating" : "comparison") +
+               " task, found " + (t ? t->kind : "no such task"));
   std::lock_guard<std::mutex> lock(mu_);
+  // One statement = one transaction (autocommit): the answer is on disk when this returns.
   Stmt s(db_,
-         "INSERT INTO answers(annotator, task, rating, choice, answered) VALUES (?1, ?2, NULL, ?3, ?4) "
-         "ON CONFLICT(annotator, task) DO UPDATE SET choice = excluded.choice, answered = excluded.answered");
-  s.bind(1, annotator).bind(2, task_id).bind(3, choice).bind(4, now_utc()).step();
+         "INSERT INTO answers(annotator, task, rating, choice, answered) VALUES (?1, ?2, ?3, ?4, ?5) "
+         "ON CONFLICT(annotator, task) DO UPDATE SET rating = excluded.rating, choice = excluded.choice, "
+         "answered = excluded.answered");
+  s.bind(1, annotator).bind(2, task_id);
+  if (kind == "rate") s.bind(3, int64_t(rating)).bind_null(4);
+  else s.bind_null(3).bind(4, choice);
+  s.bind(5, now_utc()).step();
 }
 
 std::vector<AnnotationAnswer> AnnotationStore::answers(int64_t annotator) {
