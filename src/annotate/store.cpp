@@ -193,7 +193,7 @@ size_t AnnotationStore::load_tasks(const std::string& task_file) {
       fail_input(task_file, where + ": '" + p + "' used as one kind only", "it is used as music and as a painting");
     if (it == kinds.end()) {
       const std::string file = (base.empty() ? p : base + "/" + p);
-      std::vector<uint8_t> head = read_file(file, 1ULL << 31);
+      MappedFile head(file, 1ULL << 31);  // sniff reads the first bytes only; the copy below reads it whole
       std::string k = sniff(head.data(), head.size());
       if (kind == "music" ? !is_audio_kind(k) : !is_image_kind(k))
         fail_input(file, where + ": " + (kind == "music" ? std::string("an audio file") : std::string("an image")),
@@ -283,23 +283,19 @@ namespace {
 AnnotationTask task_row(const Stmt& s) { return {s.i(0), s.s(1), s.s(2), s.s(3), s.s(4)}; }
 }  // namespace
 
-std::optional<AnnotationTask> AnnotationStore::next_task(int64_t annotator) {
+std::optional<AnnotationTask> AnnotationStore::one_task(const char* where, int64_t arg) {
   std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_,
-         "SELECT id, kind, music, painting, painting_b FROM tasks WHERE id NOT IN "
-         "(SELECT task FROM answers WHERE annotator = ?1) ORDER BY id LIMIT 1");
-  s.bind(1, annotator);
+  Stmt s(db_, (std::string("SELECT id, kind, music, painting, painting_b FROM tasks WHERE ") + where).c_str());
+  s.bind(1, arg);
   if (!s.step()) return std::nullopt;
   return task_row(s);
 }
 
-std::optional<AnnotationTask> AnnotationStore::task(int64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Stmt s(db_, "SELECT id, kind, music, painting, painting_b FROM tasks WHERE id = ?1");
-  s.bind(1, id);
-  if (!s.step()) return std::nullopt;
-  return task_row(s);
+std::optional<AnnotationTask> AnnotationStore::next_task(int64_t annotator) {
+  return one_task("id NOT IN (SELECT task FROM answers WHERE annotator = ?1) ORDER BY id LIMIT 1", annotator);
 }
+
+std::optional<AnnotationTask> AnnotationStore::task(int64_t id) { return one_task("id = ?1", id); }
 
 void AnnotationStore::answer_rating(int64_t annotator, int64_t task_id, int rating) {
   if (rating < kRatingMin || rating > kRatingMax)
@@ -380,7 +376,7 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
   d.scale_min = kRatingMin;
   d.scale_max = kRatingMax;
   std::set<std::string> used;
-  std::map<std::string, std::string> source;
+  std::map<std::string, std::string> source, kind;  // per medium path
   ExportSummary sum;
   std::set<std::string> raters;
   {
@@ -388,8 +384,8 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
     // One read transaction: a consistent snapshot even while the server keeps writing.
     exec("BEGIN");
     try {
-      Stmt m(db_, "SELECT path, source FROM media");
-      while (m.step()) source[m.s(0)] = m.s(1);
+      Stmt m(db_, "SELECT path, source, kind FROM media");
+      while (m.step()) source[m.s(0)] = m.s(1), kind[m.s(0)] = m.s(2);
       Stmt r(db_,
              "SELECT t.id, t.music, t.painting, n.name, a.rating FROM answers a JOIN tasks t ON t.id = a.task "
              "JOIN annotators n ON n.id = a.annotator WHERE t.kind = 'rate' AND a.rating IS NOT NULL ORDER BY t.id, n.name");
@@ -432,10 +428,7 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
     }
   }
   for (const auto& p : used) {
-    bool music = false;
-    for (const auto& pr : d.pairs) music = music || pr.music == p;
-    for (const auto& q : d.preferences) music = music || q.music == p;
-    d.media.push_back({p, music ? "music" : "painting", source[p], p, "", std::nullopt, std::nullopt, "", 0});
+    d.media.push_back({p, kind[p], source[p], p, "", std::nullopt, std::nullopt, "", 0});
   }
   // Stage everything beside `out`, then swap it in: a failure leaves no half-written dataset.
   const std::string stage = out + ".partial";

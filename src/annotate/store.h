@@ -87,6 +87,7 @@ class AnnotationStore {
 
  private:
   void exec(const std::string& sql);
+  std::optional<AnnotationTask> one_task(const char* where, int64_t arg);  // the first task matching `where` (?1 = arg)
   void save_answer(int64_t annotator, int64_t task, const std::string& kind, int rating, const std::string& choice);
   std::string project_;
   sqlite3* db_ = nullptr;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -54,6 +55,15 @@ std::string base64(const std::vector<uint8_t>& d) {
   return o;
 }
 
+// The point value of one of the charted metrics.
+double metric_value(const Metrics& m, const std::string& key) {
+  if (key == "srcc") return m.srcc;
+  if (key == "plcc") return m.plcc;
+  if (key == "pref_acc") return m.pref_acc;
+  if (key == "krcc") return m.krcc;
+  return m.mae;
+}
+
 const char* kColours[] = {"#0b5394", "#b45f06", "#38761d", "#990000", "#674ea7", "#7f6000", "#134f5c", "#a64d79"};
 const char* colour(size_t k) { return kColours[k % (sizeof kColours / sizeof *kColours)]; }
 
@@ -64,8 +74,7 @@ std::string bar_chart(const std::string& title, const std::string& key,
   double hi = 0;
   for (const auto& [name, r] : res) {
     auto it = r.report.ci95.find(key);
-    double v = key == "srcc" ? r.report.point.srcc : key == "plcc" ? r.report.point.plcc
-             : key == "pref_acc" ? r.report.point.pref_acc : key == "krcc" ? r.report.point.krcc : r.report.point.mae;
+    double v = metric_value(r.report.point, key);
     hi = std::max({hi, std::isfinite(v) ? v : 0.0, it != r.report.ci95.end() ? it->second.hi : 0.0});
   }
   hi = hi <= 0 ? 1 : std::ceil(hi * 10 + 0.5) / 10;
@@ -82,8 +91,7 @@ std::string bar_chart(const std::string& title, const std::string& key,
   }
   for (size_t i = 0; i < res.size(); ++i) {
     const auto& r = res[i].second.report;
-    double v = key == "srcc" ? r.point.srcc : key == "plcc" ? r.point.plcc : key == "pref_acc" ? r.point.pref_acc
-             : key == "krcc" ? r.point.krcc : r.point.mae;
+    double v = metric_value(r.point, key);
     double y = top + 6 + 28.0 * double(i);
     o << "<text x=\"" << left - 6 << "\" y=\"" << y + 14 << "\" class=\"lab\">" << esc(res[i].first) << "</text>";
     if (std::isfinite(v))
@@ -165,9 +173,10 @@ ReportRun parse_run_spec(const std::string& spec) {
   if (eq != std::string::npos) {
     r.name = spec.substr(0, eq);
   } else {
-    std::string p = is_dir(path) ? path : path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-    while (!p.empty() && p.back() == '/') p.pop_back();
-    r.name = p.empty() ? path : p.substr(p.find_last_of('/') == std::string::npos ? 0 : p.find_last_of('/') + 1);
+    // The run folder's name: the folder itself, or the one holding the checkpoint.
+    std::string p = is_dir(path) ? path : std::filesystem::path(path).parent_path().string();
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    r.name = p.empty() ? path : std::filesystem::path(p).filename().string();
   }
   if (r.name.empty()) fail_usage("report: a run needs a name, found '" + spec + "'");
   return r;

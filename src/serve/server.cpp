@@ -179,7 +179,6 @@ struct Server {
   std::map<std::string, std::string> web;  // file -> content, read once
   std::mutex desc_mu;
   std::map<std::string, nlohmann::json> desc_cache;  // sha256 -> descriptors (bounded)
-  std::atomic<uint64_t> next_id{0};
 
   // Saves an upload under work/uploads/<sha256>.<kind>; refuses what is not of the field's kind.
   std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, bool music) {
@@ -223,7 +222,8 @@ struct Server {
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
     ScoreResult r = (*lease)->score(music, painting);
-    const std::string id = sha256_hex(reinterpret_cast<const uint8_t*>((msha + psha + opt.model).data()), 128 + opt.model.size()).substr(0, 32);
+    const std::string key = msha + psha + opt.model;  // the maps of this pair under this model
+    const std::string id = sha256_hex(reinterpret_cast<const uint8_t*>(key.data()), key.size()).substr(0, 32);
     nlohmann::json maps = nlohmann::json::array();
     for (size_t k = 0; k < r.maps.size(); ++k) {
       const std::string png = opt.work_dir + "/maps/" + id + "/" + std::to_string(k) + ".png";
