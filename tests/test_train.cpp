@@ -244,6 +244,49 @@ TEST_F(Train, BaselineVariantsTrainEvaluateAndScore) {
   EXPECT_EQ(bad.exit_code, 2);
 }
 
+// The paper-small ablation: the authors' ViT-AdaIN trained from pixels and mel images by the same command,
+// deterministic by seed, saved as an arch "paper" checkpoint that eval reads; DPO starts from it too.
+TEST_F(Train, PaperSmallTrainsFromPixelsAndEvaluates) {
+  const std::string a = g_dir + "/paper_a", b = g_dir + "/paper_b";
+  const std::string args = "--variant paper_small --batch 8 --steps 3 --eval-every 3";
+  auto r = testutil::run_cli(train_args(a, args));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(testutil::run_cli(train_args(b, args)).exit_code, 0);
+  EXPECT_EQ(max_diff(a + "/model.mpjc", b + "/model.mpjc"), 0.0);
+  Checkpoint ck = load_checkpoint(a + "/model.mpjc");
+  EXPECT_EQ(ck.arch, "paper");
+  EXPECT_EQ(ck.config["layers"], 6);
+  EXPECT_EQ(ck.config["width"], 256);
+  EXPECT_TRUE(ck.tensors.count("visual.blocks.5.adain2.scale.weight"));
+  Json c = Json::parse(slurp(a + "/config.json"));
+  EXPECT_EQ(c["variant"], "paper_small");
+  EXPECT_EQ(c["lr"], 3e-4);  // the transformer's own default peak
+  std::ifstream m(a + "/metrics.jsonl");
+  int steps = 0;
+  for (std::string line; std::getline(m, line);) {
+    Json j = Json::parse(line);
+    if (!j.contains("loss")) continue;
+    ++steps;
+    EXPECT_TRUE(std::isfinite(j["loss"].get<double>()));
+  }
+  EXPECT_EQ(steps, 3);
+  auto e = testutil::run_cli("eval --model " + a + "/model.mpjc --data " + g_data + " --split val --cache-dir " +
+                             g_cache + " --bootstrap 10 --json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  Json ev = Json::parse(e.out);
+  EXPECT_GT(ev["n_pairs"].get<int>(), 0);
+  EXPECT_TRUE(ev["srcc"].is_number()) << e.out;
+  // eval and the trainer's own summary see the same inputs: the same SRCC on the same split.
+  Json summary = Json::parse(slurp(a + "/summary.json"));
+  EXPECT_NEAR(ev["srcc"].get<double>(), summary["val"]["srcc"].get<double>(), 1e-3);
+  const std::string d = g_dir + "/paper_dpo";
+  r = testutil::run_cli(train_args(d, "--stage dpo --ref " + a + "/model.mpjc --batch 8 --steps 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(load_checkpoint(d + "/model.mpjc").arch, "paper");
+  r = testutil::run_cli(train_args(g_dir + "/paper_bad", "--variant paper_small --man last"));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
 // --va-weight adds a training-only valence/arousal head on the music embedding: recorded, saved, and the
 // score path is unchanged in shape.
 TEST_F(Train, AuxiliaryValenceArousalHead) {

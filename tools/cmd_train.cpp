@@ -31,7 +31,8 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_option("--man", c.man, "MAN placement of a fresh model: all (14x14 and 7x7 stages) | last (7x7 only)")
       ->capture_default_str();
   t->add_option("--variant", c.variant,
-                "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines, docs/evaluation.md)")
+                "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small (the "
+                "authors' ViT-AdaIN from pixels; docs/evaluation.md)")
       ->capture_default_str();
   t->add_option("--va-weight", c.va_weight,
                 "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)")

@@ -485,11 +485,19 @@ int main(int argc, char** argv) {
       report_opt.features.cache_dir = report_cache;
       if (opt.threads > 0) report_opt.feature_threads = opt.threads;
       ReportSummary rs = write_report(report_opt);
+      auto r4 = [](double v) { return std::isfinite(v) ? Json(std::round(v * 1e4) / 1e4) : Json(nullptr); };
       Json runs = Json::array();
-      for (const auto& [name, r] : rs.results)
-        runs.push_back({{"name", name},
-                        {"srcc", std::round(r.report.point.srcc * 1e4) / 1e4},
-                        {"pref_acc", std::round(r.report.point.pref_acc * 1e4) / 1e4}});
+      for (size_t k = 0; k < rs.results.size(); ++k) {
+        const auto& [name, r] = rs.results[k];
+        Json run{{"name", name}, {"srcc", r4(r.report.point.srcc)}, {"pref_acc", r4(r.report.point.pref_acc)}};
+        if (k > 0) {  // the first run's advantage over this one, paired bootstrap
+          Json d = Json::object();
+          for (const auto& [key, x] : rs.vs_first[k - 1])
+            d[key] = {{"point", r4(x.point)}, {"ci95", {r4(x.ci95.lo), r4(x.ci95.hi)}}, {"p", r4(x.p_not_better)}};
+          run["first_minus_this"] = d;
+        }
+        runs.push_back(run);
+      }
       emit(Json{{"out", rs.out}, {"runs", runs}, {"gallery_images", rs.gallery_images}}, opt.json);
       return cli::kOk;
     }

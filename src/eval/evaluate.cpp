@@ -14,6 +14,8 @@
 #include "model/encoders.h"
 #include "model/inputs.h"
 #include "model/mpjudge_net.h"
+#include "model/paper.h"
+#include "common/parallel.h"
 
 namespace mpjudge {
 
@@ -23,8 +25,17 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   if (!problems.empty())
     throw Error(ErrorKind::Input, problems[0].str(), "run `mpjudge data validate " + opt.data + "` for the full list");
   if (d.split.empty()) fail_usage("eval: " + opt.data + " has no split.json", "run `mpjudge data split` first");
-  MPJudgeNet net = mpjudge_from_checkpoint(load_checkpoint(opt.model), opt.model, shared_mobilenet());
-  net->eval();
+  // The default architecture (and its baselines) or the paper's.
+  const Checkpoint ck = load_checkpoint(opt.model);
+  MPJudgeNet net{nullptr};
+  PaperModel paper{nullptr};
+  if (ck.arch == "paper") {
+    paper = paper_from_checkpoint(ck, opt.model);
+    paper->eval();
+  } else {
+    net = mpjudge_from_checkpoint(ck, opt.model, shared_mobilenet());
+    net->eval();
+  }
   std::map<std::string, std::string> music_split, painting_split;
   MpdDataset sub;  // the split's pairs and ratings, for the ceiling
   std::set<std::string> ids;
@@ -54,12 +65,24 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("eval: features", ml.size() + pl.size());
   const int workers = opt.feature_threads > 0 ? opt.feature_threads : int(std::thread::hardware_concurrency());
-  InputSet in = load_inputs(pp, mp, opt.features, net->config, workers, &bar);
-  bar.finish();
+  InputSet in = load_inputs(paper ? std::vector<std::string>{} : pp, mp, opt.features,
+                            paper ? MPJudgeConfig{} : net->config, workers, &bar);
   std::map<std::string, MusicInput> music;
   std::map<std::string, PaintingInput> paintings;
-  for (size_t i = 0; i < pl.size(); ++i) paintings[pl[i]] = in.paintings[i];
+  std::map<std::string, torch::Tensor> images, mel_images;  // paper
   for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
+  if (paper) {
+    std::vector<torch::Tensor> im(pl.size());
+    parallel_for(pl.size(), workers, [&](size_t i, int) {
+      im[i] = paper_image(load_image(pp[i]), paper->config.image_size);
+      bar.tick();
+    });
+    for (size_t i = 0; i < pl.size(); ++i) images[pl[i]] = im[i];
+    for (size_t i = 0; i < ml.size(); ++i) mel_images[ml[i]] = paper_mel_image(in.music[i].mel[0], paper->config.mel_size);
+  } else {
+    for (size_t i = 0; i < pl.size(); ++i) paintings[pl[i]] = in.paintings[i];
+  }
+  bar.finish();
 
   // Scores grouped by music piece: its whole clip once, all its paintings as one batch.
   torch::NoGradGuard ng;
@@ -71,10 +94,17 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
     std::vector<std::string> list(ps.begin(), ps.end());
     for (size_t b = 0; b < list.size(); b += 64) {
       const size_t e = std::min(list.size(), b + 64);
-      std::vector<PaintingInput> batch;
-      for (size_t i = b; i < e; ++i) batch.push_back(paintings.at(list[i]));
-      torch::Tensor s =
-          net->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
+      torch::Tensor s;
+      if (paper) {
+        std::vector<torch::Tensor> batch;
+        for (size_t i = b; i < e; ++i) batch.push_back(images.at(list[i]));
+        s = paper->forward(torch::stack(batch), mel_images.at(m).unsqueeze(0).expand({int64_t(e - b), 3, -1, -1}))
+                .score.contiguous();
+      } else {
+        std::vector<PaintingInput> batch;
+        for (size_t i = b; i < e; ++i) batch.push_back(paintings.at(list[i]));
+        s = net->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
+      }
       for (size_t i = b; i < e; ++i) score[{m, list[i]}] = s[int64_t(i - b)].item<double>();
     }
   }
@@ -85,6 +115,8 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   std::vector<ScoredPreference> sp;
   for (const auto& q : prefs) sp.push_back({q.music, score.at({q.music, q.chosen}), score.at({q.music, q.rejected})});
   out.report = evaluate_scores(out.pairs, sp, opt.bootstrap, opt.seed);
+  out.prefs = std::move(sp);
+  out.arch = ck.arch;
   out.ceiling = mpd_stats(sub).ceiling;
   return out;
 }

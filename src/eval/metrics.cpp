@@ -7,6 +7,7 @@
 #include <random>
 #include <set>
 
+#include "common/error.h"
 #include "data/mpd.h"
 
 namespace mpjudge {
@@ -133,31 +134,59 @@ Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<
   return m;
 }
 
+namespace {
+
+// Resampling by music piece: each round draws as many pieces as there are, with replacement, and takes all
+// the pairs and preferences of each drawn piece.
+class PieceResampler {
+ public:
+  PieceResampler(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs) {
+    for (size_t i = 0; i < pairs.size(); ++i) by_piece_[pairs[i].music].first.push_back(i);
+    for (size_t i = 0; i < prefs.size(); ++i) by_piece_[prefs[i].music].second.push_back(i);
+    for (const auto& [k, v] : by_piece_) pieces_.push_back(&v);
+  }
+  bool empty() const { return pieces_.empty(); }
+  void draw(std::mt19937_64& rng, std::vector<size_t>& pair_idx, std::vector<size_t>& pref_idx) const {
+    pair_idx.clear(), pref_idx.clear();
+    for (size_t k = 0; k < pieces_.size(); ++k) {
+      const auto* piece = pieces_[rng() % pieces_.size()];
+      pair_idx.insert(pair_idx.end(), piece->first.begin(), piece->first.end());
+      pref_idx.insert(pref_idx.end(), piece->second.begin(), piece->second.end());
+    }
+  }
+
+ private:
+  std::map<std::string, std::pair<std::vector<size_t>, std::vector<size_t>>> by_piece_;
+  std::vector<const std::pair<std::vector<size_t>, std::vector<size_t>>*> pieces_;
+};
+
+template <class T>
+std::vector<T> pick(const std::vector<T>& v, const std::vector<size_t>& idx) {
+  std::vector<T> out;
+  out.reserve(idx.size());
+  for (size_t i : idx) out.push_back(v[i]);
+  return out;
+}
+
+Interval percentile_interval(std::vector<double>& v) {
+  std::sort(v.begin(), v.end());
+  auto q = [&](double p) { return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))]; };
+  return {q(0.025), q(0.975)};
+}
+
+}  // namespace
+
 EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs, int rounds,
                            uint64_t seed) {
   EvalReport r;
   r.point = compute_metrics(pairs, prefs);
-  // Bootstrap by music piece: draw pieces with replacement; take all their pairs and preferences.
-  std::map<std::string, std::vector<size_t>> by_piece, prefs_by_piece;
-  for (size_t i = 0; i < pairs.size(); ++i) by_piece[pairs[i].music].push_back(i);
-  for (size_t i = 0; i < prefs.size(); ++i) prefs_by_piece[prefs[i].music].push_back(i);
-  std::vector<std::string> pieces;
-  for (const auto& [k, v] : by_piece) pieces.push_back(k);
-  for (const auto& [k, v] : prefs_by_piece)
-    if (!by_piece.count(k)) pieces.push_back(k);
+  const PieceResampler resampler(pairs, prefs);
   std::map<std::string, std::vector<double>> draws;
   std::mt19937_64 rng(seed);
-  for (int b = 0; b < rounds && !pieces.empty(); ++b) {
-    std::vector<ScoredPair> ps;
-    std::vector<ScoredPreference> qs;
-    for (size_t k = 0; k < pieces.size(); ++k) {
-      const std::string& piece = pieces[rng() % pieces.size()];
-      if (auto it = by_piece.find(piece); it != by_piece.end())
-        for (size_t i : it->second) ps.push_back(pairs[i]);
-      if (auto it = prefs_by_piece.find(piece); it != prefs_by_piece.end())
-        for (size_t i : it->second) qs.push_back(prefs[i]);
-    }
-    Metrics m = compute_metrics(ps, qs);
+  std::vector<size_t> pi, qi;
+  for (int b = 0; b < rounds && !resampler.empty(); ++b) {
+    resampler.draw(rng, pi, qi);
+    Metrics m = compute_metrics(pick(pairs, pi), pick(prefs, qi));
     for (auto [name, v] : {std::pair{"srcc", m.srcc},
                            {"plcc", m.plcc},
                            {"krcc", m.krcc},
@@ -166,11 +195,7 @@ EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vect
                            {"pref_acc", m.pref_acc}})
       if (std::isfinite(v)) draws[name].push_back(v);
   }
-  for (auto& [name, v] : draws) {
-    std::sort(v.begin(), v.end());
-    auto q = [&](double p) { return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))]; };
-    r.ci95[name] = {q(0.025), q(0.975)};
-  }
+  for (auto& [name, v] : draws) r.ci95[name] = percentile_interval(v);
   std::map<std::string, std::vector<ScoredPair>> ms, pss;
   for (const auto& s : pairs) ms[s.music_source].push_back(s), pss[s.painting_source].push_back(s);
   for (const auto& [k, v] : ms)
@@ -178,6 +203,55 @@ EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vect
   for (const auto& [k, v] : pss)
     if (v.size() >= 10) r.by_painting_source[k] = compute_metrics(v, {});
   return r;
+}
+
+std::map<std::string, PairedDifference> paired_difference(const std::vector<ScoredPair>& a_pairs,
+                                                          const std::vector<ScoredPreference>& a_prefs,
+                                                          const std::vector<ScoredPair>& b_pairs,
+                                                          const std::vector<ScoredPreference>& b_prefs, int rounds,
+                                                          uint64_t seed) {
+  bool same = a_pairs.size() == b_pairs.size() && a_prefs.size() == b_prefs.size();
+  for (size_t i = 0; same && i < a_pairs.size(); ++i)
+    same = a_pairs[i].music == b_pairs[i].music && a_pairs[i].painting == b_pairs[i].painting;
+  for (size_t i = 0; same && i < a_prefs.size(); ++i) same = a_prefs[i].music == b_prefs[i].music;
+  if (!same)
+    throw Error(ErrorKind::Usage, "paired difference: expected two judges scored on the same pairs and preferences");
+  // Only what the difference needs (SRCC, preference accuracy, MAE): no logistic fit or Kendall per round.
+  auto stats = [](const std::vector<ScoredPair>& ps, const std::vector<ScoredPreference>& qs) {
+    std::vector<double> p, y;
+    double ae = 0;
+    for (const auto& s : ps) p.push_back(s.pred), y.push_back(s.mos), ae += std::fabs(s.pred - s.mos);
+    size_t ok = 0;
+    for (const auto& q : qs) ok += q.pred_chosen > q.pred_rejected;
+    return std::map<std::string, double>{
+        {"srcc", ps.size() >= 2 ? spearman(p, y) : NAN},
+        {"pref_acc", qs.empty() ? NAN : double(ok) / double(qs.size())},
+        {"mae", ps.empty() ? NAN : ae / double(ps.size())}};
+  };
+  auto advantage = [&](const std::vector<ScoredPair>& pa, const std::vector<ScoredPreference>& qa,
+                       const std::vector<ScoredPair>& pb, const std::vector<ScoredPreference>& qb) {
+    auto a = stats(pa, qa), b = stats(pb, qb);
+    return std::map<std::string, double>{
+        {"srcc", a["srcc"] - b["srcc"]}, {"pref_acc", a["pref_acc"] - b["pref_acc"]}, {"mae", b["mae"] - a["mae"]}};
+  };
+  std::map<std::string, PairedDifference> out;
+  for (const auto& [k, v] : advantage(a_pairs, a_prefs, b_pairs, b_prefs))
+    if (std::isfinite(v)) out[k].point = v;
+  const PieceResampler resampler(a_pairs, a_prefs);
+  std::map<std::string, std::vector<double>> draws;
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> pi, qi;
+  for (int r = 0; r < rounds && !resampler.empty(); ++r) {
+    resampler.draw(rng, pi, qi);
+    for (const auto& [k, v] : advantage(pick(a_pairs, pi), pick(a_prefs, qi), pick(b_pairs, pi), pick(b_prefs, qi)))
+      if (std::isfinite(v)) draws[k].push_back(v);
+  }
+  for (auto& [k, v] : draws) {
+    if (!out.count(k) || v.empty()) continue;
+    out[k].p_not_better = double(std::count_if(v.begin(), v.end(), [](double d) { return d <= 0; })) / double(v.size());
+    out[k].ci95 = percentile_interval(v);
+  }
+  return out;
 }
 
 }  // namespace mpjudge

@@ -47,4 +47,20 @@ Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<
 EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs,
                            int rounds = 1000, uint64_t seed = 1);
 
+// Paired bootstrap of a judge's advantage over another on the same pairs and preferences (same order, as
+// two evaluations of one split give them): every round resamples the same music pieces for both, so the
+// interval is that of the difference itself, not two overlapping intervals. Keys: "srcc" and "pref_acc"
+// (a - b: positive = a better), "mae" (b - a: positive = a better). Throws Error(Usage) when the two
+// lists are not the same pairs.
+struct PairedDifference {
+  double point = 0;
+  Interval ci95;
+  double p_not_better = 0;  // share of rounds in which a was not better than b (a one-sided bootstrap p)
+};
+std::map<std::string, PairedDifference> paired_difference(const std::vector<ScoredPair>& a_pairs,
+                                                          const std::vector<ScoredPreference>& a_prefs,
+                                                          const std::vector<ScoredPair>& b_pairs,
+                                                          const std::vector<ScoredPreference>& b_prefs,
+                                                          int rounds = 1000, uint64_t seed = 1);
+
 }  // namespace mpjudge

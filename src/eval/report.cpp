@@ -193,6 +193,9 @@ ReportSummary write_report(const ReportOptions& opt) {
     sum.results.emplace_back(run.name, evaluate_model(eo));
   }
   const auto& res = sum.results;
+  for (size_t k = 1; k < res.size(); ++k)
+    sum.vs_first.push_back(paired_difference(res[0].second.pairs, res[0].second.prefs, res[k].second.pairs,
+                                             res[k].second.prefs, opt.bootstrap, opt.seed));
   std::ostringstream h;
   h << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>mpjudge report: " << esc(opt.split)
     << " split</title><style>"
@@ -224,6 +227,28 @@ ReportSummary write_report(const ReportOptions& opt) {
       << "</td><td colspan=\"7\" style=\"text-align:left\">mean SRCC of each rater against the other raters, same "
          "pairs</td></tr>";
   h << "</tbody></table>";
+  if (res.size() > 1) {
+    // Paired differences: overlapping intervals in the table above do not mean "no difference", because
+    // both judges are scored on the same pairs; these intervals are of the difference itself.
+    h << "<h2>Paired differences against " << esc(res[0].first)
+      << "</h2><p>Each round of the bootstrap resamples the same music pieces for both models; the interval is "
+         "that of the difference. Positive = <b>"
+      << esc(res[0].first)
+      << "</b> is better (for MAE: lower). <i>beyond</i> = the whole interval is above zero.</p>"
+         "<table id=\"paired\"><thead><tr><th>against</th><th>Δ SRCC</th><th>Δ pref. acc.</th><th>Δ MAE</th>"
+         "</tr></thead><tbody>";
+    auto cell = [](const std::map<std::string, PairedDifference>& d, const char* key) {
+      auto it = d.find(key);
+      if (it == d.end()) return std::string("–");
+      const PairedDifference& x = it->second;
+      return (x.point >= 0 ? "+" : "") + fmt(x.point) + " <span class=\"ci\">[" + fmt(x.ci95.lo) + ", " +
+             fmt(x.ci95.hi) + "]</span>" + (x.ci95.lo > 0 ? " <b>beyond</b>" : "");
+    };
+    for (size_t k = 1; k < res.size(); ++k)
+      h << "<tr><td>" << esc(res[k].first) << "</td><td>" << cell(sum.vs_first[k - 1], "srcc") << "</td><td>"
+        << cell(sum.vs_first[k - 1], "pref_acc") << "</td><td>" << cell(sum.vs_first[k - 1], "mae") << "</td></tr>";
+    h << "</tbody></table>";
+  }
   h << "<h2>Metrics</h2><div class=\"charts\">" << bar_chart("SRCC", "srcc", res, false)
     << bar_chart("PLCC", "plcc", res, false) << bar_chart("preference accuracy", "pref_acc", res, false)
     << bar_chart("MAE", "mae", res, true) << "</div>";
@@ -237,6 +262,7 @@ ReportSummary write_report(const ReportOptions& opt) {
   size_t with_maps = res.size();
   const std::string tmp = opt.out + ".maps.tmp.png";
   for (size_t k = 0; k < res.size() && with_maps == res.size(); ++k) {
+    if (res[k].second.arch != "mpjudge") continue;  // the Scorer serves the default architecture
     Scorer sc(opt.runs[k].model, opt.features);
     std::map<std::string, std::vector<const ScoredPair*>> by_song;
     for (const auto& p : res[k].second.pairs) by_song[p.music].push_back(&p);

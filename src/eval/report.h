@@ -6,6 +6,7 @@
 
 #include <mpjudge/mpjudge.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ struct ReportOptions {
 struct ReportSummary {
   std::string out;
   std::vector<std::pair<std::string, EvalOutput>> results;  // per run, in order
+  // The first run's advantage over each later run (paired bootstrap, metrics.h), in run order from the second.
+  std::vector<std::map<std::string, PairedDifference>> vs_first;
   size_t gallery_images = 0;
 };
 

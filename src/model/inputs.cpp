@@ -105,4 +105,13 @@ InputSet load_inputs(const std::vector<std::string>& paintings, const std::vecto
   return out;
 }
 
+torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames) {
+  const int64_t t = mel.size(-1);
+  if (t >= frames) return mel.narrow(-1, (t - frames) / 2, frames);
+  const int64_t reps = (frames + t - 1) / t;
+  std::vector<int64_t> rep(size_t(mel.dim()), 1);
+  rep.back() = reps;
+  return mel.repeat(rep).narrow(-1, 0, frames);
+}
+
 }  // namespace mpjudge

@@ -30,6 +30,9 @@ class ModelInputs {
   FeatureCache cache_;
 };
 
+// The middle `frames` frames of a log-mel [.., T], or the clip looped until it fills them.
+torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames);
+
 class Progress;
 
 // The inputs of many files at once, over `workers` threads with one ModelInputs each (torch's intra-op

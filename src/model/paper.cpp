@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/inputs.h"
 
 namespace mpjudge {
 
@@ -151,6 +152,24 @@ Checkpoint paper_to_checkpoint(PaperModel& model) {
   ck.config = model->config.to_json();
   ck.tensors = module_state(*model);
   return ck;
+}
+
+torch::Tensor paper_image(const RgbImage& img, int64_t size) {
+  TensorImage t = normalise_pm1(resize_image(img, int(size), int(size), ResizePolicy::Stretch));
+  return torch::from_blob(t.data.data(), {3, size, size}, torch::kFloat).clone();
+}
+
+torch::Tensor paper_mel_image(const torch::Tensor& log_mel, int64_t size) {
+  if (log_mel.dim() != 2 || log_mel.size(1) < 1)
+    throw Error(ErrorKind::Usage, "paper_mel_image: expected a log-mel [n_mels, T]");
+  torch::Tensor m = fit_frames(log_mel, kPaperMelFrames);
+  torch::Tensor top = m.max();
+  m = ((m - top + 80.0).clamp(0.0, 80.0) / 40.0 - 1.0).unsqueeze(0).unsqueeze(0);  // [1, 1, n_mels, frames]
+  namespace F = torch::nn::functional;
+  return F::interpolate(m, F::InterpolateFuncOptions()
+                               .size(std::vector<int64_t>{size, size})
+                               .mode(torch::kBilinear)
+                               .align_corners(false))[0];
 }
 
 }  // namespace mpjudge

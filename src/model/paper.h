@@ -7,6 +7,8 @@
 // checkpoints carry over, and (as paper-small) as an ablation that trains on a CPU.
 #pragma once
 
+#include <mpjudge/mpjudge.h>
+
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -104,5 +106,14 @@ TORCH_MODULE(PaperModel);
 // with its shape, and nothing else may be (Error(Model) names the first offender).
 PaperModel paper_from_checkpoint(const Checkpoint& ck, const std::string& path);
 Checkpoint paper_to_checkpoint(PaperModel& model);
+
+// The network's inputs, as the authors prepare them (docs/model.md):
+// the painting stretched to size x size, RGB in [-1, 1]: [3, size, size];
+torch::Tensor paper_image(const RgbImage& img, int64_t size);
+// the log-mel (dB, [n_mels, T]) of the clip's middle kPaperMelFrames frames (20 s at hop 512; a shorter
+// clip loops), its top 80 dB mapped to [-1, 1], resized bilinearly to [1, size, size]. The network
+// reads it as 3 identical channels (expand to [B, 3, size, size]).
+constexpr int64_t kPaperMelFrames = 862;
+torch::Tensor paper_mel_image(const torch::Tensor& log_mel, int64_t size);
 
 }  // namespace mpjudge

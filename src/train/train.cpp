@@ -33,7 +33,9 @@
 #include "model/encoders.h"
 #include "model/inputs.h"
 #include "model/mpjudge_net.h"
+#include "model/paper.h"
 #include "model/runtime.h"
+#include "common/parallel.h"
 #include "train/distributed.h"
 
 namespace mpjudge {
@@ -53,6 +55,7 @@ struct Features {
   torch::Tensor pdesc;  // [Np, painting_descriptor_dim]; undefined when the config has none
   torch::Tensor mel;   // [Nm, n_mels, crop]
   torch::Tensor pitch, desc;
+  torch::Tensor images, mel_images;  // paper_small: [Np, 3, S, S] and [Nm, 1, S, S] in [-1, 1]
 };
 
 struct Split {
@@ -61,17 +64,9 @@ struct Split {
   std::vector<int64_t> pm, pw, pl;  // preferences: music, chosen, rejected
 };
 
-// Centre crop, or loop a short clip until it fills `frames`.
-torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames) {
-  const int64_t t = mel.size(-1);
-  if (t >= frames) return mel.narrow(-1, (t - frames) / 2, frames);
-  const int64_t reps = (frames + t - 1) / t;
-  return mel.repeat({1, reps}).narrow(-1, 0, frames);
-}
-
 Features extract_features(const MpdDataset& d, const std::set<std::string>& musics,
                           const std::set<std::string>& paintings, const MPJudgeConfig& mc, const TrainConfig& cfg,
-                          bool show) {
+                          bool paper, bool show) {
   Features f;
   std::vector<std::string> ml(musics.begin(), musics.end()), pl(paintings.begin(), paintings.end());
   for (size_t i = 0; i < ml.size(); ++i) f.music_index[ml[i]] = int64_t(i);
@@ -84,6 +79,21 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   for (const auto& p : pl) pp.push_back(d.root + "/" + p);
   for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("features", ml.size() + pl.size(), !show);
+  if (paper) {
+    // The paper's network reads pixels and a mel image: no trunk maps or pitch features.
+    const int64_t size = PaperConfig::paper_small().image_size;
+    InputSet in = load_inputs({}, mp, fo, mc, workers, &bar);
+    std::vector<torch::Tensor> images(pp.size()), mels;
+    parallel_for(pp.size(), workers, [&](size_t i, int) {
+      images[i] = paper_image(load_image(pp[i]), size);
+      bar.tick();
+    });
+    bar.finish();
+    for (const auto& mi : in.music) mels.push_back(paper_mel_image(mi.mel[0], PaperConfig::paper_small().mel_size));
+    f.images = torch::stack(images);
+    f.mel_images = torch::stack(mels);
+    return f;
+  }
   InputSet in = load_inputs(pp, mp, fo, mc, workers, &bar);
   bar.finish();
   std::vector<torch::Tensor> mels, pitch, desc;
@@ -115,7 +125,8 @@ struct Trainer {
   MpdDataset data;
   Features feat;
   std::map<std::string, Split> splits;
-  MPJudgeNet net{nullptr};
+  MPJudgeNet net{nullptr};  // the default architecture and its baselines
+  PaperModel paper{nullptr};  // or the paper's (variant paper_small)
   std::vector<std::string> names;  // trainable parameters, sorted by name
   std::vector<torch::Tensor> params, m, v;
   int64_t step = 0, total_steps = 0, steps_per_epoch = 0;
@@ -128,7 +139,28 @@ struct Trainer {
     return {feat.mel.index_select(0, i), feat.pitch.index_select(0, i), feat.desc.index_select(0, i)};
   }
 
+  torch::nn::Module& module() { return paper ? static_cast<torch::nn::Module&>(*paper) : *net; }
+  Json model_config() const { return paper ? paper->config.to_json() : net->config.to_json(); }
+  Checkpoint model_checkpoint() { return paper ? paper_to_checkpoint(paper) : mpjudge_to_checkpoint(net); }
+  // A fresh network of `variant` from the current torch seed, or the one in `ck`.
+  void make_net(const std::string& variant, const MPJudgeConfig& mc, const Checkpoint* ck, const std::string& path) {
+    net = nullptr, paper = nullptr;
+    if (variant == "paper_small") {
+      paper = ck ? paper_from_checkpoint(*ck, path) : PaperModel(PaperConfig::paper_small());
+    } else {
+      net = MPJudgeNet(mc, shared_mobilenet());
+      if (ck) mpjudge::load_state(*net, *ck, path);
+    }
+  }
+
   MPJudgeOutput outputs(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {
+    if (paper) {
+      torch::Tensor im = torch::tensor(mi, torch::kLong), ip = torch::tensor(pi, torch::kLong);
+      torch::Tensor mel = feat.mel_images.index_select(0, im);
+      MPJudgeOutput o;
+      o.score = paper->forward(feat.images.index_select(0, ip), mel.expand({-1, 3, -1, -1})).score;
+      return o;
+    }
     torch::Tensor i = torch::tensor(pi, torch::kLong);
     PaintingInput p{feat.maps.index_select(0, i), feat.pdesc.defined() ? feat.pdesc.index_select(0, i) : torch::Tensor()};
     return net->forward(p, music_batch(mi));
@@ -153,7 +185,7 @@ struct Trainer {
     auto it = splits.find(split);
     if (it == splits.end()) return r;
     const Split& s = it->second;
-    net->eval();
+    module().eval();
     if (!s.y.empty()) {
       std::vector<float> pred = scores_nograd(s.m, s.p);
       std::vector<double> a(pred.begin(), pred.end()), b(s.y.begin(), s.y.end());
@@ -170,7 +202,7 @@ struct Trainer {
       r.pref_acc = double(ok) / double(w.size());
       r.n_prefs = w.size();
     }
-    net->train();
+    module().train();
     return r;
   }
 
@@ -202,7 +234,7 @@ struct Trainer {
     std::vector<int64_t> mi, pi;
     std::vector<float> y;
     for (int64_t i : idx) mi.push_back(s.m[size_t(i)]), pi.push_back(s.p[size_t(i)]), y.push_back(s.y[size_t(i)]);
-    if (net->config.variant == "emotion") {
+    if (net && net->config.variant == "emotion") {
       // The emotion baseline never sees the scores: squared error of each side's valence/arousal against
       // its media.csv label, where there is one.
       MPJudgeOutput o = outputs(mi, pi);
@@ -253,13 +285,13 @@ struct Trainer {
   void save_state(const std::string& path) {
     Checkpoint ck;
     ck.arch = "mpjudge-train-state";
-    ck.config = net->config.to_json();
+    ck.config = model_config();
     for (size_t k = 0; k < names.size(); ++k) {
       ck.tensors["param." + names[k]] = params[k].detach().clone();
       ck.tensors["adam_m." + names[k]] = m[k].clone();
       ck.tensors["adam_v." + names[k]] = v[k].clone();
     }
-    for (const auto& [n, t] : module_state(*net))
+    for (const auto& [n, t] : module_state(module()))
       if (!ck.tensors.count("param." + n)) ck.tensors["buffer." + n] = t.clone();
     ck.meta = {{"step", step}, {"total_steps", total_steps}, {"train_config", config_json()}};
     save_checkpoint(path, ck);
@@ -354,8 +386,11 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.stage == "dpo" && cfg.ref.empty()) fail_usage("train: --stage dpo needs --ref CKPT (the SFT model)");
   if (cfg.loss != "l1" && cfg.loss != "mse") fail_usage("train: --loss must be l1 or mse, found " + cfg.loss);
   if (cfg.man != "all" && cfg.man != "last") fail_usage("train: --man must be all or last, found " + cfg.man);
-  if (cfg.variant != "man" && cfg.variant != "late_fusion" && cfg.variant != "embedding" && cfg.variant != "emotion")
-    fail_usage("train: --variant must be man, late_fusion, embedding or emotion, found " + cfg.variant);
+  if (cfg.variant != "man" && cfg.variant != "late_fusion" && cfg.variant != "embedding" && cfg.variant != "emotion" &&
+      cfg.variant != "paper_small")
+    fail_usage("train: --variant must be man, late_fusion, embedding, emotion or paper_small, found " + cfg.variant);
+  if (cfg.variant == "paper_small" && (cfg.man != "all" || cfg.va_weight > 0))
+    fail_usage("train: --man and --va-weight apply to the default architecture, not paper_small");
   if (cfg.variant == "emotion" && cfg.stage == "dpo")
     fail_usage("train: the emotion baseline is trained on valence/arousal labels only (--stage sft)");
   if (cfg.grad_shards < 1 || cfg.grad_shards % cfg.world_size != 0)
@@ -364,7 +399,8 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.batch < cfg.grad_shards || cfg.batch % cfg.grad_shards != 0)
     fail_usage("train: --batch " + std::to_string(cfg.batch) + " must be a multiple of --grad-shards " +
                std::to_string(cfg.grad_shards));
-  if (cfg.lr == 0) cfg.lr = cfg.stage == "dpo" ? 2e-4 : 1e-3;
+  // The paper's transformer, trained from scratch, wants a gentler peak than the small heads on frozen features.
+  if (cfg.lr == 0) cfg.lr = cfg.stage == "dpo" ? 2e-4 : cfg.variant == "paper_small" ? 3e-4 : 1e-3;
   // DPO fine-tunes: more than 2 passes over the preferences traded SRCC for preference accuracy on
   // MPD-Open (4 epochs: test SRCC -0.012, models/README.md).
   if (cfg.epochs == 0) cfg.epochs = cfg.stage == "dpo" ? 2 : 4;
@@ -410,20 +446,24 @@ TrainResult train(const TrainConfig& cfg_in) {
         b->second == c->second)
       musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
   }
+  // The network: the default architecture (mc; for paper_small only its music front end is used) or
+  // the paper's, fresh or as --init / --ref has it.
   MPJudgeConfig mc;
   if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
-  mc.variant = cfg.variant;
+  bool paper = cfg.variant == "paper_small";
+  if (!paper) mc.variant = cfg.variant;
   mc.va_head = cfg.va_weight > 0 && cfg.variant == "man";
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {
     start = load_checkpoint(start_path);
-    mc = MPJudgeConfig::from_json(start.config);
+    paper = start.arch == "paper";
+    if (!paper) mc = MPJudgeConfig::from_json(start.config);
   }
   // Features: rank 0 first (it fills the on-disk cache), then the others read it.
   auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->barrier();
-  T.feat = extract_features(T.data, musics, paintings, mc, cfg, show);
+  T.feat = extract_features(T.data, musics, paintings, mc, cfg, paper, show);
   if (T.dist && T.lead) T.dist->barrier();
   const double feature_seconds = seconds_since(tf);
   {  // media.csv valence/arousal labels, for the emotion variant
@@ -478,10 +518,9 @@ TrainResult train(const TrainConfig& cfg_in) {
 
   // Model: fresh from the seed, or from --init / --ref.
   torch::manual_seed(cfg.seed);
-  T.net = MPJudgeNet(mc, shared_mobilenet());
-  if (!start_path.empty()) mpjudge::load_state(*T.net, start, start_path);
-  T.net->train();
-  for (auto& p : T.net->named_parameters()) {
+  T.make_net(paper ? "paper_small" : mc.variant, mc, start_path.empty() ? nullptr : &start, start_path);
+  T.module().train();
+  for (auto& p : T.module().named_parameters()) {
     T.names.push_back(p.key());
     T.params.push_back(p.value());
   }
@@ -507,12 +546,14 @@ TrainResult train(const TrainConfig& cfg_in) {
   // DPO reference: the frozen SFT model's scores on the train preferences, computed once.
   if (cfg.stage == "dpo") {
     MPJudgeNet keep = T.net;
-    T.net = mpjudge_from_checkpoint(load_checkpoint(cfg.ref), cfg.ref, shared_mobilenet());
-    T.net->eval();
+    PaperModel keep_paper = T.paper;
+    const Checkpoint ref = load_checkpoint(cfg.ref);
+    T.make_net(paper ? "paper_small" : mc.variant, mc, &ref, cfg.ref);
+    T.module().eval();
     T.ref_w = T.scores_nograd(train_split.pm, train_split.pw);
     T.ref_l = T.scores_nograd(train_split.pm, train_split.pl);
-    T.net = keep;
-    T.net->train();
+    T.net = keep, T.paper = keep_paper;
+    T.module().train();
   }
 
   if (T.lead) {
@@ -520,7 +561,7 @@ TrainResult train(const TrainConfig& cfg_in) {
     c["world_size"] = cfg.world_size;
     c["threads"] = at::get_num_threads();
     c["mpjudge"] = version();
-    c["model_config"] = mc.to_json();
+    c["model_config"] = T.model_config();
     c["train_pairs"] = train_split.y.size();
     c["train_preferences"] = train_split.pm.size();
     c["total_steps"] = T.total_steps;
@@ -627,7 +668,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   res.steps = T.step;
   res.feature_seconds = feature_seconds;
   if (T.lead) {
-    Checkpoint ck = mpjudge_to_checkpoint(T.net);
+    Checkpoint ck = T.model_checkpoint();
     ck.meta["trained"] = {{"stage", cfg.stage}, {"steps", T.step}, {"seed", cfg.seed}, {"data", cfg.data}};
     std::ifstream corpus(cfg.data + "/corpus.json");
     if (corpus) {
