@@ -279,6 +279,20 @@ TEST_F(Train, PaperSmallTrainsFromPixelsAndEvaluates) {
   // eval and the trainer's own summary see the same inputs: the same SRCC on the same split.
   Json summary = Json::parse(slurp(a + "/summary.json"));
   EXPECT_NEAR(ev["srcc"].get<double>(), summary["val"]["srcc"].get<double>(), 1e-3);
+  // The ordinary scorer serves it too: a score in [0, 1] and one 16x16 map per AdaIN block.
+  auto [music, painting] = first_music_and_painting();
+  auto sc = testutil::run_cli("score --model " + a + "/model.mpjc --music " + music + " --painting " + painting +
+                              " --cache-dir " + g_cache + " --json");
+  ASSERT_EQ(sc.exit_code, 0) << sc.err;
+  Json sj = Json::parse(sc.out);
+  EXPECT_GE(sj["score"].get<double>(), 0.0);
+  EXPECT_LE(sj["score"].get<double>(), 1.0);
+  auto x = testutil::run_cli("explain --model " + a + "/model.mpjc --music " + music + " --painting " + painting +
+                             " --cache-dir " + g_cache + " --out " + g_dir + "/paper_maps --json");
+  ASSERT_EQ(x.exit_code, 0) << x.err;
+  int pngs = 0;
+  for (const auto& f : fs::directory_iterator(g_dir + "/paper_maps")) pngs += f.path().extension() == ".png";
+  EXPECT_EQ(pngs, 6);
   const std::string d = g_dir + "/paper_dpo";
   r = testutil::run_cli(train_args(d, "--stage dpo --ref " + a + "/model.mpjc --batch 8 --steps 2"));
   ASSERT_EQ(r.exit_code, 0) << r.err;

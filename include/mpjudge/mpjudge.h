@@ -231,7 +231,7 @@ struct ModulationMap {
 struct ScoreResult {
   double score = 0;   // coherence in [0, 1]
   std::string model;  // checkpoint path
-  std::string arch;   // "mpjudge"
+  std::string arch;   // "mpjudge", "mpjudge-<variant>" for a baseline, or "paper"
   std::vector<ModulationMap> maps;
   bool painting_from_cache = false, music_from_cache = false;
 };

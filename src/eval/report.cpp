@@ -262,7 +262,6 @@ ReportSummary write_report(const ReportOptions& opt) {
   size_t with_maps = res.size();
   const std::string tmp = opt.out + ".maps.tmp.png";
   for (size_t k = 0; k < res.size() && with_maps == res.size(); ++k) {
-    if (res[k].second.arch != "mpjudge") continue;  // the Scorer serves the default architecture
     Scorer sc(opt.runs[k].model, opt.features);
     std::map<std::string, std::vector<const ScoredPair*>> by_song;
     for (const auto& p : res[k].second.pairs) by_song[p.music].push_back(&p);
@@ -273,12 +272,15 @@ ReportSummary write_report(const ReportOptions& opt) {
     });
     std::ostringstream g;
     bool any = false;
+    std::string block;  // the map shown: the first modulated block
     for (size_t s = 0; s < songs.size() && s < size_t(opt.gallery_songs); ++s) {
       auto v = by_song[songs[s].second];
       std::sort(v.begin(), v.end(), [](const ScoredPair* a, const ScoredPair* b) { return a->pred > b->pred; });
       for (const ScoredPair* p : {v.front(), v.back()}) {
         ScoreResult r = sc.score(opt.data + "/" + p->music, opt.data + "/" + p->painting);
         if (r.maps.empty()) break;
+        block = r.maps.front().layer + " (" + std::to_string(r.maps.front().height) + "×" +
+                std::to_string(r.maps.front().width) + ")";
         write_overlay_png(opt.data + "/" + p->painting, r.maps.front(), tmp, 0.55);
         std::vector<uint8_t> png = read_file(tmp, 64 << 20);
         unlink(tmp.c_str());
@@ -292,8 +294,8 @@ ReportSummary write_report(const ReportOptions& opt) {
     }
     if (any) {
       with_maps = k;
-      h << "<p>Model <b>" << esc(res[k].first) << "</b>, first MAN stage (14×14): brighter = the music changes the "
-           "painting's features more there.</p>"
+      h << "<p>Model <b>" << esc(res[k].first) << "</b>, first modulated block, " << esc(block)
+        << ": brighter = the music changes the painting's features more there.</p>"
            "<div class=\"gallery\" id=\"gallery\">"
         << g.str() << "</div>";
     }

@@ -10,6 +10,7 @@
 #include "image/image_internal.h"
 #include "model/inputs.h"
 #include "model/mpjudge_net.h"
+#include "model/paper.h"
 #include "model/runtime.h"
 #include "model/tensors.h"
 
@@ -19,22 +20,44 @@ namespace {
 constexpr int kBatch = 16;
 }  // namespace
 
+// The default architecture (and its baselines), or the paper's (arch "paper": pixels and a mel image in,
+// the raw head output clamped to [0, 1], one 16x16 map per AdaIN block).
 struct Scorer::Impl {
   std::string path;
   FeatureOptions opt;
   MPJudgeNet net{nullptr};
+  PaperModel paper{nullptr};
 
-  Impl(const std::string& p, const FeatureOptions& o) : path(p), opt(o), net(load(p, o)), inputs(o, net->config) {
-    net->eval();
-  }
-  static MPJudgeNet load(const std::string& path, const FeatureOptions& o) {
+  Impl(const std::string& p, const FeatureOptions& o) : path(p), opt(o), inputs(o, load(p, o)) {}
+  MPJudgeConfig load(const std::string& p, const FeatureOptions& o) {
     set_threads(o.threads);
-    return mpjudge_from_checkpoint(load_checkpoint(path), path, shared_mobilenet());
+    const Checkpoint ck = load_checkpoint(p);
+    if (ck.arch == "paper") {
+      paper = paper_from_checkpoint(ck, p);
+      paper->eval();
+      return MPJudgeConfig{};  // only its music front end (the log-mel) is used
+    }
+    net = mpjudge_from_checkpoint(ck, p, shared_mobilenet());
+    net->eval();
+    return net->config;
   }
 
   ModelInputs inputs;
   PaintingInput painting(const std::string& file, bool* from_cache) { return inputs.painting(file, from_cache); }
   MusicInput music(const std::string& file, bool* from_cache) { return inputs.music(file, from_cache); }
+
+  torch::Tensor paper_images(const std::vector<std::string>& files) {
+    std::vector<torch::Tensor> v;
+    for (const auto& f : files) v.push_back(paper_image(load_image(f), paper->config.image_size));
+    return torch::stack(v);
+  }
+  PaperOutput paper_forward(const std::vector<std::string>& paintings, const MusicInput& mi) {
+    torch::Tensor mel = paper_mel_image(mi.mel[0], paper->config.mel_size);
+    PaperOutput o =
+        paper->forward(paper_images(paintings), mel.unsqueeze(0).expand({int64_t(paintings.size()), 3, -1, -1}));
+    o.score = o.score.clamp(0.0, 1.0);
+    return o;
+  }
 };
 
 Scorer::Scorer(const std::string& model_path, const FeatureOptions& opt)
@@ -46,9 +69,23 @@ ScoreResult Scorer::score(const std::string& music, const std::string& painting)
   torch::NoGradGuard no_grad;
   ScoreResult r;
   MusicInput mi = impl_->music(music, &r.music_from_cache);
+  r.model = impl_->path;
+  if (impl_->paper) {
+    PaperOutput o = impl_->paper_forward({painting}, mi);
+    r.score = o.score[0].item<double>();
+    r.arch = "paper";
+    for (size_t k = 0; k < o.maps.size(); ++k) {
+      torch::Tensor m = o.maps[k][0].contiguous();
+      ModulationMap mm;
+      mm.layer = "block_" + std::to_string(k);
+      mm.height = mm.width = int(o.grid);
+      mm.values.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+      r.maps.push_back(std::move(mm));
+    }
+    return r;
+  }
   MPJudgeOutput o = impl_->net->forward(impl_->painting(painting, &r.painting_from_cache), mi);
   r.score = o.score[0].item<double>();
-  r.model = impl_->path;
   r.arch = impl_->net->config.variant == "man" ? "mpjudge" : "mpjudge-" + impl_->net->config.variant;
   for (size_t k = 0; k < o.maps.size(); ++k) {
     torch::Tensor m = o.maps[k][0].contiguous();
@@ -69,9 +106,14 @@ std::vector<RankEntry> Scorer::rank(const std::string& music, const std::vector<
   std::vector<RankEntry> out;
   for (size_t b0 = 0; b0 < paintings.size(); b0 += kBatch) {
     size_t b1 = std::min(paintings.size(), b0 + kBatch);
-    std::vector<PaintingInput> items;
-    for (size_t i = b0; i < b1; ++i) items.push_back(impl_->painting(paintings[i], &cached));
-    torch::Tensor s = impl_->net->forward(stack_paintings(items), expand_music(mi, int64_t(b1 - b0))).score;
+    torch::Tensor s;
+    if (impl_->paper) {
+      s = impl_->paper_forward({paintings.begin() + long(b0), paintings.begin() + long(b1)}, mi).score;
+    } else {
+      std::vector<PaintingInput> items;
+      for (size_t i = b0; i < b1; ++i) items.push_back(impl_->painting(paintings[i], &cached));
+      s = impl_->net->forward(stack_paintings(items), expand_music(mi, int64_t(b1 - b0))).score;
+    }
     for (size_t i = b0; i < b1; ++i) out.push_back({paintings[i], s[int64_t(i - b0)].item<double>()});
   }
   std::stable_sort(out.begin(), out.end(), [](const RankEntry& a, const RankEntry& b) { return a.score > b.score; });
