@@ -121,11 +121,11 @@ TEST_F(Train, RunFolderMetricsCurvesAndDeterminism) {
   EXPECT_EQ(s.exit_code, 0) << s.err;
 }
 
-TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
-  const std::string full = g_dir + "/full", cut = g_dir + "/killed";
-  const std::string args = "--batch 16 --steps 24 --ckpt-every 4 --eval-every 8";
+// Runs `args` to the end, then again with a SIGKILL once a checkpoint exists and `kill_after` steps are
+// logged, resumes it, and expects bit-identical weights and every step logged once.
+void check_resume_after_sigkill(const std::string& tag, const std::string& args, int steps, int kill_after) {
+  const std::string full = g_dir + "/" + tag + "_full", cut = g_dir + "/" + tag + "_killed";
   ASSERT_EQ(testutil::run_cli(train_args(full, args)).exit_code, 0);
-  // Start the same run, SIGKILL it once it has checkpointed at least once, then resume.
   const std::string cmd = std::string(MPJUDGE_BINARY) + " " + train_args(cut, args);
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
@@ -146,7 +146,7 @@ TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
       Json j = Json::parse(line, nullptr, false);
       if (!j.is_discarded() && j.contains("loss")) last = j["step"];
     }
-    if (last >= 6) {
+    if (last >= kill_after) {
       kill(pid, SIGKILL);
       killed_at = last;
       break;
@@ -154,14 +154,14 @@ TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
   }
   int st = 0;
   waitpid(pid, &st, 0);
-  ASSERT_GT(killed_at, 0) << "the run never reached step 6";
+  ASSERT_GT(killed_at, 0) << "the run never reached step " << kill_after;
   ASSERT_TRUE(WIFSIGNALED(st)) << "the run finished before it could be killed";
   EXPECT_FALSE(fs::exists(cut + "/model.mpjc"));
-  printf("killed at step %d; resuming\n", killed_at);
+  printf("%s: killed at step %d; resuming\n", tag.c_str(), killed_at);
   auto r = testutil::run_cli(train_args(cut, args + " --resume"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const double d = max_diff(full + "/model.mpjc", cut + "/model.mpjc");
-  printf("max |w_uninterrupted - w_resumed| = %g\n", d);
+  printf("%s: max |w_uninterrupted - w_resumed| = %g\n", tag.c_str(), d);
   EXPECT_EQ(d, 0.0);
   // The metrics log has every step exactly once.
   int n = 0;
@@ -170,7 +170,16 @@ TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
     if (line.find("\"loss\"") != std::string::npos) {
       EXPECT_EQ(Json::parse(line)["step"], ++n);
     }
-  EXPECT_EQ(n, 24);
+  EXPECT_EQ(n, steps);
+}
+
+TEST_F(Train, ResumeAfterSigkillIsBitIdentical) {
+  check_resume_after_sigkill("default", "--batch 16 --steps 24 --ckpt-every 4 --eval-every 8", 24, 6);
+}
+
+// paper_small has BatchNorm in its music encoder: its running statistics must come back too.
+TEST_F(Train, PaperSmallResumeAfterSigkillIsBitIdentical) {
+  check_resume_after_sigkill("paper", "--variant paper_small --batch 8 --steps 6 --ckpt-every 2 --eval-every 6", 6, 3);
 }
 
 TEST_F(Train, TwoProcessesMatchOneWithTheSameGlobalBatch) {

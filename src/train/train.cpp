@@ -318,6 +318,15 @@ struct Trainer {
         dst->copy_(it->second);
       }
     }
+    // Buffers: the BatchNorm running statistics of the paper network's music encoder (the default
+    // architecture has none).
+    for (auto& b : module().named_buffers()) {
+      auto it = ck.tensors.find("buffer." + b.key());
+      if (it == ck.tensors.end() || !it->second.sizes().equals(b.value().sizes()))
+        throw Error(ErrorKind::Model,
+                    path + ": expected tensor buffer." + b.key() + ", found none or another shape");
+      b.value().copy_(it->second);
+    }
     step = ck.meta.at("step").get<int64_t>();
   }
 
