@@ -15,7 +15,6 @@
 #include "model/inputs.h"
 #include "model/mpjudge_net.h"
 #include "model/paper.h"
-#include "common/parallel.h"
 
 namespace mpjudge {
 
@@ -65,22 +64,17 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("eval: features", ml.size() + pl.size());
   const int workers = opt.feature_threads > 0 ? opt.feature_threads : int(std::thread::hardware_concurrency());
-  InputSet in = load_inputs(paper ? std::vector<std::string>{} : pp, mp, opt.features,
-                            paper ? MPJudgeConfig{} : net->config, workers, &bar);
   std::map<std::string, MusicInput> music;
   std::map<std::string, PaintingInput> paintings;
   std::map<std::string, torch::Tensor> images, mel_images;  // paper
-  for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
   if (paper) {
-    std::vector<torch::Tensor> im(pl.size());
-    parallel_for(pl.size(), workers, [&](size_t i, int) {
-      im[i] = paper_image(load_image(pp[i]), paper->config.image_size);
-      bar.tick();
-    });
-    for (size_t i = 0; i < pl.size(); ++i) images[pl[i]] = im[i];
-    for (size_t i = 0; i < ml.size(); ++i) mel_images[ml[i]] = paper_mel_image(in.music[i].mel[0], paper->config.mel_size);
+    PaperInputs in = load_paper_inputs(pp, mp, paper->config, opt.features, workers, &bar);
+    for (size_t i = 0; i < pl.size(); ++i) images[pl[i]] = in.images[i];
+    for (size_t i = 0; i < ml.size(); ++i) mel_images[ml[i]] = in.mel_images[i];
   } else {
+    InputSet in = load_inputs(pp, mp, opt.features, net->config, workers, &bar);
     for (size_t i = 0; i < pl.size(); ++i) paintings[pl[i]] = in.paintings[i];
+    for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
   }
   bar.finish();
 
@@ -116,7 +110,6 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   for (const auto& q : prefs) sp.push_back({q.music, score.at({q.music, q.chosen}), score.at({q.music, q.rejected})});
   out.report = evaluate_scores(out.pairs, sp, opt.bootstrap, opt.seed);
   out.prefs = std::move(sp);
-  out.arch = ck.arch;
   out.ceiling = mpd_stats(sub).ceiling;
   return out;
 }

@@ -24,7 +24,6 @@ struct EvalOutput {
   std::optional<double> ceiling;  // mean single-rater SRCC vs the others on the split's pairs
   std::vector<ScoredPair> pairs;
   std::vector<ScoredPreference> prefs;
-  std::string arch;  // the checkpoint's: "mpjudge" or "paper"
 };
 
 EvalOutput evaluate_model(const EvalOptions& opt);

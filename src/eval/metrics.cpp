@@ -113,15 +113,16 @@ std::vector<double> logistic4_map(const std::vector<double>& x, const std::vecto
   return out;
 }
 
-Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs) {
+Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs,
+                        bool with_fits) {
   Metrics m;
   std::vector<double> p, y;
   for (const auto& s : pairs) p.push_back(s.pred), y.push_back(s.mos);
   m.n_pairs = pairs.size(), m.n_prefs = prefs.size();
   if (pairs.size() >= 2) {
     m.srcc = spearman(p, y);
-    m.krcc = kendall_tau_b(p, y);
-    m.plcc = pearson(logistic4_map(p, y), y);
+    m.krcc = with_fits ? kendall_tau_b(p, y) : NAN;
+    m.plcc = with_fits ? pearson(logistic4_map(p, y), y) : NAN;
     double ae = 0, se = 0;
     for (size_t i = 0; i < p.size(); ++i) ae += std::fabs(p[i] - y[i]), se += (p[i] - y[i]) * (p[i] - y[i]);
     m.mae = ae / double(p.size()), m.rmse = std::sqrt(se / double(p.size()));
@@ -168,6 +169,21 @@ std::vector<T> pick(const std::vector<T>& v, const std::vector<size_t>& idx) {
   return out;
 }
 
+// `rounds` resamples; round(pair_idx, pref_idx) names its values, and the finite ones are collected by name.
+template <class F>
+std::map<std::string, std::vector<double>> bootstrap(const PieceResampler& resampler, int rounds, uint64_t seed,
+                                                     F&& round) {
+  std::map<std::string, std::vector<double>> draws;
+  std::mt19937_64 rng(seed);
+  std::vector<size_t> pi, qi;
+  for (int b = 0; b < rounds && !resampler.empty(); ++b) {
+    resampler.draw(rng, pi, qi);
+    for (const auto& [name, v] : round(pi, qi))
+      if (std::isfinite(v)) draws[name].push_back(v);
+  }
+  return draws;
+}
+
 Interval percentile_interval(std::vector<double>& v) {
   std::sort(v.begin(), v.end());
   auto q = [&](double p) { return v[std::min(v.size() - 1, size_t(p * double(v.size() - 1) + 0.5))]; };
@@ -180,21 +196,11 @@ EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vect
                            uint64_t seed) {
   EvalReport r;
   r.point = compute_metrics(pairs, prefs);
-  const PieceResampler resampler(pairs, prefs);
-  std::map<std::string, std::vector<double>> draws;
-  std::mt19937_64 rng(seed);
-  std::vector<size_t> pi, qi;
-  for (int b = 0; b < rounds && !resampler.empty(); ++b) {
-    resampler.draw(rng, pi, qi);
+  auto draws = bootstrap(PieceResampler(pairs, prefs), rounds, seed, [&](const auto& pi, const auto& qi) {
     Metrics m = compute_metrics(pick(pairs, pi), pick(prefs, qi));
-    for (auto [name, v] : {std::pair{"srcc", m.srcc},
-                           {"plcc", m.plcc},
-                           {"krcc", m.krcc},
-                           {"mae", m.mae},
-                           {"rmse", m.rmse},
-                           {"pref_acc", m.pref_acc}})
-      if (std::isfinite(v)) draws[name].push_back(v);
-  }
+    return std::map<std::string, double>{{"srcc", m.srcc}, {"plcc", m.plcc}, {"krcc", m.krcc},
+                                         {"mae", m.mae},   {"rmse", m.rmse}, {"pref_acc", m.pref_acc}};
+  });
   for (auto& [name, v] : draws) r.ci95[name] = percentile_interval(v);
   std::map<std::string, std::vector<ScoredPair>> ms, pss;
   for (const auto& s : pairs) ms[s.music_source].push_back(s), pss[s.painting_source].push_back(s);
@@ -217,35 +223,18 @@ std::map<std::string, PairedDifference> paired_difference(const std::vector<Scor
   if (!same)
     throw Error(ErrorKind::Usage, "paired difference: expected two judges scored on the same pairs and preferences");
   // Only what the difference needs (SRCC, preference accuracy, MAE): no logistic fit or Kendall per round.
-  auto stats = [](const std::vector<ScoredPair>& ps, const std::vector<ScoredPreference>& qs) {
-    std::vector<double> p, y;
-    double ae = 0;
-    for (const auto& s : ps) p.push_back(s.pred), y.push_back(s.mos), ae += std::fabs(s.pred - s.mos);
-    size_t ok = 0;
-    for (const auto& q : qs) ok += q.pred_chosen > q.pred_rejected;
+  auto advantage = [](const std::vector<ScoredPair>& pa, const std::vector<ScoredPreference>& qa,
+                      const std::vector<ScoredPair>& pb, const std::vector<ScoredPreference>& qb) {
+    Metrics a = compute_metrics(pa, qa, false), b = compute_metrics(pb, qb, false);
     return std::map<std::string, double>{
-        {"srcc", ps.size() >= 2 ? spearman(p, y) : NAN},
-        {"pref_acc", qs.empty() ? NAN : double(ok) / double(qs.size())},
-        {"mae", ps.empty() ? NAN : ae / double(ps.size())}};
-  };
-  auto advantage = [&](const std::vector<ScoredPair>& pa, const std::vector<ScoredPreference>& qa,
-                       const std::vector<ScoredPair>& pb, const std::vector<ScoredPreference>& qb) {
-    auto a = stats(pa, qa), b = stats(pb, qb);
-    return std::map<std::string, double>{
-        {"srcc", a["srcc"] - b["srcc"]}, {"pref_acc", a["pref_acc"] - b["pref_acc"]}, {"mae", b["mae"] - a["mae"]}};
+        {"srcc", a.srcc - b.srcc}, {"pref_acc", a.pref_acc - b.pref_acc}, {"mae", b.mae - a.mae}};
   };
   std::map<std::string, PairedDifference> out;
   for (const auto& [k, v] : advantage(a_pairs, a_prefs, b_pairs, b_prefs))
     if (std::isfinite(v)) out[k].point = v;
-  const PieceResampler resampler(a_pairs, a_prefs);
-  std::map<std::string, std::vector<double>> draws;
-  std::mt19937_64 rng(seed);
-  std::vector<size_t> pi, qi;
-  for (int r = 0; r < rounds && !resampler.empty(); ++r) {
-    resampler.draw(rng, pi, qi);
-    for (const auto& [k, v] : advantage(pick(a_pairs, pi), pick(a_prefs, qi), pick(b_pairs, pi), pick(b_prefs, qi)))
-      if (std::isfinite(v)) draws[k].push_back(v);
-  }
+  auto draws = bootstrap(PieceResampler(a_pairs, a_prefs), rounds, seed, [&](const auto& pi, const auto& qi) {
+    return advantage(pick(a_pairs, pi), pick(a_prefs, qi), pick(b_pairs, pi), pick(b_prefs, qi));
+  });
   for (auto& [k, v] : draws) {
     if (!out.count(k) || v.empty()) continue;
     out[k].p_not_better = double(std::count_if(v.begin(), v.end(), [](double d) { return d <= 0; })) / double(v.size());

@@ -42,7 +42,9 @@ double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b)
 // returns the mapped predictions (the identity's Pearson when the fit fails).
 std::vector<double> logistic4_map(const std::vector<double>& pred, const std::vector<double>& mos);
 double pearson(const std::vector<double>& a, const std::vector<double>& b);
-Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs);
+// with_fits = false leaves out the slow ones, KRCC and the logistic-mapped PLCC (NaN then).
+Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs,
+                        bool with_fits = true);
 // Bootstrap over music pieces (`rounds` resamples, seeded) plus subsets by source.
 EvalReport evaluate_scores(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs,
                            int rounds = 1000, uint64_t seed = 1);

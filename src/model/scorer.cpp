@@ -51,8 +51,8 @@ struct Scorer::Impl {
     for (const auto& f : files) v.push_back(paper_image(load_image(f), paper->config.image_size));
     return torch::stack(v);
   }
-  PaperOutput paper_forward(const std::vector<std::string>& paintings, const MusicInput& mi) {
-    torch::Tensor mel = paper_mel_image(mi.mel[0], paper->config.mel_size);
+  // mel: paper_mel_image() of the song, made once per song.
+  PaperOutput paper_forward(const std::vector<std::string>& paintings, const torch::Tensor& mel) {
     PaperOutput o =
         paper->forward(paper_images(paintings), mel.unsqueeze(0).expand({int64_t(paintings.size()), 3, -1, -1}));
     o.score = o.score.clamp(0.0, 1.0);
@@ -71,7 +71,7 @@ ScoreResult Scorer::score(const std::string& music, const std::string& painting)
   MusicInput mi = impl_->music(music, &r.music_from_cache);
   r.model = impl_->path;
   if (impl_->paper) {
-    PaperOutput o = impl_->paper_forward({painting}, mi);
+    PaperOutput o = impl_->paper_forward({painting}, paper_mel_image(mi.mel[0], impl_->paper->config.mel_size));
     r.score = o.score[0].item<double>();
     r.arch = "paper";
     for (size_t k = 0; k < o.maps.size(); ++k) {
@@ -104,11 +104,12 @@ std::vector<RankEntry> Scorer::rank(const std::string& music, const std::vector<
   bool cached = false;
   MusicInput mi = impl_->music(music, &cached);
   std::vector<RankEntry> out;
+  const torch::Tensor mel = impl_->paper ? paper_mel_image(mi.mel[0], impl_->paper->config.mel_size) : torch::Tensor();
   for (size_t b0 = 0; b0 < paintings.size(); b0 += kBatch) {
     size_t b1 = std::min(paintings.size(), b0 + kBatch);
     torch::Tensor s;
     if (impl_->paper) {
-      s = impl_->paper_forward({paintings.begin() + long(b0), paintings.begin() + long(b1)}, mi).score;
+      s = impl_->paper_forward({paintings.begin() + long(b0), paintings.begin() + long(b1)}, mel).score;
     } else {
       std::vector<PaintingInput> items;
       for (size_t i = b0; i < b1; ++i) items.push_back(impl_->painting(paintings[i], &cached));

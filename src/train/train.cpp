@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -35,7 +36,6 @@
 #include "model/mpjudge_net.h"
 #include "model/paper.h"
 #include "model/runtime.h"
-#include "common/parallel.h"
 #include "train/distributed.h"
 
 namespace mpjudge {
@@ -66,7 +66,7 @@ struct Split {
 
 Features extract_features(const MpdDataset& d, const std::set<std::string>& musics,
                           const std::set<std::string>& paintings, const MPJudgeConfig& mc, const TrainConfig& cfg,
-                          bool paper, bool show) {
+                          const PaperConfig* paper, bool show) {
   Features f;
   std::vector<std::string> ml(musics.begin(), musics.end()), pl(paintings.begin(), paintings.end());
   for (size_t i = 0; i < ml.size(); ++i) f.music_index[ml[i]] = int64_t(i);
@@ -79,19 +79,11 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   for (const auto& p : pl) pp.push_back(d.root + "/" + p);
   for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("features", ml.size() + pl.size(), !show);
-  if (paper) {
-    // The paper's network reads pixels and a mel image: no trunk maps or pitch features.
-    const int64_t size = PaperConfig::paper_small().image_size;
-    InputSet in = load_inputs({}, mp, fo, mc, workers, &bar);
-    std::vector<torch::Tensor> images(pp.size()), mels;
-    parallel_for(pp.size(), workers, [&](size_t i, int) {
-      images[i] = paper_image(load_image(pp[i]), size);
-      bar.tick();
-    });
+  if (paper) {  // the paper's network reads pixels and a mel image: no trunk maps or pitch features
+    PaperInputs in = load_paper_inputs(pp, mp, *paper, fo, workers, &bar);
     bar.finish();
-    for (const auto& mi : in.music) mels.push_back(paper_mel_image(mi.mel[0], PaperConfig::paper_small().mel_size));
-    f.images = torch::stack(images);
-    f.mel_images = torch::stack(mels);
+    f.images = torch::stack(in.images);
+    f.mel_images = torch::stack(in.mel_images);
     return f;
   }
   InputSet in = load_inputs(pp, mp, fo, mc, workers, &bar);
@@ -142,11 +134,11 @@ struct Trainer {
   torch::nn::Module& module() { return paper ? static_cast<torch::nn::Module&>(*paper) : *net; }
   Json model_config() const { return paper ? paper->config.to_json() : net->config.to_json(); }
   Checkpoint model_checkpoint() { return paper ? paper_to_checkpoint(paper) : mpjudge_to_checkpoint(net); }
-  // A fresh network of `variant` from the current torch seed, or the one in `ck`.
-  void make_net(const std::string& variant, const MPJudgeConfig& mc, const Checkpoint* ck, const std::string& path) {
+  // A fresh network from the current torch seed, or the one in `ck`: the paper's when `pc` is given.
+  void make_net(const PaperConfig* pc, const MPJudgeConfig& mc, const Checkpoint* ck, const std::string& path) {
     net = nullptr, paper = nullptr;
-    if (variant == "paper_small") {
-      paper = ck ? paper_from_checkpoint(*ck, path) : PaperModel(PaperConfig::paper_small());
+    if (pc) {
+      paper = ck ? paper_from_checkpoint(*ck, path) : PaperModel(*pc);
     } else {
       net = MPJudgeNet(mc, shared_mobilenet());
       if (ck) mpjudge::load_state(*net, *ck, path);
@@ -459,20 +451,23 @@ TrainResult train(const TrainConfig& cfg_in) {
   // the paper's, fresh or as --init / --ref has it.
   MPJudgeConfig mc;
   if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
-  bool paper = cfg.variant == "paper_small";
-  if (!paper) mc.variant = cfg.variant;
+  std::optional<PaperConfig> paper;
+  if (cfg.variant == "paper_small") paper = PaperConfig::paper_small();
+  else mc.variant = cfg.variant;
   mc.va_head = cfg.va_weight > 0 && cfg.variant == "man";
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {
     start = load_checkpoint(start_path);
-    paper = start.arch == "paper";
-    if (!paper) mc = MPJudgeConfig::from_json(start.config);
+    paper.reset();
+    if (start.arch == "paper") paper = PaperConfig::from_json(start.config);
+    else mc = MPJudgeConfig::from_json(start.config);
   }
+  const PaperConfig* pc = paper ? &*paper : nullptr;
   // Features: rank 0 first (it fills the on-disk cache), then the others read it.
   auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->barrier();
-  T.feat = extract_features(T.data, musics, paintings, mc, cfg, paper, show);
+  T.feat = extract_features(T.data, musics, paintings, mc, cfg, pc, show);
   if (T.dist && T.lead) T.dist->barrier();
   const double feature_seconds = seconds_since(tf);
   {  // media.csv valence/arousal labels, for the emotion variant
@@ -527,7 +522,7 @@ TrainResult train(const TrainConfig& cfg_in) {
 
   // Model: fresh from the seed, or from --init / --ref.
   torch::manual_seed(cfg.seed);
-  T.make_net(paper ? "paper_small" : mc.variant, mc, start_path.empty() ? nullptr : &start, start_path);
+  T.make_net(pc, mc, start_path.empty() ? nullptr : &start, start_path);
   T.module().train();
   for (auto& p : T.module().named_parameters()) {
     T.names.push_back(p.key());
@@ -556,8 +551,8 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.stage == "dpo") {
     MPJudgeNet keep = T.net;
     PaperModel keep_paper = T.paper;
-    const Checkpoint ref = load_checkpoint(cfg.ref);
-    T.make_net(paper ? "paper_small" : mc.variant, mc, &ref, cfg.ref);
+    const Checkpoint ref = cfg.init.empty() ? start : load_checkpoint(cfg.ref);  // start is --ref unless --init
+    T.make_net(pc, mc, &ref, cfg.ref);
     T.module().eval();
     T.ref_w = T.scores_nograd(train_split.pm, train_split.pw);
     T.ref_l = T.scores_nograd(train_split.pm, train_split.pl);
