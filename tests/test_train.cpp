@@ -16,8 +16,11 @@
 #include <thread>
 
 #include "common/json.h"
+#include "data/csv.h"
+#include "data/mpd.h"
 #include "model/checkpoint.h"
 #include "model/torch_pch.h"
+#include <mpjudge/mpjudge.h>
 #include "test_util.h"
 
 using namespace mpjudge;
@@ -327,6 +330,84 @@ TEST_F(Train, AuxiliaryValenceArousalHead) {
   // Without the flag there is no such head (the default network's tensors are unchanged).
   ASSERT_EQ(testutil::run_cli("init-model --out " + g_dir + "/plain.mpjc").exit_code, 0);
   EXPECT_FALSE(load_checkpoint(g_dir + "/plain.mpjc").tensors.count("va_music.0.weight"));
+}
+
+// --music-inputs descriptors: a music encoder on the descriptor vector alone (no mel CNN, no pitch path),
+// recorded in the checkpoint; eval --predictions writes every scored pair, and the SRCC of that file is eval's.
+TEST_F(Train, DescriptorOnlyMusicEncoderAndEvalPredictions) {
+  const std::string run = g_dir + "/desc";
+  auto r = testutil::run_cli(train_args(run, "--music-inputs descriptors --batch 16 --steps 4"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(slurp(run + "/config.json"))["model_config"]["music_inputs"], "descriptors");
+  Checkpoint ck = load_checkpoint(run + "/model.mpjc");
+  for (const auto& [name, t] : ck.tensors) EXPECT_NE(name.rfind("music.conv.", 0), 0u) << name;
+  ASSERT_TRUE(ck.tensors.count("music.mlp.0.weight"));
+  EXPECT_EQ(ck.tensors.at("music.mlp.0.weight").size(1), 10);  // descriptor_dim
+  const std::string csv_path = g_dir + "/desc_pred.csv";
+  auto e = testutil::run_cli("eval --model " + run + "/model.mpjc --data " + g_data + " --split val --cache-dir " +
+                             g_cache + " --bootstrap 10 --json --predictions " + csv_path);
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  Json ev = Json::parse(e.out);
+  std::vector<std::vector<std::string>> rows;
+  std::string err;
+  ASSERT_TRUE(parse_csv(slurp(csv_path), rows, err)) << err;
+  ASSERT_EQ(rows.size(), ev["n_pairs"].get<size_t>() + 1);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"music", "painting", "music_source", "painting_source", "mos", "pred"}));
+  std::vector<double> mos, pred;
+  for (size_t i = 1; i < rows.size(); ++i) mos.push_back(std::stod(rows[i][4])), pred.push_back(std::stod(rows[i][5]));
+  printf("descriptor-only encoder: val SRCC %.4f from eval, %.4f from its predictions file\n", ev["srcc"].get<double>(),
+         spearman(pred, mos));
+  EXPECT_NEAR(spearman(pred, mos), ev["srcc"].get<double>(), 1e-3);
+  // paper_small has no such encoder: a usage error.
+  EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--variant paper_small --music-inputs descriptors")).exit_code,
+            2);
+  EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--music-inputs mel")).exit_code, 2);
+}
+
+// `mpjudge ensemble`: one checkpoint whose score and maps are the mean of its members' (here a default and a
+// descriptor-only judge); eval, score and explain read it; bad members are refused and nothing is written.
+TEST_F(Train, EnsembleAveragesItsMembers) {
+  const std::string a = g_dir + "/ens_a", b = g_dir + "/ens_b", e = g_dir + "/ens.mpjc";
+  ASSERT_EQ(testutil::run_cli(train_args(a, "--batch 16 --steps 4 --seed 3")).exit_code, 0);
+  ASSERT_EQ(testutil::run_cli(train_args(b, "--batch 16 --steps 4 --music-inputs descriptors")).exit_code, 0);
+  auto r = testutil::run_cli("ensemble --out " + e + " " + a + "/model.mpjc " + b + "/model.mpjc --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out)["arch"], "mpjudge-ensemble");
+  auto [music, painting] = first_music_and_painting();
+  FeatureOptions fo;
+  fo.cache_dir = g_cache;
+  ScoreResult ra = Scorer(a + "/model.mpjc", fo).score(music, painting);
+  ScoreResult rb = Scorer(b + "/model.mpjc", fo).score(music, painting);
+  ScoreResult re = Scorer(e, fo).score(music, painting);
+  EXPECT_EQ(re.arch, "mpjudge-ensemble");
+  printf("ensemble: members %.6f and %.6f, ensemble %.6f\n", ra.score, rb.score, re.score);
+  EXPECT_NEAR(re.score, (ra.score + rb.score) / 2, 1e-6);
+  ASSERT_EQ(re.maps.size(), ra.maps.size());
+  double worst = 0;
+  for (size_t k = 0; k < re.maps.size(); ++k) {
+    ASSERT_EQ(re.maps[k].values.size(), ra.maps[k].values.size());
+    for (size_t i = 0; i < re.maps[k].values.size(); ++i)
+      worst = std::max(worst, double(std::abs(re.maps[k].values[i] - (ra.maps[k].values[i] + rb.maps[k].values[i]) / 2)));
+  }
+  EXPECT_LT(worst, 1e-5);
+  auto ev = testutil::run_cli("eval --model " + e + " --data " + g_data + " --split val --cache-dir " + g_cache +
+                              " --bootstrap 10 --json");
+  ASSERT_EQ(ev.exit_code, 0) << ev.err;
+  EXPECT_TRUE(Json::parse(ev.out)["srcc"].is_number());
+  auto x = testutil::run_cli("explain --model " + e + " --music " + music + " --painting " + painting +
+                             " --cache-dir " + g_cache + " --out " + g_dir + "/ens_maps");
+  EXPECT_EQ(x.exit_code, 0) << x.err;
+  // Refusals: one member (usage), a baseline or paper member (model), an ensemble as a training start.
+  const std::string bad = g_dir + "/ens_bad.mpjc";
+  EXPECT_EQ(testutil::run_cli("ensemble --out " + bad + " " + a + "/model.mpjc").exit_code, 2);
+  ASSERT_EQ(testutil::run_cli(train_args(g_dir + "/ens_lf", "--variant late_fusion --batch 16 --steps 2")).exit_code, 0);
+  r = testutil::run_cli("ensemble --out " + bad + " " + a + "/model.mpjc " + g_dir + "/ens_lf/model.mpjc");
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("ens_lf/model.mpjc"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(bad));
+  r = testutil::run_cli(train_args(g_dir + "/ens_init", "--init " + e + " --batch 16 --steps 2"));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("one member at a time"), std::string::npos) << r.err;
 }
 
 TEST_F(Train, BadConfigurationsAreUsageErrors) {

@@ -37,6 +37,9 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_option("--va-weight", c.va_weight,
                 "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)")
       ->capture_default_str();
+  t->add_option("--music-inputs", c.music_inputs,
+                "Music encoder of a fresh model: all (log-mel CNN + pitch posteriors + descriptors) | descriptors")
+      ->capture_default_str();
   t->add_option("--loss", c.loss, "sft regression loss: l1 | mse")->capture_default_str();
   t->add_option("--rank-weight", c.rank_weight, "sft: weight of the in-batch pairwise ranking term")
       ->capture_default_str();

@@ -1,5 +1,5 @@
 // mpjudge — the command-line tool. A thin client of the library: parse flags, call, print.
-// Subcommands: describe, features, score, rank, explain, init-model, data, corpus, train, eval, info.
+// Subcommands: describe, features, score, rank, explain, init-model, ensemble, data, corpus, train, eval, info.
 // Exit codes: docs/cli.md.
 #include <mpjudge/mpjudge.h>
 
@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "corpus/build.h"
+#include "data/csv.h"
 #include "data/mpd.h"
 #include "eval/evaluate.h"
 #include "image/plot.h"
@@ -134,6 +135,13 @@ int main(int argc, char** argv) {
   init->add_flag("--random-man", random_man,
                  "Start MAN blocks with small random modulation instead of the identity (demos, tests)");
   cli::add_output_options(init, opt);
+  std::string ens_out;
+  std::vector<std::string> ens_members;
+  auto* ens = app.add_subcommand("ensemble",
+                                 "Write one checkpoint averaging trained judges (scores and modulation maps)");
+  ens->add_option("--out", ens_out, "Checkpoint to write")->required();
+  ens->add_option("MEMBERS", ens_members, "Trained default-architecture checkpoints (at least 2)")->required();
+  cli::add_output_options(ens, opt);
 
   auto* data = app.add_subcommand("data", "MPD datasets: validate, stats, split, import-json, export-json");
   data->require_subcommand(1);
@@ -209,6 +217,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval_cmd->add_option("--seed", eval_opt.seed, "Bootstrap seed")->capture_default_str();
   eval_cmd->add_option("--cache-dir", eval_cache, "Feature cache folder");
+  std::string eval_predictions;
+  eval_cmd->add_option("--predictions", eval_predictions,
+                       "Also write every scored pair (music, painting, sources, mos, pred) to this CSV file");
   cli::add_output_options(eval_cmd, opt);
 
   ReportOptions report_opt;
@@ -389,6 +400,10 @@ int main(int argc, char** argv) {
       }
       return cli::kOk;
     }
+    if (ens->parsed()) {
+      emit(Json::parse(write_ensemble_model(ens_out, ens_members)), opt.json);
+      return cli::kOk;
+    }
     if (init->parsed()) {
       Json out = Json::parse(write_initial_model(init_out, seed, random_man));
       emit(out, opt.json);
@@ -506,6 +521,16 @@ int main(int argc, char** argv) {
       eval_opt.features.cache_dir = eval_cache;
       if (opt.threads > 0) eval_opt.feature_threads = opt.threads;
       EvalOutput r = evaluate_model(eval_opt);
+      if (!eval_predictions.empty()) {
+        std::string csv = "music,painting,music_source,painting_source,mos,pred\n";
+        char num_buf[64];
+        for (const auto& p : r.pairs) {
+          std::snprintf(num_buf, sizeof num_buf, "%.6f,%.6f\n", p.mos, p.pred);
+          csv += csv_field(p.music) + "," + csv_field(p.painting) + "," + csv_field(p.music_source) + "," +
+                 csv_field(p.painting_source) + "," + num_buf;
+        }
+        write_file_atomic(eval_predictions, csv);
+      }
       auto num = [](double v) { return std::isfinite(v) ? Json(std::round(v * 1e4) / 1e4) : Json(nullptr); };
       auto metrics = [&](const Metrics& m) {
         return Json{{"srcc", num(m.srcc)},  {"plcc", num(m.plcc)}, {"krcc", num(m.krcc)},

@@ -1,14 +1,23 @@
 # A diagnostic for MPD-Open: how well does the reference panel's own latent score predict the MOS of a split
-#   (a) with the music's valence/arousal from media.csv (the vgmidi human labels the panel used), and
-#   (b) with valence/arousal estimated from the audio descriptors by the panel's own estimator, i.e. what a
-#       judge that learned the panel's formulas exactly but hears only audio reaches with that estimator.
+#   (a) with the music's valence/arousal from media.csv (the vgmidi human labels the panel used);
+#   (b) with valence/arousal estimated from the audio descriptors by the panel's own estimator;
+#   (c) with valence/arousal from a ridge regression on the audio descriptors, fitted on the train split's
+#       labelled clips (ridge strength chosen on val): what a judge that learned the panel's formulas
+#       exactly, and the labels as well as a linear model of the descriptors can, would reach;
+#   (d) with the human labels, but each music origin's valence and arousal sign kept with probability q and
+#       flipped otherwise: how often a judge must get the sign of the labels right to reach a given SRCC.
 # Mirrors src/corpus/panel.cpp (keep the two in step); descriptors come from `mpjudge describe`.
-# usage: /usr/bin/python3 tools/panel_bound.py CORPUS_DIR build/mpjudge [SPLIT]   (about 1.5 min for test)
+# usage: /usr/bin/python3 tools/panel_bound.py CORPUS_DIR build/mpjudge [SPLIT] [--cache DIR]
+#   About 1 s per clip and painting the first time (the train clips too, for (c)); --cache keeps the
+#   descriptors as JSON for the next run.
+import argparse
 import csv
+import hashlib
 import json
 import math
+import os
+import random
 import subprocess
-import sys
 
 import torch
 
@@ -37,9 +46,19 @@ def spearman(a, b):
     return float((ra * rb).sum() / (ra.norm() * rb.norm()))
 
 
-def describe(binary, kind, path):
+def describe(binary, kind, path, cache=None):
+    if cache:
+        key = os.path.join(cache, hashlib.sha256((kind + ':' + os.path.abspath(path)).encode()).hexdigest() + '.json')
+        if os.path.exists(key):
+            return json.load(open(key))
     out = subprocess.run([binary, 'describe', '--' + kind, path, '--json'], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout)
+    d = json.loads(out.stdout)
+    if cache:
+        os.makedirs(cache, exist_ok=True)
+        with open(key + '.tmp', 'w') as f:
+            json.dump(d, f)
+        os.replace(key + '.tmp', key)
+    return d
 
 
 def panel_music(d, va):
@@ -80,23 +99,100 @@ def latent(m, p):  # panel_terms() weighted by the base weights
     return sum(w * t for w, t in zip(WEIGHTS, terms))
 
 
+def audio_vector(d):
+    """Every scalar `mpjudge describe --music` gives, with mode as +-1 and mode x key strength."""
+    mode = 1.0 if d['mode'] == 'major' else -1.0
+    return [mode, mode * d['key_strength'], d['key_strength'], d['tempo_bpm'], d['tempo_confidence'],
+            d['onset_rate_hz'], d['loudness_lufs'], d['loudness_range_lu'], d['spectral_centroid_hz'],
+            d['pitch_height'], d['pitch_confidence'], d['rms_db'], d['dynamic_range_db']]
+
+
+class Ridge:
+    """Linear least squares with an L2 penalty on standardised inputs."""
+
+    def __init__(self, x, y, lam):
+        x = torch.tensor(x, dtype=torch.float64)
+        self.mu, self.sd = x.mean(0), x.std(0) + 1e-9
+        a = self.design(x)
+        eye = torch.eye(a.shape[1], dtype=torch.float64)
+        eye[0, 0] = 0  # no penalty on the intercept
+        self.w = torch.linalg.solve(a.T @ a + lam * eye, a.T @ torch.tensor(y, dtype=torch.float64))
+
+    def design(self, x):
+        return torch.cat([torch.ones(len(x), 1, dtype=torch.float64), (x - self.mu) / self.sd], 1)
+
+    def __call__(self, x):
+        return (self.design(torch.tensor(x, dtype=torch.float64)) @ self.w).clamp(-1, 1).tolist()
+
+
 def main():
-    root, binary = sys.argv[1], sys.argv[2]
-    split_name = sys.argv[3] if len(sys.argv) > 3 else 'test'
+    ap = argparse.ArgumentParser()
+    ap.add_argument('corpus')
+    ap.add_argument('binary')
+    ap.add_argument('split', nargs='?', default='test')
+    ap.add_argument('--cache', default=None, help='keep descriptors as JSON in this folder')
+    args = ap.parse_args()
+    root = args.corpus
     split = json.load(open(root + '/split.json'))['pairs']
-    pairs = [r for r in csv.DictReader(open(root + '/pairs.csv')) if split.get(r['pair_id']) == split_name]
+    all_pairs = list(csv.DictReader(open(root + '/pairs.csv')))
     media = {r['path']: r for r in csv.DictReader(open(root + '/media.csv'))}
+    music_split = {}
+    for p in all_pairs:
+        music_split.setdefault(p['music'], set()).add(split.get(p['pair_id']))
+    pairs = [p for p in all_pairs if split.get(p['pair_id']) == args.split]
     musics = sorted({p['music'] for p in pairs})
-    music_desc = {f: describe(binary, 'music', root + '/' + f) for f in musics}
-    paintings = {f: panel_painting(describe(binary, 'painting', root + '/' + f)) for f in {p['painting'] for p in pairs}}
-    labels = {f: (float(media[f]['valence']), float(media[f]['arousal'])) for f in musics}
+    labelled = lambda f: media[f]['va_from'] != 'estimate'
+    fit = {s: sorted(f for f, ss in music_split.items() if ss == {s} and labelled(f)) for s in ('train', 'val')}
+    music_desc = {f: describe(args.binary, 'music', root + '/' + f, args.cache)
+                  for f in sorted(set(musics) | set(fit['train']) | set(fit['val']))}
+    paintings = {f: panel_painting(describe(args.binary, 'painting', root + '/' + f, args.cache))
+                 for f in sorted({p['painting'] for p in pairs})}
+    labels = {f: (float(media[f]['valence']), float(media[f]['arousal'])) for f in music_desc}
     mos = [float(p['score']) for p in pairs]
-    with_labels = [latent(panel_music(music_desc[p['music']], labels[p['music']]), paintings[p['painting']]) for p in pairs]
-    estimated = [latent(panel_music(music_desc[p['music']], None), paintings[p['painting']]) for p in pairs]
-    print(json.dumps({'split': split_name, 'pairs': len(pairs), 'music': len(musics),
-                      'music_with_human_va': sum(media[f]['va_from'] != 'estimate' for f in musics),
-                      'srcc_latent_media_va': round(spearman(with_labels, mos), 4),
-                      'srcc_latent_estimated_va': round(spearman(estimated, mos), 4)}))
+
+    def srcc_with(va):
+        return spearman([latent(panel_music(music_desc[p['music']], va[p['music']]), paintings[p['painting']])
+                         for p in pairs], mos)
+
+    # (c) ridge on the descriptors: fitted on train, strength chosen by val sign accuracy of valence+arousal.
+    vec = lambda fs: [audio_vector(music_desc[f]) for f in fs]
+    lab = lambda fs: [labels[f] for f in fs]
+    best = None
+    for lam in (0.1, 1.0, 10.0, 100.0, 1000.0):
+        r = Ridge(vec(fit['train']), lab(fit['train']), lam)
+        acc = sum((a > 0) == (b > 0) for pv, t in zip(r(vec(fit['val'])), lab(fit['val'])) for a, b in zip(pv, t))
+        if best is None or acc > best[0]:
+            best = (acc, lam, r)
+    _, lam, ridge = best
+    scored = [f for f in musics if labelled(f)]
+    learned = dict(zip(musics, map(tuple, ridge(vec(musics)))))
+    for f in musics:
+        if not labelled(f):
+            learned[f] = labels[f]  # the panel itself used its estimate there; the judge can learn it exactly
+    sign_acc = [sum((learned[f][k] > 0) == (labels[f][k] > 0) for f in scored) / max(1, len(scored)) for k in (0, 1)]
+
+    # (d) sign kept with probability q per origin, 20 draws each.
+    rng = random.Random(1)
+    origins = sorted({media[f]['origin'] for f in scored})
+    curve = {}
+    for q in (0.6, 0.7, 0.8, 0.9, 0.95):
+        runs = []
+        for _ in range(20):
+            keep = {o: (rng.random() < q, rng.random() < q) for o in origins}
+            va = {f: (labels[f][0] * (1 if keep[media[f]['origin']][0] else -1),
+                      labels[f][1] * (1 if keep[media[f]['origin']][1] else -1)) if labelled(f) else labels[f]
+                  for f in musics}
+            runs.append(srcc_with(va))
+        curve[str(q)] = round(sum(runs) / len(runs), 4)
+
+    print(json.dumps({'split': args.split, 'pairs': len(pairs), 'music': len(musics),
+                      'music_with_human_va': len(scored),
+                      'srcc_latent_media_va': round(srcc_with(labels), 4),
+                      'srcc_latent_estimated_va': round(srcc_with({f: None for f in musics}), 4),
+                      'srcc_latent_ridge_va': round(srcc_with(learned), 4),
+                      'ridge': {'lambda': lam, 'train_clips': len(fit['train']), 'val_clips': len(fit['val']),
+                                'sign_acc_valence': round(sign_acc[0], 3), 'sign_acc_arousal': round(sign_acc[1], 3)},
+                      'srcc_latent_sign_kept_with_p': curve}))
 
 
 if __name__ == '__main__':

@@ -231,7 +231,7 @@ struct ModulationMap {
 struct ScoreResult {
   double score = 0;   // coherence in [0, 1]
   std::string model;  // checkpoint path
-  std::string arch;   // "mpjudge", "mpjudge-<variant>" for a baseline, or "paper"
+  std::string arch;   // "mpjudge", "mpjudge-<variant>" for a baseline, "mpjudge-ensemble", or "paper"
   std::vector<ModulationMap> maps;
   bool painting_from_cache = false, music_from_cache = false;
 };
@@ -264,6 +264,11 @@ class Scorer {
 // Writes an untrained checkpoint of the default architecture (MAN blocks start as the identity, or
 // with small random modulation when random_man is set). Returns a JSON summary. Deterministic by seed.
 std::string write_initial_model(const std::string& out, uint64_t seed, bool random_man);
+
+// Writes one checkpoint (arch "mpjudge-ensemble") that averages the scores and maps of trained default-
+// architecture checkpoints (at least 2; same variant, MAN layers and input sizes). Returns a JSON summary.
+// Throws Error(Model) for a member of another architecture or shape, Error(Usage) for fewer than 2.
+std::string write_ensemble_model(const std::string& out, const std::vector<std::string>& members);
 
 // Writes the modulation map as a colour-mapped overlay over the painting (upsampled, min-max
 // normalised, alpha-blended) to a PNG, atomically. Throws Error(Input) for an unreadable painting.

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -26,13 +27,13 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   if (d.split.empty()) fail_usage("eval: " + opt.data + " has no split.json", "run `mpjudge data split` first");
   // The default architecture (and its baselines) or the paper's.
   const Checkpoint ck = load_checkpoint(opt.model);
-  MPJudgeNet net{nullptr};
+  std::optional<MPJudgeEnsemble> net;  // a plain mpjudge checkpoint is an ensemble of one
   PaperModel paper{nullptr};
   if (ck.arch == "paper") {
     paper = paper_from_checkpoint(ck, opt.model);
     paper->eval();
   } else {
-    net = mpjudge_from_checkpoint(ck, opt.model, shared_mobilenet());
+    net = mpjudge_ensemble_from_checkpoint(ck, opt.model, shared_mobilenet());
     net->eval();
   }
   std::map<std::string, std::string> music_split, painting_split;
@@ -72,7 +73,7 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
     for (size_t i = 0; i < pl.size(); ++i) images[pl[i]] = in.images[i];
     for (size_t i = 0; i < ml.size(); ++i) mel_images[ml[i]] = in.mel_images[i];
   } else {
-    InputSet in = load_inputs(pp, mp, opt.features, net->config, workers, &bar);
+    InputSet in = load_inputs(pp, mp, opt.features, net->config(), workers, &bar);
     for (size_t i = 0; i < pl.size(); ++i) paintings[pl[i]] = in.paintings[i];
     for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
   }

@@ -22,7 +22,8 @@ int64_t stage_channels(const std::string& layer) {
 nlohmann::json MPJudgeConfig::to_json() const {
   return {{"variant", variant},          {"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
           {"n_mels", n_mels},          {"pitch_dim", pitch_dim},   {"descriptor_dim", descriptor_dim},
-          {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}, {"va_head", va_head}};
+          {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}, {"va_head", va_head},
+          {"music_inputs", music_inputs}};
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
@@ -38,12 +39,15 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     c.head_hidden = j.value("head_hidden", c.head_hidden);
     c.painting_descriptor_dim = j.value("painting_descriptor_dim", int64_t(0));  // absent: format 1
     c.va_head = j.value("va_head", false);
+    c.music_inputs = j.value("music_inputs", std::string("all"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
   if (c.variant != "man" && c.variant != "late_fusion" && c.variant != "embedding" && c.variant != "emotion")
     throw Error(ErrorKind::Model,
                 "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + c.variant + "'");
+  if (c.music_inputs != "all" && c.music_inputs != "descriptors")
+    throw Error(ErrorKind::Model, "MPJudge config: music_inputs must be all or descriptors, found '" + c.music_inputs + "'");
   if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0 ||
       (c.painting_descriptor_dim != 0 && c.painting_descriptor_dim != 11))
     throw Error(ErrorKind::Model,
@@ -137,7 +141,12 @@ std::pair<torch::Tensor, torch::Tensor> MANImpl::forward(const torch::Tensor& x,
   return {x + delta, delta.norm(2, 1)};                                                             // map [B, H, W]
 }
 
-MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) {
+MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) : descriptors_only(c.music_inputs == "descriptors") {
+  if (descriptors_only) {
+    mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(c.descriptor_dim, c.music_dim), torch::nn::ReLU(),
+                                                       torch::nn::Linear(c.music_dim, c.music_dim)));
+    return;
+  }
   conv = register_module(
       "conv", torch::nn::Sequential(
                   torch::nn::Conv1d(torch::nn::Conv1dOptions(c.n_mels, 128, 5).stride(2).padding(2)), torch::nn::ReLU(),
@@ -149,6 +158,7 @@ MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) {
 }
 
 torch::Tensor MusicEncoderImpl::forward(const MusicInput& in) {
+  if (descriptors_only) return mlp->forward(in.descriptors);  // [B, music_dim]
   // dB log-mel to roughly unit scale before the convolutions.
   torch::Tensor h = conv->forward((in.mel + 40.0) / 40.0);                     // [B, 128, T/8]
   torch::Tensor pooled = torch::cat({h.mean(-1), std::get<0>(h.max(-1))}, 1);  // [B, 256]
@@ -260,6 +270,92 @@ MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path
   MPJudgeNet net(MPJudgeConfig::from_json(ck.config), std::move(trunk));
   load_state(*net, ck, path);
   return net;
+}
+
+void MPJudgeEnsemble::eval() {
+  for (auto& m : members) m->eval();
+}
+
+MPJudgeOutput MPJudgeEnsemble::forward(const PaintingInput& painting, const MusicInput& music) {
+  MPJudgeOutput out = members.front()->forward(painting, music);
+  if (members.size() == 1) return out;
+  for (size_t k = 1; k < members.size(); ++k) {
+    MPJudgeOutput o = members[k]->forward(painting, music);
+    out.score = out.score + o.score;
+    for (size_t i = 0; i < out.maps.size(); ++i) out.maps[i] = out.maps[i] + o.maps[i];
+  }
+  const double n = double(members.size());
+  out.score = out.score / n;
+  for (auto& m : out.maps) m = m / n;
+  out.music_va = out.painting_va = torch::Tensor();  // a member's own; not an ensemble output
+  return out;
+}
+
+namespace {
+
+const char* kEnsembleArch = "mpjudge-ensemble";
+
+std::string member_prefix(size_t k) { return "member" + std::to_string(k) + "."; }
+
+// Members must read the same inputs and give maps of the same layers.
+void check_member(const MPJudgeConfig& first, const MPJudgeConfig& c, const std::string& what) {
+  if (c.variant != first.variant || c.man_layers != first.man_layers ||
+      c.painting_descriptor_dim != first.painting_descriptor_dim || c.n_mels != first.n_mels ||
+      c.pitch_dim != first.pitch_dim || c.descriptor_dim != first.descriptor_dim)
+    throw Error(ErrorKind::Model, what + ": expected a judge with the first member's variant, MAN layers and input sizes " +
+                                      first.to_json().dump() + ", found " + c.to_json().dump());
+}
+
+}  // namespace
+
+MPJudgeEnsemble mpjudge_ensemble_from_checkpoint(const Checkpoint& ck, const std::string& path,
+                                                 std::shared_ptr<const MobileNetV2> trunk) {
+  MPJudgeEnsemble e;
+  if (ck.arch != kEnsembleArch) {
+    e.members.push_back(mpjudge_from_checkpoint(ck, path, std::move(trunk)));
+    return e;
+  }
+  const nlohmann::json members = ck.config.value("members", nlohmann::json::array());
+  if (!members.is_array() || members.empty())
+    throw Error(ErrorKind::Model, path + ": expected a non-empty \"members\" list in the ensemble's config, found " +
+                                      ck.config.dump());
+  for (size_t k = 0; k < members.size(); ++k) {
+    Checkpoint one;
+    one.arch = "mpjudge";
+    one.config = members[k];
+    const std::string prefix = member_prefix(k);
+    for (const auto& [name, t] : ck.tensors)
+      if (name.rfind(prefix, 0) == 0) one.tensors[name.substr(prefix.size())] = t;
+    const std::string what = path + " member " + std::to_string(k);
+    e.members.push_back(mpjudge_from_checkpoint(one, what, trunk));
+    if (k > 0) check_member(e.config(), e.members.back()->config, what);
+  }
+  size_t used = 0;
+  for (const auto& m : e.members) used += m->named_parameters().size() + m->named_buffers().size();
+  if (used != ck.tensors.size())
+    throw Error(ErrorKind::Model, path + ": expected " + std::to_string(used) + " member tensors, found " +
+                                      std::to_string(ck.tensors.size()));
+  return e;
+}
+
+Checkpoint mpjudge_ensemble_checkpoint(const std::vector<Checkpoint>& members, const std::vector<std::string>& paths) {
+  if (members.size() < 2) throw Error(ErrorKind::Usage, "ensemble: expected at least 2 member checkpoints, found " +
+                                                            std::to_string(members.size()));
+  Checkpoint ck;
+  ck.arch = kEnsembleArch;
+  ck.config = {{"members", nlohmann::json::array()}};
+  ck.meta["members"] = paths;
+  const MPJudgeConfig first = MPJudgeConfig::from_json(members.front().config);
+  for (size_t k = 0; k < members.size(); ++k) {
+    const Checkpoint& m = members[k];
+    if (m.arch != "mpjudge")
+      throw Error(ErrorKind::Model,
+                  paths[k] + ": expected a checkpoint of architecture 'mpjudge' as an ensemble member, found '" + m.arch + "'");
+    check_member(first, MPJudgeConfig::from_json(m.config), paths[k]);
+    ck.config["members"].push_back(m.config);
+    for (const auto& [name, t] : m.tensors) ck.tensors[member_prefix(k) + name] = t;
+  }
+  return ck;
 }
 
 }  // namespace mpjudge

@@ -41,6 +41,9 @@ struct MPJudgeConfig {
   int64_t head_hidden = 128;
   int64_t painting_descriptor_dim = 11;  // painting_descriptor_vector(); 0 = none (format 1)
   bool va_head = false;  // man: an auxiliary valence/arousal head on the music embedding (train --va-weight)
+  // What the music encoder reads: "all" (log-mel CNN + pitch posteriors + descriptors) or "descriptors"
+  // (the descriptor vector only; no mel or pitch path, so it cannot memorise the training clips' sound).
+  std::string music_inputs = "all";
   nlohmann::json to_json() const;
   static MPJudgeConfig from_json(const nlohmann::json& j);
   // The trunk layer whose output is cached per painting: the first MAN point.
@@ -87,6 +90,7 @@ TORCH_MODULE(GlobalMAN);
 struct MusicEncoderImpl : torch::nn::Module {
   explicit MusicEncoderImpl(const MPJudgeConfig& c);
   torch::Tensor forward(const MusicInput& in);  // [B, music_dim]
+  bool descriptors_only = false;
   torch::nn::Sequential conv{nullptr};
   torch::nn::Sequential mlp{nullptr};
 };
@@ -122,5 +126,23 @@ TORCH_MODULE(MPJudgeNet);
 Checkpoint mpjudge_to_checkpoint(MPJudgeNet& net);
 MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path,
                                    std::shared_ptr<const MobileNetV2> trunk);
+
+// An average of judges of the default architecture: arch "mpjudge-ensemble", made by `mpjudge ensemble`
+// from checkpoints trained separately (e.g. other seeds or another --music-inputs). Its score is the mean of
+// the members' scores, its maps the mean of their maps. Members share the variant and the MAN points, so one
+// set of inputs (the trunk map at trunk_layer(), the music input) serves them all. A plain "mpjudge"
+// checkpoint loads as an ensemble of one, bit-identical to the network itself.
+struct MPJudgeEnsemble {
+  std::vector<MPJudgeNet> members;
+  const MPJudgeConfig& config() const { return members.front()->config; }
+  void eval();
+  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music);
+};
+
+MPJudgeEnsemble mpjudge_ensemble_from_checkpoint(const Checkpoint& ck, const std::string& path,
+                                                 std::shared_ptr<const MobileNetV2> trunk);
+// The ensemble checkpoint of already trained members (each arch "mpjudge"; paths name them in errors and in
+// the checkpoint's meta). Throws Model when a member is of another architecture or does not match the first.
+Checkpoint mpjudge_ensemble_checkpoint(const std::vector<Checkpoint>& members, const std::vector<std::string>& paths);
 
 }  // namespace mpjudge

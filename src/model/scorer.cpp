@@ -3,6 +3,7 @@
 #include <mpjudge/mpjudge.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "audio/audio_internal.h"
 #include "common/error.h"
@@ -25,7 +26,7 @@ constexpr int kBatch = 16;
 struct Scorer::Impl {
   std::string path;
   FeatureOptions opt;
-  MPJudgeNet net{nullptr};
+  std::optional<MPJudgeEnsemble> net;  // a plain mpjudge checkpoint is an ensemble of one
   PaperModel paper{nullptr};
 
   Impl(const std::string& p, const FeatureOptions& o) : path(p), opt(o), inputs(o, load(p, o)) {}
@@ -37,11 +38,13 @@ struct Scorer::Impl {
       paper->eval();
       return MPJudgeConfig{};  // only its music front end (the log-mel) is used
     }
-    net = mpjudge_from_checkpoint(ck, p, shared_mobilenet());
+    net = mpjudge_ensemble_from_checkpoint(ck, p, shared_mobilenet());
     net->eval();
-    return net->config;
+    ensemble = ck.arch != "mpjudge";
+    return net->config();
   }
 
+  bool ensemble = false;
   ModelInputs inputs;
   PaintingInput painting(const std::string& file, bool* from_cache) { return inputs.painting(file, from_cache); }
   MusicInput music(const std::string& file, bool* from_cache) { return inputs.music(file, from_cache); }
@@ -86,11 +89,12 @@ ScoreResult Scorer::score(const std::string& music, const std::string& painting)
   }
   MPJudgeOutput o = impl_->net->forward(impl_->painting(painting, &r.painting_from_cache), mi);
   r.score = o.score[0].item<double>();
-  r.arch = impl_->net->config.variant == "man" ? "mpjudge" : "mpjudge-" + impl_->net->config.variant;
+  const MPJudgeConfig& c = impl_->net->config();
+  r.arch = impl_->ensemble ? "mpjudge-ensemble" : c.variant == "man" ? "mpjudge" : "mpjudge-" + c.variant;
   for (size_t k = 0; k < o.maps.size(); ++k) {
     torch::Tensor m = o.maps[k][0].contiguous();
     ModulationMap mm;
-    mm.layer = impl_->net->config.man_layers[k];
+    mm.layer = c.man_layers[k];
     mm.height = int(m.size(0));
     mm.width = int(m.size(1));
     mm.values.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
@@ -138,6 +142,15 @@ std::string write_initial_model(const std::string& out, uint64_t seed, bool rand
   return nlohmann::json{
       {"out", out}, {"arch", ck.arch}, {"config", ck.config}, {"tensors", ck.tensors.size()}, {"trained", false}}
       .dump();
+}
+
+std::string write_ensemble_model(const std::string& out, const std::vector<std::string>& members) {
+  std::vector<Checkpoint> cks;
+  for (const auto& m : members) cks.push_back(load_checkpoint(m));
+  Checkpoint ck = mpjudge_ensemble_checkpoint(cks, members);
+  mpjudge_ensemble_from_checkpoint(ck, out, shared_mobilenet());  // it must load before it is written
+  save_checkpoint(out, ck);
+  return nlohmann::json{{"out", out}, {"arch", ck.arch}, {"members", members}, {"tensors", ck.tensors.size()}}.dump();
 }
 
 }  // namespace mpjudge

@@ -330,6 +330,7 @@ struct Trainer {
             {"man", cfg.man},
             {"variant", cfg.variant},
             {"va_weight", cfg.va_weight},
+            {"music_inputs", cfg.music_inputs},
             {"loss", cfg.loss},
             {"rank_weight", cfg.rank_weight},
             {"rank_margin", cfg.rank_margin},
@@ -390,8 +391,10 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.variant != "man" && cfg.variant != "late_fusion" && cfg.variant != "embedding" && cfg.variant != "emotion" &&
       cfg.variant != "paper_small")
     fail_usage("train: --variant must be man, late_fusion, embedding, emotion or paper_small, found " + cfg.variant);
-  if (cfg.variant == "paper_small" && (cfg.man != "all" || cfg.va_weight > 0))
-    fail_usage("train: --man and --va-weight apply to the default architecture, not paper_small");
+  if (cfg.music_inputs != "all" && cfg.music_inputs != "descriptors")
+    fail_usage("train: --music-inputs must be all or descriptors, found " + cfg.music_inputs);
+  if (cfg.variant == "paper_small" && (cfg.man != "all" || cfg.va_weight > 0 || cfg.music_inputs != "all"))
+    fail_usage("train: --man, --va-weight and --music-inputs apply to the default architecture, not paper_small");
   if (cfg.variant == "emotion" && cfg.stage == "dpo")
     fail_usage("train: the emotion baseline is trained on valence/arousal labels only (--stage sft)");
   if (cfg.grad_shards < 1 || cfg.grad_shards % cfg.world_size != 0)
@@ -455,10 +458,15 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.variant == "paper_small") paper = PaperConfig::paper_small();
   else mc.variant = cfg.variant;
   mc.va_head = cfg.va_weight > 0 && cfg.variant == "man";
+  mc.music_inputs = cfg.music_inputs;
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {
     start = load_checkpoint(start_path);
+    if (start.arch != "paper" && start.arch != "mpjudge")
+      throw Error(ErrorKind::Model, start_path + ": expected a checkpoint of architecture 'mpjudge' or 'paper', found '" +
+                                        start.arch + "'",
+                  "an ensemble is trained one member at a time: pass a member's checkpoint");
     paper.reset();
     if (start.arch == "paper") paper = PaperConfig::from_json(start.config);
     else mc = MPJudgeConfig::from_json(start.config);

@@ -25,6 +25,7 @@ struct TrainConfig {
   // man, sft: weight of an auxiliary loss that teaches the music embedding the media.csv valence/arousal
   // (a head that only training uses); 0 = off.
   double va_weight = 0.0;
+  std::string music_inputs = "all";  // a fresh man/late_fusion/embedding/emotion model: all | descriptors
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
