@@ -6,11 +6,14 @@
 #   embedding    learned projections of each side's pretrained features, cosine
 #   late_fusion  concatenated features -> MLP, no modulation (also the "no MAN" ablation)
 #   man_last     MAN in the last stage (7x7) only, SFT + DPO like the default
-#   no DPO       the default's SFT stage (WORK/sft)
+#   + DPO        the default's members after their DPO stage, bundled (WORK/ensemble_dpo.mpjc)
+#   single judge the default's first member alone after DPO (WORK/dpo; the shipped model until 2026-11-26):
+#                the baselines below are single judges too
 #   paper_small  the authors' ViT-AdaIN (6 blocks x 256) trained from pixels and mel images. One epoch, not
 #                four: it costs about 11 s per batch of 64 on 2 cores (about 45 min per epoch), where the
 #                default's heads on cached features take 2 s
-# usage: scripts/train_baselines.sh [WORK_DIR]   (default: build/default-model; needs WORK/sft and WORK/dpo)
+# usage: scripts/train_baselines.sh [WORK_DIR]   (default: build/default-model; needs what
+#        scripts/train_default.sh made there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-build/default-model}
@@ -29,6 +32,7 @@ if [ ! -f "$WORK/paper_small/model.mpjc" ]; then
   $BIN train --stage sft --variant paper_small --epochs 1 --out "$WORK/paper_small" "${common[@]}"
 fi
 $BIN report --data "$WORK/corpus" --split test --out "$WORK/report.html" --cache-dir "$WORK/cache" --runs \
-  "MPJudge (default)=$WORK/dpo" "no DPO=$WORK/sft" "MAN last stage only=$WORK/man_last_dpo" \
+  "MPJudge (default: 4 judges)=$WORK/ensemble.mpjc" "+ DPO=$WORK/ensemble_dpo.mpjc" \
+  "single judge (SFT + DPO)=$WORK/dpo" "MAN last stage only=$WORK/man_last_dpo" \
   "no MAN (late fusion)=$WORK/late_fusion" "embedding similarity=$WORK/embedding" "emotion-based=$WORK/emotion" \
   "paper-small (1 epoch)=$WORK/paper_small"

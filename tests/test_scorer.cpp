@@ -167,7 +167,7 @@ TEST(Scorer, Cli) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   EXPECT_NE(j["model"].get<std::string>().find("models/default.mpjc"), std::string::npos) << j["model"];
-  EXPECT_EQ(nlohmann::json::parse(r.out)["arch"], "mpjudge");
+  EXPECT_EQ(nlohmann::json::parse(r.out)["arch"], "mpjudge-ensemble");  // models/README.md
   // Errors: a missing model, a foreign checkpoint, a bad painting.
   setenv("MPJUDGE_MODEL", (dir + "/nowhere.mpjc").c_str(), 1);
   EXPECT_EQ(testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
