@@ -33,12 +33,18 @@ def main():
         print(f"export_torchscript: error: {src}: only the MPJudge network (variant man) exports; this is the "
               f"'{config['variant']}' baseline", file=sys.stderr)
         sys.exit(4)
+    elif arch == "mpjudge" and config.get("music_inputs", "all") != "all":
+        print(f"export_torchscript: error: {src}: only the full music encoder (music_inputs all) exports; this one "
+              f"reads '{config['music_inputs']}'", file=sys.stderr)
+        sys.exit(4)
     elif arch == "mpjudge":
         nm = sys.argv[3] if len(sys.argv) == 4 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "../deps/node_modules")
         trunk = mpjudge_py.KerasTrunk(*mpjudge_py.load_nsfwjs_mobilenet(nm))
         model = mpjudge_py.MPJudgeNet(config, trunk)
     else:
-        print(f"export_torchscript: error: {src}: expected a 'paper' or 'mpjudge' checkpoint, found '{arch}'", file=sys.stderr)
+        hint = "; export one of its members instead" if arch == "mpjudge-ensemble" else ""
+        print(f"export_torchscript: error: {src}: expected a 'paper' or 'mpjudge' checkpoint, found '{arch}'{hint}",
+              file=sys.stderr)
         sys.exit(4)
     own = {k for k in model.state_dict() if not k.startswith("trunk.")}
     missing, unexpected = model.load_state_dict(tensors, strict=False)

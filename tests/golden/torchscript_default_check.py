@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks the TorchScript export of the default architecture: exports the checkpoint written by
 test_scorer's ExportFixture, loads it with torch.jit.load and compares score and modulation maps with the
-C++ outputs on the same inputs. usage: torchscript_default_check.py REPO GOLDEN_EXPORT_DIR NODE_MODULES"""
+C++ outputs on the same inputs, and checks that an ensemble checkpoint is refused. usage: torchscript_default_check.py REPO GOLDEN_EXPORT_DIR NODE_MODULES"""
 import json
 import os
 import subprocess
@@ -26,4 +26,9 @@ for name, ours, ref in (("score", score, f("score.f32", (1,))), ("map 14x14", ma
     print(f"torchscript default export: {name} max diff {r:.3g} relative")
     worst = max(worst, r)
 assert worst <= 1e-4, "the exported default network disagrees with mpjudge"
+# An ensemble does not export as one network: exit 4, a hint, and no output file.
+bad = subprocess.run([sys.executable, os.path.join(repo, "tools/export_torchscript.py"), os.path.join(d, "e.mpjc"), out + ".e", nm],
+                     capture_output=True, text=True)
+print(f"torchscript default export: an ensemble gives exit {bad.returncode}: {bad.stderr.strip()}")
+assert bad.returncode == 4 and "export one of its members" in bad.stderr and not os.path.exists(out + ".e")
 print("1 passed, 0 failed")
