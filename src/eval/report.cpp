@@ -40,6 +40,10 @@ std::string fmt(double v, int digits = 3) {
   return b;
 }
 
+// An interval bound: 3 decimals, or 4 when 3 would show a non-zero bound as 0.000 (so "beyond" and a
+// bound printed as zero never meet).
+std::string fmt_bound(double v) { return fmt(v, v != 0 && std::abs(v) < 0.0005 ? 4 : 3); }
+
 std::string base64(const std::vector<uint8_t>& d) {
   static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string o;
@@ -241,8 +245,8 @@ ReportSummary write_report(const ReportOptions& opt) {
       auto it = d.find(key);
       if (it == d.end()) return std::string("–");
       const PairedDifference& x = it->second;
-      return (x.point >= 0 ? "+" : "") + fmt(x.point) + " <span class=\"ci\">[" + fmt(x.ci95.lo) + ", " +
-             fmt(x.ci95.hi) + "]</span>" + (x.ci95.lo > 0 ? " <b>beyond</b>" : "");
+      return (x.point >= 0 ? "+" : "") + fmt(x.point) + " <span class=\"ci\">[" + fmt_bound(x.ci95.lo) + ", " +
+             fmt_bound(x.ci95.hi) + "]</span>" + (x.ci95.lo > 0 ? " <b>beyond</b>" : "");
     };
     for (size_t k = 1; k < res.size(); ++k)
       h << "<tr><td>" << esc(res[k].first) << "</td><td>" << cell(sum.vs_first[k - 1], "srcc") << "</td><td>"
