@@ -15,12 +15,12 @@
 #include <sstream>
 #include <thread>
 
+#include <mpjudge/mpjudge.h>
 #include "common/json.h"
 #include "data/csv.h"
 #include "data/mpd.h"
 #include "model/checkpoint.h"
 #include "model/torch_pch.h"
-#include <mpjudge/mpjudge.h>
 #include "test_util.h"
 
 using namespace mpjudge;
@@ -359,8 +359,9 @@ TEST_F(Train, DescriptorOnlyMusicEncoderAndEvalPredictions) {
          spearman(pred, mos));
   EXPECT_NEAR(spearman(pred, mos), ev["srcc"].get<double>(), 1e-3);
   // paper_small has no such encoder: a usage error.
-  EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--variant paper_small --music-inputs descriptors")).exit_code,
-            2);
+  EXPECT_EQ(
+      testutil::run_cli(train_args(g_dir + "/desc_bad", "--variant paper_small --music-inputs descriptors")).exit_code,
+      2);
   EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--music-inputs mel")).exit_code, 2);
 }
 
@@ -387,7 +388,8 @@ TEST_F(Train, EnsembleAveragesItsMembers) {
   for (size_t k = 0; k < re.maps.size(); ++k) {
     ASSERT_EQ(re.maps[k].values.size(), ra.maps[k].values.size());
     for (size_t i = 0; i < re.maps[k].values.size(); ++i)
-      worst = std::max(worst, double(std::abs(re.maps[k].values[i] - (ra.maps[k].values[i] + rb.maps[k].values[i]) / 2)));
+      worst =
+          std::max(worst, double(std::abs(re.maps[k].values[i] - (ra.maps[k].values[i] + rb.maps[k].values[i]) / 2)));
   }
   EXPECT_LT(worst, 1e-5);
   auto ev = testutil::run_cli("eval --model " + e + " --data " + g_data + " --split val --cache-dir " + g_cache +
@@ -400,7 +402,8 @@ TEST_F(Train, EnsembleAveragesItsMembers) {
   // Refusals: one member (usage), a baseline or paper member (model), an ensemble as a training start.
   const std::string bad = g_dir + "/ens_bad.mpjc";
   EXPECT_EQ(testutil::run_cli("ensemble --out " + bad + " " + a + "/model.mpjc").exit_code, 2);
-  ASSERT_EQ(testutil::run_cli(train_args(g_dir + "/ens_lf", "--variant late_fusion --batch 16 --steps 2")).exit_code, 0);
+  ASSERT_EQ(testutil::run_cli(train_args(g_dir + "/ens_lf", "--variant late_fusion --batch 16 --steps 2")).exit_code,
+            0);
   r = testutil::run_cli("ensemble --out " + bad + " " + a + "/model.mpjc " + g_dir + "/ens_lf/model.mpjc");
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("ens_lf/model.mpjc"), std::string::npos) << r.err;

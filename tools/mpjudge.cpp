@@ -12,7 +12,6 @@
 
 #include "cli_common.h"
 #include "cmd_serve.h"
-#include "eval/report.h"
 #include "cmd_train.h"
 #include "common/files.h"
 #include "common/json.h"
@@ -20,6 +19,7 @@
 #include "data/csv.h"
 #include "data/mpd.h"
 #include "eval/evaluate.h"
+#include "eval/report.h"
 #include "image/plot.h"
 #include "model/runtime.h"
 
@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
   cli::add_output_options(init, opt);
   std::string ens_out;
   std::vector<std::string> ens_members;
-  auto* ens = app.add_subcommand("ensemble",
-                                 "Write one checkpoint averaging trained judges (scores and modulation maps)");
+  auto* ens =
+      app.add_subcommand("ensemble", "Write one checkpoint averaging trained judges (scores and modulation maps)");
   ens->add_option("--out", ens_out, "Checkpoint to write")->required();
   ens->add_option("MEMBERS", ens_members, "Trained default-architecture checkpoints (at least 2)")->required();
   cli::add_output_options(ens, opt);

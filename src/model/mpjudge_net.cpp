@@ -20,9 +20,16 @@ int64_t stage_channels(const std::string& layer) {
 }  // namespace
 
 nlohmann::json MPJudgeConfig::to_json() const {
-  return {{"variant", variant},          {"man_layers", man_layers},  {"man_hidden", man_hidden}, {"music_dim", music_dim},
-          {"n_mels", n_mels},          {"pitch_dim", pitch_dim},   {"descriptor_dim", descriptor_dim},
-          {"head_hidden", head_hidden}, {"painting_descriptor_dim", painting_descriptor_dim}, {"va_head", va_head},
+  return {{"variant", variant},
+          {"man_layers", man_layers},
+          {"man_hidden", man_hidden},
+          {"music_dim", music_dim},
+          {"n_mels", n_mels},
+          {"pitch_dim", pitch_dim},
+          {"descriptor_dim", descriptor_dim},
+          {"head_hidden", head_hidden},
+          {"painting_descriptor_dim", painting_descriptor_dim},
+          {"va_head", va_head},
           {"music_inputs", music_inputs}};
 }
 
@@ -47,7 +54,8 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     throw Error(ErrorKind::Model,
                 "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + c.variant + "'");
   if (c.music_inputs != "all" && c.music_inputs != "descriptors")
-    throw Error(ErrorKind::Model, "MPJudge config: music_inputs must be all or descriptors, found '" + c.music_inputs + "'");
+    throw Error(ErrorKind::Model,
+                "MPJudge config: music_inputs must be all or descriptors, found '" + c.music_inputs + "'");
   if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0 ||
       (c.painting_descriptor_dim != 0 && c.painting_descriptor_dim != 11))
     throw Error(ErrorKind::Model,
@@ -143,8 +151,8 @@ std::pair<torch::Tensor, torch::Tensor> MANImpl::forward(const torch::Tensor& x,
 
 MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) : descriptors_only(c.music_inputs == "descriptors") {
   if (descriptors_only) {
-    mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(c.descriptor_dim, c.music_dim), torch::nn::ReLU(),
-                                                       torch::nn::Linear(c.music_dim, c.music_dim)));
+    mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(c.descriptor_dim, c.music_dim),
+                                                       torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
     return;
   }
   conv = register_module(
@@ -302,8 +310,9 @@ void check_member(const MPJudgeConfig& first, const MPJudgeConfig& c, const std:
   if (c.variant != first.variant || c.man_layers != first.man_layers ||
       c.painting_descriptor_dim != first.painting_descriptor_dim || c.n_mels != first.n_mels ||
       c.pitch_dim != first.pitch_dim || c.descriptor_dim != first.descriptor_dim)
-    throw Error(ErrorKind::Model, what + ": expected a judge with the first member's variant, MAN layers and input sizes " +
-                                      first.to_json().dump() + ", found " + c.to_json().dump());
+    throw Error(ErrorKind::Model,
+                what + ": expected a judge with the first member's variant, MAN layers and input sizes " +
+                    first.to_json().dump() + ", found " + c.to_json().dump());
 }
 
 }  // namespace
@@ -317,8 +326,8 @@ MPJudgeEnsemble mpjudge_ensemble_from_checkpoint(const Checkpoint& ck, const std
   }
   const nlohmann::json members = ck.config.value("members", nlohmann::json::array());
   if (!members.is_array() || members.empty())
-    throw Error(ErrorKind::Model, path + ": expected a non-empty \"members\" list in the ensemble's config, found " +
-                                      ck.config.dump());
+    throw Error(ErrorKind::Model,
+                path + ": expected a non-empty \"members\" list in the ensemble's config, found " + ck.config.dump());
   for (size_t k = 0; k < members.size(); ++k) {
     Checkpoint one;
     one.arch = "mpjudge";
@@ -339,8 +348,9 @@ MPJudgeEnsemble mpjudge_ensemble_from_checkpoint(const Checkpoint& ck, const std
 }
 
 Checkpoint mpjudge_ensemble_checkpoint(const std::vector<Checkpoint>& members, const std::vector<std::string>& paths) {
-  if (members.size() < 2) throw Error(ErrorKind::Usage, "ensemble: expected at least 2 member checkpoints, found " +
-                                                            std::to_string(members.size()));
+  if (members.size() < 2)
+    throw Error(ErrorKind::Usage,
+                "ensemble: expected at least 2 member checkpoints, found " + std::to_string(members.size()));
   Checkpoint ck;
   ck.arch = kEnsembleArch;
   ck.config = {{"members", nlohmann::json::array()}};
@@ -349,8 +359,9 @@ Checkpoint mpjudge_ensemble_checkpoint(const std::vector<Checkpoint>& members, c
   for (size_t k = 0; k < members.size(); ++k) {
     const Checkpoint& m = members[k];
     if (m.arch != "mpjudge")
-      throw Error(ErrorKind::Model,
-                  paths[k] + ": expected a checkpoint of architecture 'mpjudge' as an ensemble member, found '" + m.arch + "'");
+      throw Error(
+          ErrorKind::Model,
+          paths[k] + ": expected a checkpoint of architecture 'mpjudge' as an ensemble member, found '" + m.arch + "'");
     check_member(first, MPJudgeConfig::from_json(m.config), paths[k]);
     ck.config["members"].push_back(m.config);
     for (const auto& [name, t] : m.tensors) ck.tensors[member_prefix(k) + name] = t;

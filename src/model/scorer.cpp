@@ -88,7 +88,9 @@ ScoreResult Scorer::score(const std::string& music, const std::string& painting)
   MPJudgeOutput o = impl_->net->forward(impl_->painting(painting, &r.painting_from_cache), mi);
   r.score = o.score[0].item<double>();
   const MPJudgeConfig& c = impl_->net->config();
-  r.arch = impl_->net->members.size() > 1 ? "mpjudge-ensemble" : c.variant == "man" ? "mpjudge" : "mpjudge-" + c.variant;
+  r.arch = impl_->net->members.size() > 1 ? "mpjudge-ensemble"
+           : c.variant == "man"           ? "mpjudge"
+                                          : "mpjudge-" + c.variant;
   for (size_t k = 0; k < o.maps.size(); ++k) {
     torch::Tensor m = o.maps[k][0].contiguous();
     ModulationMap mm;

@@ -464,9 +464,10 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (!start_path.empty()) {
     start = load_checkpoint(start_path);
     if (start.arch != "paper" && start.arch != "mpjudge")
-      throw Error(ErrorKind::Model, start_path + ": expected a checkpoint of architecture 'mpjudge' or 'paper', found '" +
-                                        start.arch + "'",
-                  "an ensemble is trained one member at a time: pass a member's checkpoint");
+      throw Error(
+          ErrorKind::Model,
+          start_path + ": expected a checkpoint of architecture 'mpjudge' or 'paper', found '" + start.arch + "'",
+          "an ensemble is trained one member at a time: pass a member's checkpoint");
     paper.reset();
     if (start.arch == "paper") paper = PaperConfig::from_json(start.config);
     else mc = MPJudgeConfig::from_json(start.config);
