@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "corpus/build.h"
+#include "corpus/panel_json.h"
 #include "data/csv.h"
 #include "data/mpd.h"
 #include "eval/evaluate.h"
@@ -166,6 +167,11 @@ int main(int argc, char** argv) {
   d_split->add_option("--test", split_opt.test, "Share for test")->capture_default_str();
   d_split->add_option("--style-key", split_opt.style_key, "painting_source, music_source, or '' for none")
       ->capture_default_str();
+  d_split->add_option("--test-music", split_opt.test_music_sources,
+                      "Music sources held out as test_music (comma-separated)")
+      ->delimiter(',');
+  d_split->add_flag("--stratify-music", split_opt.stratify_music_by_source,
+                    "Cut val/test within each music source, so each source is in train, val and test");
   d_split->add_option("--style-share", split_opt.style_share, "Share of style groups held out as test_style")
       ->capture_default_str();
   cli::add_output_options(d_split, opt);
@@ -186,6 +192,15 @@ int main(int argc, char** argv) {
   auto* c_build =
       corpus->add_subcommand("build", "Gather, vary, describe and score media into an MPD dataset (docs/corpus.md)");
   c_build->add_option("--out", cb.out, "Dataset folder to create")->required();
+  c_build->add_option("--version", cb.version, "Corpus version: 2 (real recordings with listener emotions), 1 (v1)")
+      ->capture_default_str();
+  c_build->add_option("--test-music", cb.test_music_sources,
+                      "v2: music sources held out as test_music (comma-separated)")
+      ->delimiter(',')
+      ->capture_default_str();
+  c_build->add_option("--comparison-noise", cb.comparison_noise_ratio,
+                      "v2: a rater's comparison noise as a share of its rating noise")
+      ->capture_default_str();
   c_build->add_option("--seed", cb.seed, "Seed for variations, pairs, panel and split")->capture_default_str();
   c_build->add_option("--clips", cb.clips, "Music clips (originals first, then MIDI variations)")
       ->capture_default_str();
@@ -195,7 +210,8 @@ int main(int argc, char** argv) {
   c_build->add_option("--preferences", cb.preferences, "Preference pairs on ambiguous cases")->capture_default_str();
   c_build->add_option("--ambiguous-gap", cb.ambiguous_gap, "Score gap under which two paintings are ambiguous")
       ->capture_default_str();
-  c_build->add_option("--clip-seconds", cb.clip_seconds, "Length of each music clip")->capture_default_str();
+  c_build->add_option("--clip-seconds", cb.clip_seconds, "Length of each music clip (0: v1 20 s, v2 30 s)")
+      ->capture_default_str();
   c_build->add_option("--debian-root", debian_root,
                       "Where the Debian media packages are unpacked: auto = deps/media (scripts/setup.sh), else /");
   c_build->add_option("--shared-data", shared_data,
@@ -204,6 +220,9 @@ int main(int argc, char** argv) {
   c_build->add_flag("--force", cb.force, "Replace an existing dataset folder");
   c_build->add_flag("--quiet", cb.quiet, "No progress bar");
   cli::add_output_options(c_build, opt);
+  auto* c_panel = corpus->add_subcommand(
+      "panel", "The reference panel's terms, weights, rater model and GEMS coordinates, with reference samples");
+  cli::add_output_options(c_panel, opt);
 
   EvalOptions eval_opt;
   std::string eval_cache;
@@ -212,7 +231,7 @@ int main(int argc, char** argv) {
                                       "preference accuracy, bootstrap 95% intervals, subsets, the human ceiling");
   eval_cmd->add_option("--model", eval_opt.model, "Checkpoint (default: the shipped model)");
   eval_cmd->add_option("--data", eval_opt.data, "MPD dataset folder (with split.json)")->required();
-  eval_cmd->add_option("--split", eval_opt.split, "train | val | test | test_style")->capture_default_str();
+  eval_cmd->add_option("--split", eval_opt.split, "train | val | test | test_style | test_music")->capture_default_str();
   eval_cmd->add_option("--bootstrap", eval_opt.bootstrap, "Bootstrap resamples (by music piece)")
       ->capture_default_str();
   eval_cmd->add_option("--seed", eval_opt.seed, "Bootstrap seed")->capture_default_str();
@@ -228,7 +247,7 @@ int main(int argc, char** argv) {
   auto* report_cmd = app.add_subcommand("report", "Evaluate several runs and write one self-contained HTML report");
   report_cmd->add_option("--runs", report_runs, "Runs to compare: NAME=RUN_DIR_OR_CKPT or RUN_DIR ...")->required();
   report_cmd->add_option("--data", report_opt.data, "MPD dataset folder (with split.json)")->required();
-  report_cmd->add_option("--split", report_opt.split, "train | val | test | test_style")->capture_default_str();
+  report_cmd->add_option("--split", report_opt.split, "train | val | test | test_style | test_music")->capture_default_str();
   report_cmd->add_option("--out", report_opt.out, "HTML file to write")->required();
   report_cmd->add_option("--bootstrap", report_opt.bootstrap, "Bootstrap resamples (by music piece)")
       ->capture_default_str();
@@ -455,6 +474,16 @@ int main(int argc, char** argv) {
                                      {"share_of_reliable_variance", fmt(st.emotion_share_of_reliable)},
                                      {"srcc", fmt(st.emotion_srcc)}};
         }
+        auto counts = [&](const std::map<std::string, MpdStats::Count>& by, bool r2) {
+          Json j = Json::object();
+          for (const auto& [k, c] : by) {
+            j[k] = Json{{"clips", c.clips}, {"pairs", c.pairs}};
+            if (r2) j[k]["emotion_only_r2"] = fmt(c.emotion_r2);
+          }
+          return j;
+        };
+        out["music_by_kind"] = counts(st.music_by_kind, st.music_by_kind.size() > 1);
+        out["music_by_source"] = counts(st.music_by_source, false);
         if (!hist_png.empty()) {
           std::vector<std::string> labels;
           for (int i = 0; i < 10; ++i) labels.push_back(std::to_string(i / 10.0).substr(0, 3));
@@ -576,7 +605,7 @@ int main(int argc, char** argv) {
       std::map<std::string, int> counts;
       for (const auto& [id, s] : r.dataset.split) counts[s]++;
       Json out{{"out", cb.out},
-               {"corpus", kCorpusVersion},
+               {"corpus", corpus_version_name(r.version)},
                {"seed", cb.seed},
                {"debian_root", debian_root},
                {"shared_data", shared_data.empty() ? Json(nullptr) : Json(shared_data)},
@@ -588,9 +617,19 @@ int main(int argc, char** argv) {
                {"paintings_by_source", r.paintings_by_source},
                {"split", counts},
                {"skipped", r.skipped.size()},
+               {"music_by_kind", Json::object()},
                {"single_rater_ceiling", st.ceiling ? Json(std::round(*st.ceiling * 1e4) / 1e4) : Json(nullptr)},
                {"seconds", std::round(r.seconds * 10) / 10}};
+      for (const auto& [k, c] : st.music_by_kind) out["music_by_kind"][k] = Json{{"clips", c.clips}, {"pairs", c.pairs}};
+      if (r.version >= 2)
+        out["preference_check"] = {{"pairs", r.preference_check.pairs},
+                                   {"preference_agrees_with_latent", std::round(r.preference_check.preference_agrees * 1e4) / 1e4},
+                                   {"mean_score_agrees_with_latent", std::round(r.preference_check.mean_score_agrees * 1e4) / 1e4}};
       emit(out, opt.json);
+      return cli::kOk;
+    }
+    if (c_panel->parsed()) {
+      emit(panel_description(), opt.json);
       return cli::kOk;
     }
     if (info->parsed()) {

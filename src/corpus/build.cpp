@@ -73,6 +73,9 @@ struct MusicSpec {
   Bytes bytes;
   MidiVariation var;
   std::optional<std::pair<double, double>> human_va;
+  std::string va_from = "human";  // where human_va comes from: "human" (vgmidi), "listeners" (Emotify)
+  std::vector<double> gems_shares;  // Emotify: the share of listeners who chose each GEMS category
+  int listeners = 0;
 };
 
 struct PaintingSpec {
@@ -261,6 +264,66 @@ void vgmidi(const std::string& dir, std::vector<MusicSpec>& out) {
   }
 }
 
+// Emotify (v2): 60 s recordings in genre folders with one annotations.csv row per listener: the GEMS
+// categories they chose (0/1). Valence and arousal come from the listeners' shares (gems_valence_arousal).
+void emotify(const std::string& dir, std::vector<MusicSpec>& out) {
+  const std::string csv_path = dir + "/annotations.csv";
+  if (!fs::exists(csv_path)) return;
+  const auto raw = read_file(csv_path);
+  std::vector<std::vector<std::string>> rows;
+  std::string err;
+  if (!parse_csv(std::string(raw.begin(), raw.end()), rows, err) || rows.empty())
+    fail_input(csv_path, "CSV with a header", err.empty() ? "an empty file" : err);
+  const auto& h = rows[0];
+  auto col = [&](const std::string& c) {
+    auto it = std::find(h.begin(), h.end(), c);
+    if (it == h.end()) fail_input(csv_path, "a column '" + c + "'", "none");
+    return size_t(it - h.begin());
+  };
+  const auto& gems = gems_categories();
+  const size_t c_file = col("file"), c_genre = col("genre");
+  std::vector<size_t> c_emo;
+  for (const auto& g : gems) c_emo.push_back(col(g.name));
+  struct Track {
+    std::string genre;
+    std::vector<double> counts;
+    int listeners = 0;
+  };
+  std::map<std::string, Track> tracks;  // by file, sorted: a stable order
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const auto& row = rows[r];
+    if (row.size() == 1 && row[0].empty()) continue;
+    if (row.size() < h.size())
+      fail_input(csv_path + ":" + std::to_string(r + 1), std::to_string(h.size()) + " fields",
+                 std::to_string(row.size()));
+    Track& t = tracks[row[c_file]];
+    t.genre = lower(sanitize(row[c_genre]));
+    t.counts.resize(gems.size(), 0.0);
+    for (size_t k = 0; k < gems.size(); ++k) {
+      const std::string& v = row[c_emo[k]];
+      if (v != "0" && v != "1")
+        fail_input(csv_path + ":" + std::to_string(r + 1), std::string("0 or 1 in column ") + gems[k].name,
+                   "'" + v + "'");
+      t.counts[k] += v == "1";
+    }
+    t.listeners++;
+  }
+  for (const auto& [file, t] : tracks) {
+    const std::string path = dir + "/" + file;
+    if (!fs::exists(path)) continue;
+    MusicSpec m;
+    m.source = "emotify-" + t.genre;
+    m.stem = sanitize(fs::path(file).stem().string());
+    m.origin = "emotify/" + m.stem;
+    m.bytes = load_bytes(path);
+    for (double c : t.counts) m.gems_shares.push_back(c / t.listeners);
+    m.listeners = t.listeners;
+    m.human_va = gems_valence_arousal(m.gems_shares);
+    m.va_from = "listeners";
+    out.push_back(std::move(m));
+  }
+}
+
 // Interleaves items by source (round robin) so that any prefix mixes all sources.
 template <class T>
 std::vector<T> interleave(std::vector<T> items) {
@@ -426,10 +489,39 @@ follow published music-visual correspondences (docs/panel.md in mpjudge). They a
 not human judgments.
 )";
 
+const char* kSourcesMdV2 = R"(
+## Added in MPD-Open v2
+
+| source | what | origin | licence |
+|---|---|---|---|
+| emotify-classical, emotify-rock, emotify-electronic, emotify-pop (music, only with ../shared/data) | 60 s excerpts of Magnatune recordings (the clip is the middle 30 s) with the GEMS emotions their listeners chose; listeners.csv gives each clip's listener count and the share choosing each category | A. Aljanaki, F. Wiering, R. C. Veltkamp, "Studying emotion induced by music through a crowdsourcing game", Information Processing & Management 52(1), 2016 | research use; the recordings come from the Magnatune catalogue (non-commercial) |
+
+Emotify clips' valence and arousal (media.csv va_from = listeners) are the listener-share-weighted means
+of the GEMS categories' valence-arousal coordinates (docs/panel.md in mpjudge): human judgments of the
+music, unlike the coherence labels.
+)";
+
+std::string fixed4(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", x);
+  return buf;
+}
+double round4(double x) { return std::round(x * 1e4) / 1e4; }
+
 }  // namespace
 
-CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
+std::string corpus_version_name(int version) {
+  if (version < 1 || version > kCorpusLatest)
+    fail_usage("corpus: version " + std::to_string(version) + " is unknown; expected 1 or 2");
+  return "mpd-open-" + std::to_string(version);
+}
+
+CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
   const auto t0 = std::chrono::steady_clock::now();
+  const std::string version_name = corpus_version_name(opt_in.version);
+  CorpusBuildOptions opt = opt_in;
+  const bool v2 = opt.version >= 2;
+  if (opt.clip_seconds == 0) opt.clip_seconds = v2 ? 30 : 20;
   if (opt.out.empty()) fail_usage("corpus build: --out is required");
   if (opt.clips < 4 || opt.paintings < 4) fail_usage("corpus build: expected at least 4 clips and 4 paintings");
   if (!(opt.clip_seconds >= 2)) fail_usage("corpus build: expected --clip-seconds >= 2");
@@ -448,6 +540,7 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
   const std::string rcc_dir = opt.debian_root + "/usr/share/gcompris-qt/rcc/";
   std::set<std::string> midi_hashes;
   if (!opt.shared_data.empty()) vgmidi(opt.shared_data + "/music/vgmidi", music);
+  if (!opt.shared_data.empty() && v2) emotify(opt.shared_data + "/music/emotify", music);
   midi_files(opt.debian_root + "/usr/share/doc/pianobooster", "pianobooster", music, midi_hashes);
   midi_files(opt.debian_root + "/usr/share/doc/sfront", "sfront", music, midi_hashes);
   if (fs::exists(rcc_dir + "explore_world_music.rcc"))
@@ -478,7 +571,20 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
                "run scripts/setup.sh, which unpacks them into deps/media");
 
   // 2. Plan: originals interleaved by source, then variations round robin over the originals.
-  music = interleave(std::move(music));
+  if (v2) {
+    // Recordings and renders alternate, each interleaved by source, so any prefix is about half real
+    // recordings (v1 interleaved all sources alike, and its renders outnumbered recordings 13 to 1).
+    std::vector<MusicSpec> rec, ren;
+    for (auto& m : music) (m.midi ? ren : rec).push_back(std::move(m));
+    rec = interleave(std::move(rec)), ren = interleave(std::move(ren));
+    music.clear();
+    for (size_t i = 0; i < std::max(rec.size(), ren.size()); ++i) {
+      if (i < rec.size()) music.push_back(std::move(rec[i]));
+      if (i < ren.size()) music.push_back(std::move(ren[i]));
+    }
+  } else {
+    music = interleave(std::move(music));
+  }
   paintings = interleave(std::move(paintings));
   std::vector<MusicSpec> mplan;
   for (const auto& m : music)
@@ -604,6 +710,7 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
   std::vector<CorpusMusic> cm;
   std::vector<CorpusPainting> cp;
   MpdDataset media_table;
+  std::vector<std::pair<std::string, const MusicSpec*>> listener_rows;  // Emotify clips: listeners.csv
   for (size_t i = 0; i < mplan.size(); ++i) {
     if (!mdesc[i]) {
       result.skipped.push_back(mskip[i]);
@@ -614,7 +721,7 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
     std::string va_from = "estimate";
     if (m.human_va) {
       va = m.human_va;
-      va_from = "human";
+      va_from = m.va_from;
       auto it = orig_estimate.find(m.origin);
       if (m.variant != "orig" && it != orig_estimate.end()) {
         PanelMusic e = panel_music(*mdesc[i]);
@@ -623,18 +730,19 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
         va_from = "human+variation";
       }
     }
-    CorpusMusic c{mpath[i], m.source, panel_music(*mdesc[i], va)};
+    CorpusMusic c{mpath[i], m.source, panel_music(*mdesc[i], va), !m.midi};
     cm.push_back(c);
-    media_table.media.push_back(
-        {mpath[i], "music", m.source, m.origin, m.variant, c.m.valence, c.m.arousal, va_from, 0});
+    media_table.media.push_back({mpath[i], "music", m.source, m.origin, m.variant, c.m.valence, c.m.arousal, va_from,
+                                 v2 ? (m.midi ? "rendered" : "recorded") : "", 0});
     result.music_by_source[m.source]++;
+    if (!m.gems_shares.empty()) listener_rows.push_back({mpath[i], &m});
   }
   for (size_t i = 0; i < pplan.size(); ++i) {
     const PaintingSpec& p = pplan[i];
     CorpusPainting c{ppath[i], p.style, panel_painting(pdesc[i])};
     cp.push_back(c);
     media_table.media.push_back(
-        {ppath[i], "painting", p.source, p.origin, p.variant, c.p.valence, c.p.arousal, "estimate", 0});
+        {ppath[i], "painting", p.source, p.origin, p.variant, c.p.valence, c.p.arousal, "estimate", "", 0});
     result.paintings_by_source[p.source]++;
   }
 
@@ -642,6 +750,11 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
   //    split so that every pair is usable; then the files.
   SplitOptions so;
   so.seed = opt.seed;
+  if (v2) {
+    for (const auto& src : opt.test_music_sources)
+      if (result.music_by_source.count(src)) so.test_music_sources.push_back(src);
+    so.stratify_music_by_source = true;
+  }
   MpdDataset cover;  // one pseudo-pair per medium, so media_splits sees every clip, painting and style
   cover.media = media_table.media;
   for (size_t k = 0; k < std::max(cm.size(), cp.size()); ++k) {
@@ -655,16 +768,33 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
   CorpusOptions co;
   co.seed = opt.seed, co.pairs = opt.pairs, co.preferences = opt.preferences, co.ambiguous_gap = opt.ambiguous_gap;
   co.panel.seed = opt.seed;
+  if (v2) {
+    co.comparisons = true;
+    co.balance_music_kind = true;
+    co.panel.comparison_noise_ratio = opt.comparison_noise_ratio;
+    co.split_share["test_music"] = 0.1;
+  }
   for (const auto& c : cm) co.music_split.push_back(ms.music.at(c.path));
   for (const auto& c : cp) co.painting_split.push_back(ms.painting.at(c.path));
-  MpdDataset d = rate_corpus(cm, cp, co);
+  MpdDataset d = rate_corpus(cm, cp, co, v2 ? &result.preference_check : nullptr);
   d.media = std::move(media_table.media);
   write_mpd(d, stage);
   write_split(stage, d.split, so,
               "media split first (grouped by origin, held-out painting styles), then pairs and preferences drawn "
               "within each split");
-  write_file_atomic(stage + "/SOURCES.md", kSourcesMd);
-  Json info{{"corpus", kCorpusVersion},
+  write_file_atomic(stage + "/SOURCES.md", v2 ? std::string(kSourcesMd) + kSourcesMdV2 : std::string(kSourcesMd));
+  if (!listener_rows.empty()) {
+    std::string csv = "path,listeners";
+    for (const auto& g : gems_categories()) csv += std::string(",") + g.name;
+    csv += "\n";
+    for (const auto& [path, m] : listener_rows) {
+      csv += csv_field(path) + "," + std::to_string(m->listeners);
+      for (double x : m->gems_shares) csv += "," + fixed4(x);
+      csv += "\n";
+    }
+    write_file_atomic(stage + "/listeners.csv", csv);
+  }
+  Json info{{"corpus", version_name},
             {"seed", opt.seed},
             {"clips", opt.clips},
             {"paintings", opt.paintings},
@@ -678,6 +808,26 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt) {
             {"skipped", result.skipped},
             {"panel", {{"raters", co.panel.raters}, {"seed", co.panel.seed}}},
             {"mpjudge", version()}};
+  if (v2) {
+    // Recorded share of the clips and of the scored pairs, the held-out music and the preference check.
+    std::map<std::string, std::string> kind;
+    for (const auto& m : d.media) kind[m.path] = m.music_kind;
+    size_t rec_pairs = 0, rec_clips = 0;
+    for (const auto& p : d.pairs) rec_pairs += kind[p.music] == "recorded";
+    for (const auto& m : d.media) rec_clips += m.music_kind == "recorded";
+    info["version"] = opt.version;
+    info["recorded_share"] = {{"clips", round4(double(rec_clips) / double(cm.size()))},
+                              {"pairs", round4(double(rec_pairs) / double(d.pairs.size()))}};
+    info["test_music_sources"] = so.test_music_sources;
+    info["panel"]["comparison_noise_ratio"] = opt.comparison_noise_ratio;
+    info["preferences_from"] = "paired comparison by each rater, panel majority";
+    const auto& pc = result.preference_check;
+    info["preference_check"] = {{"pairs", pc.pairs},
+                                {"preference_agrees_with_latent", round4(pc.preference_agrees)},
+                                {"mean_score_agrees_with_latent", round4(pc.mean_score_agrees)}};
+    info["music_window"] = "recordings: the middle clip_seconds after leading silence (Emotify: 15-45 s of 60 s)";
+  }
+  result.version = opt.version;
   write_file_atomic(stage + "/corpus.json", info.dump(2) + "\n");
 
   // 6. Into place.

@@ -12,7 +12,7 @@
 namespace mpjudge {
 
 MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<CorpusPainting>& paintings,
-                       const CorpusOptions& opt) {
+                       const CorpusOptions& opt, PreferenceCheck* check) {
   const size_t possible = music.size() * paintings.size();
   if (opt.pairs == 0 || opt.pairs > possible / 2)
     fail_usage("corpus: " + std::to_string(opt.pairs) + " pairs requested from " + std::to_string(music.size()) +
@@ -54,15 +54,31 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
   for (const auto& [s, n] : quota) {
     const auto& mi = ms[s];
     const auto& pj = ps[s];
+    // balance_music_kind: half of the draws from each kind's clips while that kind has combinations
+    // left (at most 3/4 of them used), so recorded clips weigh as much as renders wherever both exist.
+    std::vector<size_t> kinds[2];
+    for (size_t i : mi) kinds[music[i].recorded ? 1 : 0].push_back(i);
+    const bool balance = opt.balance_music_kind && !kinds[0].empty() && !kinds[1].empty();
+    size_t used_of[2] = {0, 0};
     for (size_t k = 0; k < n;) {
-      const size_t i = mi[rng() % mi.size()], j = pj[rng() % pj.size()];
+      size_t i = 0;
+      if (balance) {
+        int kind = int(rng() % 2);
+        if (4 * used_of[kind] >= 3 * kinds[kind].size() * pj.size()) kind = 1 - kind;
+        i = kinds[kind][rng() % kinds[kind].size()];
+      } else {
+        i = mi[rng() % mi.size()];
+      }
+      const size_t j = pj[rng() % pj.size()];
       if (!used.insert({i, j}).second) continue;
+      if (balance) used_of[music[i].recorded ? 1 : 0]++;
       chosen.emplace_back(i, j, s);
       ++k;
     }
   }
   std::shuffle(chosen.begin(), chosen.end(), rng);
   std::map<size_t, std::vector<std::pair<size_t, double>>> by_music;  // music -> (painting, score)
+  std::map<std::pair<size_t, size_t>, double> score_of;
   std::map<std::pair<size_t, size_t>, PanelTerms> terms;
   for (const auto& [i, j, s] : chosen) {
     PanelTerms t = panel_terms(music[i].m, paintings[j].p);
@@ -80,6 +96,7 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
     mean /= double(r.size());
     p.score = (mean - 1.0) / 4.0;
     by_music[i].push_back({j, p.score});
+    score_of[{i, j}] = p.score;
     if (stratified) d.split[p.id] = s;
     d.pairs.push_back(p);
   }
@@ -109,16 +126,31 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
       const std::string s = stratified ? opt.music_split[i] : "";
       if (pass == 0 && pref_count[s] >= pref_quota[s]) continue;
       taken[c] = true;
-      std::vector<int> ra = panel.rate(terms.at({i, a}), music[i].path + "\x1f" + paintings[a].path + "\x1fpref"),
-                       rb = panel.rate(terms.at({i, b}), music[i].path + "\x1f" + paintings[b].path + "\x1fpref");
       int votes_a = 0, votes_b = 0;
-      for (size_t k = 0; k < ra.size(); ++k) {
-        if (ra[k] > rb[k])
-          ++votes_a;
-        else if (rb[k] > ra[k])
-          ++votes_b;
+      if (opt.comparisons) {
+        for (double x : panel.compare(terms.at({i, a}), terms.at({i, b}),
+                                      music[i].path + "\x1f" + paintings[a].path + "\x1f" + paintings[b].path))
+          (x > 0 ? votes_a : votes_b) += x != 0;
+      } else {
+        std::vector<int> ra = panel.rate(terms.at({i, a}), music[i].path + "\x1f" + paintings[a].path + "\x1fpref"),
+                         rb = panel.rate(terms.at({i, b}), music[i].path + "\x1f" + paintings[b].path + "\x1fpref");
+        for (size_t k = 0; k < ra.size(); ++k) {
+          if (ra[k] > rb[k])
+            ++votes_a;
+          else if (rb[k] > ra[k])
+            ++votes_b;
+        }
       }
       if (votes_a == votes_b) continue;  // no majority: not a usable preference
+      if (check) {
+        const size_t w = votes_a > votes_b ? a : b, l = votes_a > votes_b ? b : a;
+        const double lw = panel.latent(terms.at({i, w})), ll = panel.latent(terms.at({i, l}));
+        const double sw = score_of.at({i, w}), sl = score_of.at({i, l});
+        const bool a_first = lw > ll;  // the panel's latent order
+        check->pairs++;
+        check->preference_agrees += a_first;
+        check->mean_score_agrees += sw == sl ? 0.5 : double((sw > sl) == a_first);
+      }
       MpdPreference p;
       p.id = "q" + std::to_string(d.preferences.size() + 1);
       p.music = music[i].path;
@@ -129,6 +161,8 @@ MpdDataset rate_corpus(const std::vector<CorpusMusic>& music, const std::vector<
       d.preferences.push_back(p);
       pref_count[s]++;
     }
+  if (check && check->pairs)
+    check->preference_agrees /= double(check->pairs), check->mean_score_agrees /= double(check->pairs);
   return d;
 }
 

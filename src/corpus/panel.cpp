@@ -5,6 +5,8 @@
 #include <cmath>
 #include <functional>
 
+#include "common/error.h"
+
 namespace mpjudge {
 namespace {
 
@@ -30,6 +32,32 @@ PanelMusic panel_music(const MusicDescriptors& d, std::optional<std::pair<double
                            -1.0, 1.0);
   }
   return m;
+}
+
+const std::vector<GemsCategory>& gems_categories() {
+  // Valence from the GEMS factors' placement on Trost et al.'s valence axis, arousal from their arousal
+  // axis (their Figure 2 and text: power, joyful activation and tension high in arousal; calmness
+  // [peacefulness], tenderness, nostalgia and sadness low; tension and sadness the negative-valence
+  // factors; joyful activation, amazement [wonder], tenderness and calmness the most positive). Emotify
+  // renamed wonder to amazement, transcendence to solemnity and peacefulness to calmness.
+  static const std::vector<GemsCategory> k{
+      {"amazement", 0.50, 0.35}, {"solemnity", 0.15, -0.05}, {"tenderness", 0.55, -0.50},
+      {"nostalgia", 0.05, -0.45}, {"calmness", 0.50, -0.75},  {"power", 0.30, 0.75},
+      {"joyful_activation", 0.80, 0.65}, {"tension", -0.60, 0.60}, {"sadness", -0.75, -0.55}};
+  return k;
+}
+
+std::pair<double, double> gems_valence_arousal(const std::vector<double>& shares) {
+  const auto& g = gems_categories();
+  if (shares.size() != g.size())
+    fail_internal("gems_valence_arousal: expected " + std::to_string(g.size()) + " shares");
+  double v = 0, a = 0, total = 0;
+  for (size_t k = 0; k < g.size(); ++k) v += shares[k] * g[k].valence, a += shares[k] * g[k].arousal, total += shares[k];
+  if (!(total > 0)) fail_input("GEMS annotations", "at least one chosen emotion", "none");
+  // The mean over the chosen categories pulls every excerpt toward the middle (on Emotify: valence sd
+  // 0.17, arousal 0.32, the most aroused excerpt at 0.63); kGemsStretch spreads them over the scale the
+  // other human labels use (vgmidi: +-1), keeping their order.
+  return {std::clamp(kGemsStretch * v / total, -1.0, 1.0), std::clamp(kGemsStretch * a / total, -1.0, 1.0)};
 }
 
 PanelPainting panel_painting(const PaintingDescriptors& d) {
@@ -118,6 +146,19 @@ std::vector<int> ReferencePanel::rate(const PanelTerms& t, const std::string& pa
     for (size_t i = 0; i < v.size(); ++i) s += r.weights[i] * v[i];
     // Latent coherence (about -2..3) onto the 1-5 scale around its typical centre.
     out.push_back(int(std::clamp(std::lround(3.0 + 0.9 * (s - 0.9)), 1L, 5L)));
+  }
+  return out;
+}
+
+std::vector<double> ReferencePanel::compare(const PanelTerms& a, const PanelTerms& b, const std::string& key) const {
+  std::vector<double> out;
+  const auto va = a.vec(), vb = b.vec();
+  for (const auto& r : raters_) {
+    std::seed_seq seq{uint32_t(cfg_.seed), uint32_t(std::hash<std::string>{}(r.id + "\x1f" "cmp" "\x1f" + key))};
+    std::mt19937_64 rng(seq);
+    double d = std::normal_distribution<double>(0, cfg_.comparison_noise_ratio * r.noise)(rng);
+    for (size_t i = 0; i < va.size(); ++i) d += r.weights[i] * (va[i] - vb[i]);
+    out.push_back(d);
   }
   return out;
 }

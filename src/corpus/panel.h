@@ -27,6 +27,21 @@ struct PanelPainting {
 };
 
 PanelMusic panel_music(const MusicDescriptors& d, std::optional<std::pair<double, double>> human_va = std::nullopt);
+
+// ---- listener emotions (MPD-Open v2) ----------------------------------------------------------------
+// The nine GEMS categories as the Emotify game names them (Aljanaki, Wiering & Veltkamp 2016), each placed
+// in valence-arousal space ([-1, 1]^2) after Trost, Ethofer, Zentner & Vuilleumier 2012 (docs/panel.md
+// gives the coordinates and how they were read).
+struct GemsCategory {
+  const char* name;
+  double valence, arousal;
+};
+const std::vector<GemsCategory>& gems_categories();
+// Valence and arousal of one excerpt from the share of its listeners who chose each category (same
+// order as gems_categories()): the share-weighted mean of the categories' coordinates times
+// kGemsStretch, clamped to [-1, 1]. Throws Error(Input) when no listener chose anything.
+constexpr double kGemsStretch = 1.6;
+std::pair<double, double> gems_valence_arousal(const std::vector<double>& shares);
 PanelPainting panel_painting(const PaintingDescriptors& d);
 
 // The correspondence terms for one pair, each roughly in [-1, 1], higher = more coherent.
@@ -56,6 +71,10 @@ struct PanelConfig {
   double weight_spread = 0.35;                // log-normal spread of each rater's weights around the base weights
   double bias_sd = 0.25;                      // per-rater leniency on the latent scale
   double noise_min = 0.6, noise_max = 0.8;  // per-rater rating noise (latent sd)
+  // Paired comparison (v2 preferences): a rater comparing two paintings for one piece judges the
+  // difference of its own latent coherences with noise comparison_noise_ratio x its rating noise, and
+  // without its leniency bias, which cancels in a difference (Thurstone 1927, case V).
+  double comparison_noise_ratio = 0.5;
 };
 
 class ReferencePanel {
@@ -65,6 +84,9 @@ class ReferencePanel {
   double latent(const PanelTerms& t) const;   // the panel's mean judgment before rater effects
   // Ratings 1..5 of every rater for one pair; `pair_key` makes the noise reproducible per pair.
   std::vector<int> rate(const PanelTerms& t, const std::string& pair_key) const;
+  // Every rater's comparison of painting a against painting b for one piece: > 0 prefers a.
+  std::vector<double> compare(const PanelTerms& a, const PanelTerms& b, const std::string& key) const;
+  const PanelConfig& config() const { return cfg_; }
   const std::vector<Rater>& raters() const { return raters_; }
 
  private:

@@ -172,7 +172,7 @@ MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems) 
     m.row = ++row;
     auto get = [&](const char* k) { return r.count(k) ? r.at(k) : std::string(); };
     m.path = get("path"), m.kind = get("kind"), m.source = get("source"), m.origin = get("origin");
-    m.variant = get("variant"), m.va_from = get("va_from");
+    m.variant = get("variant"), m.va_from = get("va_from"), m.music_kind = get("music_kind");
     for (auto [col, dst] : {std::pair{"valence", &m.valence}, std::pair{"arousal", &m.arousal}}) {
       const std::string v = get(col);
       double x = 0;
@@ -319,16 +319,20 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
       problems.push_back({"media.csv", m.row, "expected kind 'music' or 'painting', found '" + m.kind + "'"});
       continue;
     }
+    if (!m.music_kind.empty() && (m.kind != "music" || (m.music_kind != "recorded" && m.music_kind != "rendered")))
+      problems.push_back({"media.csv", m.row,
+                          "expected music_kind 'recorded' or 'rendered' on a music row (or empty), found '" +
+                              m.music_kind + "' on a " + m.kind + " row"});
     if (!media_seen.insert(m.path).second)
       problems.push_back({"media.csv", m.row, "expected each path once, found '" + m.path + "' again"});
     check_media("media.csv", m.row, m.path, m.kind == "music");
   }
-  static const std::set<std::string> kSplits{"train", "val", "test", "test_style", "excluded"};
+  static const std::set<std::string> kSplits{"train", "val", "test", "test_style", "test_music", "excluded"};
   for (const auto& [id, s] : d.split) {
     if (!ids.count(id)) problems.push_back({"split.json", 0, "expected pair ids from pairs.csv, found '" + id + "'"});
     if (!kSplits.count(s))
       problems.push_back(
-          {"split.json", 0, "expected train/val/test/test_style/excluded, found '" + s + "' for pair " + id});
+          {"split.json", 0, "expected train/val/test/test_style/test_music/excluded, found '" + s + "' for pair " + id});
   }
   return problems;
 }
@@ -368,10 +372,13 @@ void write_mpd(const MpdDataset& d, const std::string& root) {
       s << *v;
       return s.str();
     };
-    std::string r = "path,kind,source,origin,variant,valence,arousal,va_from\n";
+    // music_kind only when some row has it, so datasets written before it existed stay byte-identical.
+    const bool kinds = std::any_of(d.media.begin(), d.media.end(), [](const MpdMedia& m) { return !m.music_kind.empty(); });
+    std::string r = std::string("path,kind,source,origin,variant,valence,arousal,va_from") + (kinds ? ",music_kind" : "") + "\n";
     for (const auto& m : d.media)
       r += csv_field(m.path) + "," + csv_field(m.kind) + "," + csv_field(m.source) + "," + csv_field(m.origin) + "," +
-           csv_field(m.variant) + "," + num(m.valence) + "," + num(m.arousal) + "," + csv_field(m.va_from) + "\n";
+           csv_field(m.variant) + "," + num(m.valence) + "," + num(m.arousal) + "," + csv_field(m.va_from) +
+           (kinds ? "," + csv_field(m.music_kind) : std::string()) + "\n";
     write_file_atomic(root + "/media.csv", r);
   }
 }
@@ -392,6 +399,11 @@ void write_split(const std::string& root, const std::map<std::string, std::strin
            {"style_share", opt.style_share},
            {"counts", counts},
            {"pairs", pairs}};
+  if (!opt.test_music_sources.empty()) {
+    out["test_music_sources"] = opt.test_music_sources;
+    out["test_music_share"] = opt.test_music_share;
+  }
+  if (opt.stratify_music_by_source) out["stratify_music_by_source"] = true;
   write_file_atomic(root + "/split.json", out.dump(1) + "\n");
 }
 
@@ -587,6 +599,21 @@ MpdStats mpd_stats(const MpdDataset& d) {
   }
   s.musics = musics.size(), s.paintings = paintings.size(), s.ratings = d.ratings.size(),
   s.preferences = d.preferences.size();
+  {
+    std::map<std::string, const MpdMedia*> media;
+    for (const auto& m : d.media)
+      if (m.kind == "music") media[m.path] = &m;
+    std::map<std::string, std::string> kind_of, source_of;
+    for (const auto& p : d.pairs) {
+      auto it = media.find(p.music);
+      kind_of[p.music] = it != media.end() && !it->second->music_kind.empty() ? it->second->music_kind : "unknown";
+      source_of[p.music] = !p.music_source.empty()                         ? p.music_source
+                           : it != media.end() && !it->second->source.empty() ? it->second->source
+                                                                             : "unknown";
+      s.music_by_kind[kind_of[p.music]].pairs++, s.music_by_source[source_of[p.music]].pairs++;
+    }
+    for (const auto& [path, kind] : kind_of) s.music_by_kind[kind].clips++, s.music_by_source[source_of[path]].clips++;
+  }
   std::vector<std::string> rater_list;
   for (const auto& r : d.ratings)
     if (raters.insert(r.rater).second) rater_list.push_back(r.rater);
@@ -624,6 +651,20 @@ MpdStats mpd_stats(const MpdDataset& d) {
   }
   if (n) s.ceiling = sum / n;
   emotion_only_fit(d, s);
+  // The emotion-only share within each music kind (e.g. recorded vs rendered).
+  if (s.music_by_kind.size() > 1)
+    for (auto& [kind, count] : s.music_by_kind) {
+      MpdDataset sub;
+      sub.media = d.media;
+      std::set<std::string> of_kind;
+      for (const auto& m : d.media)
+        if (m.kind == "music" && (m.music_kind.empty() ? "unknown" : m.music_kind) == kind) of_kind.insert(m.path);
+      for (const auto& p : d.pairs)
+        if (of_kind.count(p.music)) sub.pairs.push_back(p);
+      MpdStats part;
+      emotion_only_fit(sub, part);
+      count.emotion_r2 = part.emotion_r2;
+    }
   return s;
 }
 
@@ -650,26 +691,38 @@ MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt) {
     }
   }
   const double style = held.empty() ? 0.0 : opt.style_share;
+  const std::set<std::string> held_music(opt.test_music_sources.begin(), opt.test_music_sources.end());
+  const double music_share = held_music.empty() ? 0.0 : opt.test_music_share;
   // Exact quotas: items are ordered by a seeded hash of their name and cut at the requested shares,
   // so even a small dataset gets non-empty val/test splits.
-  auto assign = [&](const std::string& what, const std::set<std::string>& names, bool may_be_style) {
-    std::vector<std::pair<uint64_t, std::string>> order;
+  // With strata (stratify_music_by_source), the quotas are cut within each stratum.
+  auto assign = [&](const std::string& what, const std::set<std::string>& names, bool may_be_style,
+                    bool may_be_music, const std::map<std::string, std::string>& stratum) {
+    std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> orders;
     for (const auto& n : names) {
       std::seed_seq seq{uint32_t(opt.seed), uint32_t(opt.seed >> 32),
                         uint32_t(std::hash<std::string>{}(what + "\x1f" + n))};
       std::mt19937_64 rng(seq);
-      order.emplace_back(rng(), n);
+      auto it = stratum.find(n);
+      orders[it == stratum.end() ? "" : it->second].emplace_back(rng(), n);
     }
-    std::sort(order.begin(), order.end());
     std::map<std::string, std::string> out;
-    const double total = double(order.size());
-    const size_t n_style = may_be_style ? size_t(std::lround(style * total)) : 0;
-    const size_t n_test = size_t(std::lround(opt.test * total)), n_val = size_t(std::lround(opt.val * total));
-    for (size_t i = 0; i < order.size(); ++i)
-      out[order[i].second] = i < n_style                    ? "test_style"
-                             : i < n_style + n_test         ? "test"
-                             : i < n_style + n_test + n_val ? "val"
-                                                            : "train";
+    for (auto& [st, order] : orders) {
+      std::sort(order.begin(), order.end());
+      const double total = double(order.size());
+      const size_t n_style = may_be_style ? size_t(std::lround(style * total)) : 0;
+      const size_t n_music = may_be_music ? size_t(std::lround(music_share * total)) : 0;
+      size_t n_test = size_t(std::lround(opt.test * total)), n_val = size_t(std::lround(opt.val * total));
+      if (!stratum.empty() && order.size() >= 3 && opt.test > 0 && opt.val > 0)  // every stratum in val and test
+        n_test = std::max<size_t>(n_test, 1), n_val = std::max<size_t>(n_val, 1);
+      const size_t held_n = n_style + n_music;
+      for (size_t i = 0; i < order.size(); ++i)
+        out[order[i].second] = i < n_style                   ? "test_style"
+                               : i < held_n                  ? "test_music"
+                               : i < held_n + n_test         ? "test"
+                               : i < held_n + n_test + n_val ? "val"
+                                                             : "train";
+    }
     return out;
   };
   std::map<std::string, std::string> group;  // media path -> its origin group
@@ -681,17 +734,22 @@ MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt) {
     return it == group.end() ? path : it->second;
   };
   std::set<std::string> musics, paintings;
+  std::map<std::string, std::string> music_stratum;
   for (const auto& p : d.pairs) {
     const bool held_pair = held.count(by_music ? p.music_source : p.painting_source) > 0;
-    if (!(by_music && held_pair)) musics.insert(key(p.music));
+    const bool held_m = held_music.count(p.music_source) > 0;
+    if (!(by_music && held_pair) && !held_m) musics.insert(key(p.music));
     if (!(!by_music && held_pair)) paintings.insert(key(p.painting));
+    if (opt.stratify_music_by_source) music_stratum[key(p.music)] = p.music_source;
   }
-  std::map<std::string, std::string> music_split = assign("music", musics, !by_music);
-  std::map<std::string, std::string> painting_split = assign("painting", paintings, by_music);
+  std::map<std::string, std::string> music_split = assign("music", musics, !by_music, false, music_stratum);
+  std::map<std::string, std::string> painting_split = assign("painting", paintings, by_music, !held_music.empty(), {});
   MediaSplits out;
   for (const auto& p : d.pairs) {
     const bool held_pair = held.count(by_music ? p.music_source : p.painting_source) > 0;
-    out.music[p.music] = by_music && held_pair ? "test_style" : music_split.at(key(p.music));
+    out.music[p.music] = held_music.count(p.music_source) ? "test_music"
+                         : by_music && held_pair          ? "test_style"
+                                                          : music_split.at(key(p.music));
     out.painting[p.painting] = !by_music && held_pair ? "test_style" : painting_split.at(key(p.painting));
   }
   return out;

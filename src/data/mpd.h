@@ -39,7 +39,8 @@ struct MpdMedia {
   std::string path, kind;  // kind: "music" | "painting"
   std::string source, origin, variant;
   std::optional<double> valence, arousal;
-  std::string va_from;  // "human", "estimate", "human+variation", ...
+  std::string va_from;     // "human", "estimate", "human+variation", "listeners", ...
+  std::string music_kind;  // music only: "recorded" | "rendered" (a MIDI render); empty when unknown
   int row = 0;
 };
 
@@ -51,7 +52,8 @@ struct MpdDataset {
   std::vector<MpdPair> pairs;
   std::vector<MpdRating> ratings;
   std::vector<MpdPreference> preferences;
-  std::map<std::string, std::string> split;  // pair_id -> "train" | "val" | "test" | "test_style" | "excluded"
+  std::map<std::string, std::string> split;  // pair_id -> "train" | "val" | "test" | "test_style" |
+                                             // "test_music" | "excluded"
   std::vector<MpdMedia> media;               // empty when the dataset has no media.csv
 };
 
@@ -96,6 +98,12 @@ struct MpdStats {
   // squares): R^2, its share of the reliable variance (R^2 / ICC(2,k)), and its SRCC with the score.
   std::optional<double> emotion_r2, emotion_share_of_reliable, emotion_srcc;
   size_t emotion_pairs = 0;
+  // Music by kind (media.csv music_kind: recorded / rendered) and by source: clips and scored pairs.
+  struct Count {
+    size_t clips = 0, pairs = 0;
+    std::optional<double> emotion_r2;  // the emotion-only fit within these pairs (>= 50 of them)
+  };
+  std::map<std::string, Count> music_by_kind, music_by_source;
 };
 MpdStats mpd_stats(const MpdDataset& d);
 
@@ -107,6 +115,13 @@ struct SplitOptions {
   double style_share = 0.1;                   // share of style groups held out
   // Media of one group (media.csv `origin`, e.g. variations of one painting) always share a split.
   bool group_by_origin = true;
+  // Held-out music: every clip of these music sources is test_music, paired with paintings that draw
+  // test_music with test_music_share and appear nowhere else (the mirror of test_style).
+  std::vector<std::string> test_music_sources;
+  double test_music_share = 0.1;
+  // Cut val/test quotas within each music source, so every source (e.g. each Emotify genre) is in
+  // train, val and test.
+  bool stratify_music_by_source = false;
 };
 // Assigns every pair: music pieces and paintings each get a split; a pair keeps its split only when
 // both agree (else "excluded"), so no music piece or painting appears in two splits. Deterministic by seed.

@@ -692,7 +692,7 @@ TrainResult train(const TrainConfig& cfg_in) {
     res.model = cfg.out + "/model.mpjc";
     save_checkpoint(res.model, ck);
     Json summary{{"model", res.model}, {"stage", cfg.stage}, {"steps", T.step}};
-    for (const char* split : {"val", "test", "test_style"}) {
+    for (const char* split : {"val", "test", "test_style", "test_music"}) {
       EvalResult r = T.evaluate(split);
       if (r.n_pairs == 0) continue;
       summary[split] = {{"srcc", r.srcc},
