@@ -16,7 +16,8 @@ BIN=build/mpjudge
 mkdir -p "$WORK"
 t0=$(date +%s)
 if [ ! -f "$WORK/corpus/corpus.json" ]; then
-  $BIN corpus build --out "$WORK/corpus" --seed 1 --force
+  # The shipped model learned from MPD-Open v1; v2 (the default since) is for its successor.
+  $BIN corpus build --out "$WORK/corpus" --version 1 --seed 1 --force
 fi
 echo "corpus build $(($(date +%s) - t0)) s"
 sft=() dpo=()

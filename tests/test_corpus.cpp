@@ -15,6 +15,8 @@
 #include "corpus/midi.h"
 #include "corpus/panel.h"
 #include "corpus/rcc.h"
+#include "common/json.h"
+#include "data/csv.h"
 #include "data/mpd.h"
 #include "test_util.h"
 
@@ -225,4 +227,170 @@ TEST(CorpusBuild, SmallBuildIsValidDeterministicAndAtomic) {
   for (const auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().filename().string().find(".partial"), std::string::npos) << e.path();
   EXPECT_FALSE(fs::exists(dir + "/d"));
+}
+
+namespace {
+
+std::string sha256_of(const std::string& path) {
+  FILE* p = popen(("sha256sum '" + path + "'").c_str(), "r");
+  char buf[65] = {0};
+  const size_t n = p ? fread(buf, 1, 64, p) : 0;
+  if (p) pclose(p);
+  return std::string(buf, n);
+}
+
+std::vector<std::vector<std::string>> read_rows(const std::string& path) {
+  std::vector<std::vector<std::string>> rows;
+  std::string err;
+  EXPECT_TRUE(parse_csv(slurp(path), rows, err)) << path << ": " << err;
+  return rows;
+}
+
+}  // namespace
+
+// `--version 1` rebuilds MPD-Open v1 byte for byte: the tables below were written by the builder before
+// v2 existed (commit d492760), with and without ../shared/data.
+TEST(CorpusBuild, Version1RebuildsByteForByte) {
+  const std::string dir = testutil::tmp_dir("corpus_v1");
+  const std::string media = " --quiet --version 1 --seed 3 --clip-seconds 6 --debian-root " + media_root();
+  auto a = testutil::run_cli("corpus build --out " + dir + "/none --clips 30 --paintings 30 --pairs 150 "
+                             "--preferences 20 --shared-data none" + media);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  const std::map<std::string, std::string> none{
+      {"media.csv", "0354e3cc57f46f2f4794066d648cb9783303cc2a43bd5d33360106756499fe8b"},
+      {"pairs.csv", "dea55240e36bd710c3b21f1954c7be073557f603998ba457d695ed6089d6f841"},
+      {"preferences.csv", "8c1a5eda321ed94392ffc9c96bf41b932699ab382b5043c4fe9f1976fa98bf45"},
+      {"ratings.csv", "3e418e12066620a3ff9ff34f9f32c8fb72d91a3e221a37243569c55b56f91222"},
+      {"split.json", "d8462ac2830197958c21122dcb0fbd027526eb317ede3e01291628dbe8376bd6"}};
+  for (const auto& [f, h] : none) EXPECT_EQ(sha256_of(dir + "/none/" + f), h) << f << " (Debian media only)";
+  EXPECT_NE(slurp(dir + "/none/corpus.json").find("\"mpd-open-1\""), std::string::npos);
+  if (!testutil::have_shared()) GTEST_SKIP() << "../shared/data not present: the v1 build with it is not checked";
+  auto b = testutil::run_cli("corpus build --out " + dir + "/shared --clips 60 --paintings 40 --pairs 300 "
+                             "--preferences 40 --shared-data " + testutil::shared("") + media);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::map<std::string, std::string> shared{
+      {"media.csv", "aecff6efb17224ff8fe10a31ee25c04df7031002fa0e82bea261758bf2fe2f63"},
+      {"pairs.csv", "ab7cba46700562992075006fdc1a5a945162646dbb02c154de478c3e1657c90f"},
+      {"preferences.csv", "4411f6945718fd4a36663d0736cf345aabc7b465f5422934f40ceac27d4da841"},
+      {"ratings.csv", "f4cd27c67e0a93aa54ec1d7dfb894a15e81525943e717e41e2e367e44b3fee06"},
+      {"split.json", "3dd7a3351495564b5586569b7fcc6b8e54b74c527937323e5750022afe180aca"}};
+  for (const auto& [f, h] : shared) EXPECT_EQ(sha256_of(dir + "/shared/" + f), h) << f << " (with ../shared/data)";
+}
+
+// The Emotify listeners' GEMS choices give valence and arousal that behave: valence follows
+// joyful_activation - sadness, arousal power + tension + joyful_activation - calmness - tenderness.
+TEST(CorpusBuild, EmotifyListenerEmotionsBehave) {
+  if (!testutil::have_shared()) GTEST_SKIP() << "../shared/data not present";
+  const auto rows = read_rows(testutil::shared("music/emotify/annotations.csv"));
+  ASSERT_GT(rows.size(), 1000u);
+  const auto& h = rows[0];
+  auto col = [&](const std::string& c) { return size_t(std::find(h.begin(), h.end(), c) - h.begin()); };
+  const auto& g = gems_categories();
+  std::map<std::string, std::vector<double>> counts;
+  std::map<std::string, int> listeners;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    if (rows[r].size() < h.size()) continue;
+    auto& c = counts[rows[r][col("file")]];
+    c.resize(g.size(), 0.0);
+    for (size_t k = 0; k < g.size(); ++k) c[k] += rows[r][col(g[k].name)] == "1";
+    listeners[rows[r][col("file")]]++;
+  }
+  ASSERT_EQ(counts.size(), 300u);
+  std::vector<double> v, a, joy_sad, energy;
+  auto share = [&](const std::vector<double>& s, const char* name) -> double {
+    for (size_t k = 0; k < g.size(); ++k)
+      if (std::string(g[k].name) == name) return s[k];
+    return NAN;
+  };
+  for (auto& [file, c] : counts) {
+    std::vector<double> s;
+    for (double x : c) s.push_back(x / listeners[file]);
+    auto [vv, aa] = gems_valence_arousal(s);
+    v.push_back(vv), a.push_back(aa);
+    joy_sad.push_back(share(s, "joyful_activation") - share(s, "sadness"));
+    energy.push_back(share(s, "power") + share(s, "tension") + share(s, "joyful_activation") -
+                     share(s, "calmness") - share(s, "tenderness"));
+  }
+  const double rv = spearman(v, joy_sad), ra = spearman(a, energy), rva = spearman(v, a);
+  printf("Emotify (300 excerpts): Spearman valence vs joy-sadness %.3f, arousal vs energy terms %.3f, "
+         "valence vs arousal %.3f\n", rv, ra, rva);
+  EXPECT_GT(rv, 0.6);
+  EXPECT_GT(ra, 0.9);
+  EXPECT_LT(std::fabs(rva), 0.5);  // two dimensions, not one
+}
+
+// A small v2 build with ../shared/data: recordings are at least 40% of clips and of pairs, every Emotify
+// genre is in train, val and test, test_music holds only the held-out sources, no medium is in two splits,
+// listeners.csv and media.csv agree, preferences track the latent order better than mean scores, and the
+// build is deterministic by seed.
+TEST(CorpusBuild, Version2SmallBuild) {
+  if (!testutil::have_shared()) GTEST_SKIP() << "../shared/data not present";
+  const std::string dir = testutil::tmp_dir("corpus_v2");
+  const std::string common = " --clips 90 --paintings 60 --pairs 900 --preferences 120 --quiet --shared-data " +
+                             testutil::shared("") + " --debian-root " + media_root();
+  auto a = testutil::run_cli("corpus build --out " + dir + "/a --seed 3 --json" + common);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto v = testutil::run_cli("data validate " + dir + "/a");
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  auto b = testutil::run_cli("corpus build --out " + dir + "/b --seed 3" + common);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  for (const char* f : {"pairs.csv", "ratings.csv", "preferences.csv", "media.csv", "split.json", "listeners.csv"})
+    EXPECT_EQ(slurp(dir + "/a/" + f), slurp(dir + "/b/" + f)) << f << " differs between two builds with seed 3";
+
+  const Json info = Json::parse(slurp(dir + "/a/corpus.json"));
+  EXPECT_EQ(info["corpus"], "mpd-open-2");
+  EXPECT_EQ(info["version"], 2);
+  EXPECT_EQ(info["clip_seconds"], 30.0);
+  EXPECT_GE(info["recorded_share"]["clips"].get<double>(), 0.4);
+  EXPECT_GE(info["recorded_share"]["pairs"].get<double>(), 0.4);
+  const double pref = info["preference_check"]["preference_agrees_with_latent"];
+  const double mos = info["preference_check"]["mean_score_agrees_with_latent"];
+  printf("v2 small: recorded share clips %.3f pairs %.3f; preferences agree with the latent %.3f, mean scores %.3f\n",
+         info["recorded_share"]["clips"].get<double>(), info["recorded_share"]["pairs"].get<double>(), pref, mos);
+  EXPECT_GT(pref, mos);
+
+  std::vector<MpdProblem> problems;
+  MpdDataset d = read_mpd(dir + "/a", problems);
+  ASSERT_TRUE(problems.empty());
+  std::map<std::string, const MpdMedia*> media;
+  for (const auto& m : d.media) media[m.path] = &m;
+  std::map<std::string, std::set<std::string>> sources_in, split_of;
+  const std::set<std::string> held{"gcompris-world", "gcompris-instruments", "librosa"};
+  for (const auto& p : d.pairs) {
+    const std::string& s = d.split.at(p.id);
+    sources_in[s].insert(p.music_source);
+    split_of["music:" + media.at(p.music)->origin].insert(s);
+    split_of["painting:" + media.at(p.painting)->origin].insert(s);
+    EXPECT_EQ(s == "test_music", held.count(p.music_source) > 0) << p.music << " in " << s;
+  }
+  for (const auto& [origin, s] : split_of) EXPECT_EQ(s.size(), 1u) << origin << " in " << s.size() << " splits";
+  for (const char* s : {"train", "val", "test"})
+    for (const char* genre : {"classical", "rock", "electronic", "pop"})
+      EXPECT_TRUE(sources_in[s].count(std::string("emotify-") + genre)) << s << " lacks Emotify " << genre;
+  // Emotify clips carry their listeners' valence/arousal; listeners.csv has their shares.
+  const auto rows = read_rows(dir + "/a/listeners.csv");
+  ASSERT_GT(rows.size(), 10u);
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const MpdMedia& m = *media.at(rows[r][0]);
+    EXPECT_EQ(m.va_from, "listeners");
+    EXPECT_EQ(m.music_kind, "recorded");
+    std::vector<double> shares;
+    for (size_t k = 2; k < rows[r].size(); ++k) shares.push_back(std::stod(rows[r][k]));
+    const auto va = gems_valence_arousal(shares);
+    EXPECT_NEAR(*m.valence, va.first, 2e-4) << m.path;
+    EXPECT_NEAR(*m.arousal, va.second, 2e-4) << m.path;
+  }
+  const std::set<std::string> rendered{"vgmidi", "pianobooster", "sfront"};
+  for (const auto& m : d.media) {
+    if (m.kind != "music") continue;
+    EXPECT_EQ(m.music_kind, rendered.count(m.source) ? "rendered" : "recorded") << m.path;
+  }
+  // data stats reports counts by music kind and by source.
+  auto st = testutil::run_cli("data stats " + dir + "/a --json");
+  ASSERT_EQ(st.exit_code, 0) << st.err;
+  const Json sj = Json::parse(st.out);
+  EXPECT_GT(sj["music_by_kind"]["recorded"]["pairs"].get<int>(), 0);
+  EXPECT_GT(sj["music_by_kind"]["rendered"]["clips"].get<int>(), 0);
+  EXPECT_TRUE(sj["music_by_kind"]["recorded"].contains("emotion_only_r2"));
+  EXPECT_GT(sj["music_by_source"]["emotify-rock"]["clips"].get<int>(), 0);
 }

@@ -217,6 +217,53 @@ TEST(Mpd, SplitsAreDisjointDeterministicAndHoldOutStyles) {
   EXPECT_NE(make_split(d, a), make_split(d, b));
 }
 
+TEST(Mpd, TestMusicHoldsOutSourcesAndStrataReachEverySplit) {
+  MpdDataset d;
+  std::mt19937 rng(3);
+  int id = 0;
+  for (int m = 0; m < 90; ++m)
+    for (int p = 0; p < 60; ++p)
+      if (rng() % 10 < 3) {
+        MpdPair x;
+        x.id = "p" + std::to_string(id++);
+        x.music = "m" + std::to_string(m) + ".ogg", x.painting = "img" + std::to_string(p) + ".png";
+        x.painting_source = "painter" + std::to_string(p % 8);
+        // Four "genres" of 20 clips and one small held-out source of 10.
+        x.music_source = m < 80 ? "genre" + std::to_string(m % 4) : "world";
+        d.pairs.push_back(x);
+      }
+  SplitOptions o;
+  o.test_music_sources = {"world"};
+  o.stratify_music_by_source = true;
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    o.seed = seed;
+    const MediaSplits ms = media_splits(d, o);
+    std::map<std::string, std::set<std::string>> sources_in;
+    for (const auto& p : d.pairs) {
+      const std::string& s = ms.music.at(p.music);
+      EXPECT_EQ(s == "test_music", p.music_source == "world") << p.music;
+      sources_in[s].insert(p.music_source);
+    }
+    for (const char* s : {"train", "val", "test"})
+      for (int g = 0; g < 4; ++g) EXPECT_TRUE(sources_in[s].count("genre" + std::to_string(g))) << s << " genre" << g;
+    auto split = make_split(d, o);
+    std::map<std::string, int> count;
+    std::map<std::string, std::set<std::string>> paint_in;
+    for (const auto& p : d.pairs) {
+      count[split.at(p.id)]++;
+      if (split.at(p.id) != "excluded") paint_in[p.painting].insert(split.at(p.id));
+    }
+    for (const auto& [p, s] : paint_in) ASSERT_EQ(s.size(), 1u) << p << " in two splits";
+    EXPECT_GT(count["test_music"], 0);
+    EXPECT_GT(count["test_style"], 0);
+  }
+  // Without the options the split is what it was (datasets split before them keep their split).
+  SplitOptions plain;
+  SplitOptions with_empty = plain;
+  with_empty.test_music_share = 0.3;  // unused without held-out sources
+  EXPECT_EQ(make_split(d, plain), make_split(d, with_empty));
+}
+
 TEST(Mpd, Cli) {
   std::string dir = make_dataset("mpd_cli");
   auto r = testutil::run_cli("data validate '" + dir + "'");

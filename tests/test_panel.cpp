@@ -194,3 +194,70 @@ TEST(Corpus, RatesPairsAndDerivesAmbiguousPreferences) {
   o.pairs = 100000;
   EXPECT_THROW(rate_corpus(cm, cp, o), Error);
 }
+
+TEST(Gems, CategoriesSitInTheirQuadrantsAndSharesWeighThem) {
+  const auto& g = gems_categories();
+  ASSERT_EQ(g.size(), 9u);
+  auto only = [&](const std::string& name) {
+    std::vector<double> s(g.size(), 0.0);
+    for (size_t k = 0; k < g.size(); ++k)
+      if (name == g[k].name) s[k] = 1;
+    return gems_valence_arousal(s);
+  };
+  // Trost et al. 2012's axes: joyful activation high/positive, sadness low/negative, tension high/negative,
+  // calmness and tenderness low/positive, power high.
+  auto joy = only("joyful_activation"), sad = only("sadness"), tension = only("tension"), calm = only("calmness");
+  EXPECT_GT(joy.first, 0.5);
+  EXPECT_GT(joy.second, 0.5);
+  EXPECT_LT(sad.first, -0.5);
+  EXPECT_LT(sad.second, -0.5);
+  EXPECT_LT(tension.first, -0.5);
+  EXPECT_GT(tension.second, 0.5);
+  EXPECT_GT(calm.first, 0.5);
+  EXPECT_LT(calm.second, -0.5);
+  EXPECT_GT(only("tenderness").first, 0.0);
+  EXPECT_LT(only("tenderness").second, 0.0);
+  EXPECT_GT(only("power").second, 0.5);
+  // Shares weigh the categories: 3 of 4 listeners joyful, 1 of 4 sad sits three quarters of the way to joy
+  // (before the stretch and the clamp); a share scaled for every category changes nothing.
+  std::vector<double> mix(g.size(), 0.0), twice(g.size(), 0.0);
+  for (size_t k = 0; k < g.size(); ++k) {
+    if (std::string(g[k].name) == "joyful_activation") mix[k] = 0.3, twice[k] = 0.6;
+    if (std::string(g[k].name) == "sadness") mix[k] = 0.1, twice[k] = 0.2;
+  }
+  auto m = gems_valence_arousal(mix), m2 = gems_valence_arousal(twice);
+  const double jv = 0.80, sv = -0.75;  // the coordinates, also checked above through their signs
+  EXPECT_NEAR(m.first, kGemsStretch * (0.75 * jv + 0.25 * sv), 1e-12);
+  EXPECT_NEAR(m.first, m2.first, 1e-12);
+  EXPECT_NEAR(m.second, m2.second, 1e-12);
+  EXPECT_THROW(gems_valence_arousal(std::vector<double>(g.size(), 0.0)), Error);
+}
+
+TEST(Corpus, ComparisonsTrackTheLatentOrderBetterThanRatingVotesAndMeanScores) {
+  auto ms = musics(80, 21);
+  auto ps = paintings(100, 22);
+  std::vector<CorpusMusic> cm;
+  std::vector<CorpusPainting> cp;
+  for (size_t i = 0; i < ms.size(); ++i) cm.push_back({"m" + std::to_string(i) + ".wav", "s", ms[i]});
+  for (size_t j = 0; j < ps.size(); ++j) cp.push_back({"p" + std::to_string(j) + ".png", "q", ps[j]});
+  CorpusOptions o;
+  o.pairs = 3000, o.preferences = 800;
+  PreferenceCheck votes, cmp;
+  rate_corpus(cm, cp, o, &votes);
+  o.comparisons = true;
+  MpdDataset d = rate_corpus(cm, cp, o, &cmp);
+  ASSERT_EQ(votes.pairs, 800u);
+  ASSERT_EQ(cmp.pairs, 800u);
+  printf("agreement with the panel's latent order on ambiguous pairs: comparisons %.3f, rating votes %.3f, "
+         "mean score %.3f (comparison set) / %.3f (vote set)\n",
+         cmp.preference_agrees, votes.preference_agrees, cmp.mean_score_agrees, votes.mean_score_agrees);
+  EXPECT_GT(cmp.preference_agrees, cmp.mean_score_agrees + 0.1);
+  EXPECT_GT(cmp.preference_agrees, votes.preference_agrees + 0.05);
+  EXPECT_LT(cmp.preference_agrees, 0.995);  // still judgments, not the latent itself
+  for (const auto& q : d.preferences) EXPECT_EQ(q.n_raters, 7);
+  // Noisier comparisons agree less.
+  o.panel.comparison_noise_ratio = 2.0;
+  PreferenceCheck noisy;
+  rate_corpus(cm, cp, o, &noisy);
+  EXPECT_LT(noisy.preference_agrees, cmp.preference_agrees);
+}

@@ -751,8 +751,16 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
   SplitOptions so;
   so.seed = opt.seed;
   if (v2) {
+    // Held-out music sources, unless holding them out would leave train without any recording (a build
+    // from the Debian media alone, whose only recordings are the default held-out ones).
+    std::set<std::string> recorded_sources;
+    for (const auto& m : media_table.media)
+      if (m.music_kind == "recorded") recorded_sources.insert(m.source);
     for (const auto& src : opt.test_music_sources)
       if (result.music_by_source.count(src)) so.test_music_sources.push_back(src);
+    size_t held_recorded = 0;
+    for (const auto& src : so.test_music_sources) held_recorded += recorded_sources.count(src);
+    if (!recorded_sources.empty() && held_recorded == recorded_sources.size()) so.test_music_sources.clear();
     so.stratify_music_by_source = true;
   }
   MpdDataset cover;  // one pseudo-pair per medium, so media_splits sees every clip, painting and style
