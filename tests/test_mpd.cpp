@@ -257,6 +257,24 @@ TEST(Mpd, TestMusicHoldsOutSourcesAndStrataReachEverySplit) {
     EXPECT_GT(count["test_music"], 0);
     EXPECT_GT(count["test_style"], 0);
   }
+  // Strata for named sources only: the genres reach every split; with no held-out music the painting
+  // side keeps its test and val cuts whatever test_music's share is (test_music's paintings come after).
+  SplitOptions named;
+  named.music_strata = {"genre0", "genre1", "genre2", "genre3"};
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    named.seed = seed;
+    const MediaSplits ms = media_splits(d, named);
+    std::map<std::string, std::set<std::string>> sources_in;
+    for (const auto& p : d.pairs) sources_in[ms.music.at(p.music)].insert(p.music_source);
+    for (const char* s : {"train", "val", "test"})
+      for (int g = 0; g < 4; ++g) EXPECT_TRUE(sources_in[s].count("genre" + std::to_string(g))) << s << " genre" << g;
+    SplitOptions held = named;
+    held.test_music_sources = {"world"};
+    const MediaSplits mh = media_splits(d, held);
+    for (const auto& [painting, s] : ms.painting) {
+      if (s == "test" || s == "val") EXPECT_EQ(mh.painting.at(painting), s) << painting;
+    }
+  }
   // Without the options the split is what it was (datasets split before them keep their split).
   SplitOptions plain;
   SplitOptions with_empty = plain;

@@ -170,6 +170,9 @@ int main(int argc, char** argv) {
   d_split->add_option("--test-music", split_opt.test_music_sources,
                       "Music sources held out as test_music (comma-separated)")
       ->delimiter(',');
+  d_split->add_option("--test-music-share", split_opt.test_music_share,
+                      "Share of paintings paired with the held-out music as test_music")
+      ->capture_default_str();
   d_split->add_flag("--stratify-music", split_opt.stratify_music_by_source,
                     "Cut val/test within each music source, so each source is in train, val and test");
   d_split->add_option("--style-share", split_opt.style_share, "Share of style groups held out as test_style")

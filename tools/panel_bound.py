@@ -6,8 +6,12 @@
 #       exactly, and the labels as well as a linear model of the descriptors can, would reach;
 #   (d) with the human labels, but each music origin's valence and arousal sign kept with probability q and
 #       flipped otherwise: how often a judge must get the sign of the labels right to reach a given SRCC.
-# Mirrors src/corpus/panel.cpp (keep the two in step); descriptors come from `mpjudge describe`.
+# The panel's formulas mirror src/corpus/panel.cpp; its weights come from the binary (`mpjudge corpus panel
+# --json`), and `--self-check` recomputes the binary's reference samples with the formulas below and fails
+# when any differs (a CTest test runs it), so the two cannot drift apart. Descriptors come from
+# `mpjudge describe`.
 # usage: /usr/bin/python3 tools/panel_bound.py CORPUS_DIR build/mpjudge [SPLIT] [--cache DIR]
+#        /usr/bin/python3 tools/panel_bound.py --self-check build/mpjudge
 #   About 1 s per clip and painting the first time (the train clips too, for (c)); --cache keeps the
 #   descriptors as JSON for the next run.
 import argparse
@@ -18,11 +22,20 @@ import math
 import os
 import random
 import subprocess
+import sys
 
 import torch
 
-WEIGHTS = [0.9, 0.7, 0.45, 0.35, 0.3, 0.45, 0.4]  # ReferencePanel::base_weights()
+WEIGHTS = None  # ReferencePanel::base_weights(), read from the binary by load_panel()
 sq = math.tanh
+
+
+def load_panel(binary):
+    global WEIGHTS
+    out = subprocess.run([binary, 'corpus', 'panel', '--json'], capture_output=True, text=True, check=True)
+    panel = json.loads(out.stdout)
+    WEIGHTS = panel['base_weights']
+    return panel
 
 
 def clamp1(x):
@@ -65,38 +78,57 @@ def panel_music(d, va):
     m = dict(d, major=d['mode'] == 'major')
     if va is None:  # panel_music()'s estimate: mode and tempo carry valence; tempo, loudness, onsets arousal
         mode = (1 if m['major'] else -1) * max(0.0, min(1.0, d['key_strength']))
-        m['v'] = clamp1(0.55 * mode + 0.3 * sq((d['tempo_bpm'] - 100) / 40) +
-                        0.15 * sq((d['spectral_centroid_hz'] - 1500) / 1000))
-        m['a'] = clamp1(0.4 * sq((d['tempo_bpm'] - 100) / 40) + 0.3 * sq((d['loudness_lufs'] + 23) / 8) +
-                        0.3 * sq((d['onset_rate_hz'] - 3) / 2))
+        m['valence'] = clamp1(0.55 * mode + 0.3 * sq((d['tempo_bpm'] - 100) / 40) +
+                              0.15 * sq((d['spectral_centroid_hz'] - 1500) / 1000))
+        m['arousal'] = clamp1(0.4 * sq((d['tempo_bpm'] - 100) / 40) + 0.3 * sq((d['loudness_lufs'] + 23) / 8) +
+                              0.3 * sq((d['onset_rate_hz'] - 3) / 2))
     else:
-        m['v'], m['a'] = va
+        m['valence'], m['arousal'] = clamp1(va[0]), clamp1(va[1])
     return m
 
 
 def panel_painting(d):
+    # 'a' stays the CIELAB a* channel; the panel's valence and arousal get their own keys.
     e = d['emotion']
     p = dict(d)
-    p['v'] = clamp1(1.2 * (e['happy'] - e['sad']) + 0.3 * sq((d['lightness'] - 55) / 20) + 0.2 * sq(d['b'] / 25))
-    p['a'] = clamp1(1.0 * (e['angry'] + 0.2) + 0.4 * sq((d['chroma'] - 25) / 15) + 0.3 * sq((d['contrast'] - 20) / 10))
+    p['valence'] = clamp1(1.2 * (e['happy'] - e['sad']) + 0.3 * sq((d['lightness'] - 55) / 20) + 0.2 * sq(d['b'] / 25))
+    p['arousal'] = clamp1(1.0 * (e['angry'] + 0.2) + 0.4 * sq((d['chroma'] - 25) / 15) +
+                          0.3 * sq((d['contrast'] - 20) / 10))
     return p
 
 
-def latent(m, p):  # panel_terms() weighted by the base weights
+def terms(m, p):  # panel_terms()
     fast_major = sq((m['tempo_bpm'] - 100) / 40) + (0.5 if m['major'] else -0.5)
     light_yellow = sq((p['lightness'] - 55) / 20) + 0.5 * sq(p['b'] / 25)
-    loud = sq((m['loudness_lufs'] + 23) / 8) + 0.5 * m['a']
+    loud = sq((m['loudness_lufs'] + 23) / 8) + 0.5 * m['arousal']
     red_sat = sq(p['a'] / 20) + sq((p['chroma'] - 25) / 15)
-    terms = [
-        1 - abs(m['v'] - p['v']),
-        1 - abs(m['a'] - p['a']),
+    return [
+        1 - abs(m['valence'] - p['valence']),
+        1 - abs(m['arousal'] - p['arousal']),
         sq(fast_major * light_yellow),
         sq(loud * red_sat),
         sq(sq((m['pitch_height'] - 66) / 10) * sq((p['lightness'] - 55) / 20) * 2),
         sq(2 * sq((m['onset_rate_hz'] - 3) / 2) * sq((p['edge_density'] - 0.08) / 0.05)),
         sq(2 * sq((m['spectral_centroid_hz'] - 1500) / 800) * sq((p['angularity'] - 0.2) / 0.15)),
     ]
-    return sum(w * t for w, t in zip(WEIGHTS, terms))
+
+
+def latent(m, p):  # the base-weighted sum of the terms
+    return sum(w * t for w, t in zip(WEIGHTS, terms(m, p)))
+
+
+def self_check(binary):
+    """Recomputes the binary's reference samples; exit 1 when the formulas here and in panel.cpp differ."""
+    panel = load_panel(binary)
+    worst = 0.0
+    for s in panel['samples']:
+        m = panel_music(s['music'], s['human_va'])
+        p = panel_painting(s['painting'])
+        got = [m['valence'], m['arousal'], p['valence'], p['arousal']] + terms(m, p) + [latent(m, p)]
+        want = s['music_va'] + s['painting_va'] + s['terms'] + [s['latent']]
+        worst = max(worst, max(abs(a - b) for a, b in zip(got, want)))
+    print(f'panel_bound self-check: {len(panel["samples"])} samples, max diff {worst:.3g} against {binary}')
+    return 0 if worst < 1e-9 else 1
 
 
 def audio_vector(d):
@@ -126,12 +158,15 @@ class Ridge:
 
 
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == '--self-check':
+        sys.exit(self_check(sys.argv[2]))
     ap = argparse.ArgumentParser()
     ap.add_argument('corpus')
     ap.add_argument('binary')
     ap.add_argument('split', nargs='?', default='test')
     ap.add_argument('--cache', default=None, help='keep descriptors as JSON in this folder')
     args = ap.parse_args()
+    load_panel(args.binary)
     root = args.corpus
     split = json.load(open(root + '/split.json'))['pairs']
     all_pairs = list(csv.DictReader(open(root + '/pairs.csv')))

@@ -761,7 +761,10 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
     size_t held_recorded = 0;
     for (const auto& src : so.test_music_sources) held_recorded += recorded_sources.count(src);
     if (!recorded_sources.empty() && held_recorded == recorded_sources.size()) so.test_music_sources.clear();
-    so.stratify_music_by_source = true;
+    // Each Emotify genre is its own stratum (so train, val and test hold all four); v1's sources share
+    // one, so their clips keep the order v1 split them in.
+    for (const auto& [src, n] : result.music_by_source)
+      if (src.rfind("emotify-", 0) == 0) so.music_strata.insert(src);
   }
   MpdDataset cover;  // one pseudo-pair per medium, so media_splits sees every clip, painting and style
   cover.media = media_table.media;

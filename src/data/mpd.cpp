@@ -404,6 +404,7 @@ void write_split(const std::string& root, const std::map<std::string, std::strin
     out["test_music_share"] = opt.test_music_share;
   }
   if (opt.stratify_music_by_source) out["stratify_music_by_source"] = true;
+  if (!opt.music_strata.empty()) out["music_strata"] = opt.music_strata;
   write_file_atomic(root + "/split.json", out.dump(1) + "\n");
 }
 
@@ -715,13 +716,14 @@ MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt) {
       size_t n_test = size_t(std::lround(opt.test * total)), n_val = size_t(std::lround(opt.val * total));
       if (!stratum.empty() && order.size() >= 3 && opt.test > 0 && opt.val > 0)  // every stratum in val and test
         n_test = std::max<size_t>(n_test, 1), n_val = std::max<size_t>(n_val, 1);
-      const size_t held_n = n_style + n_music;
+      // test_music's share comes after val, so adding it leaves the test and val cuts where they were.
+      const size_t to_val = n_style + n_test + n_val;
       for (size_t i = 0; i < order.size(); ++i)
-        out[order[i].second] = i < n_style                   ? "test_style"
-                               : i < held_n                  ? "test_music"
-                               : i < held_n + n_test         ? "test"
-                               : i < held_n + n_test + n_val ? "val"
-                                                             : "train";
+        out[order[i].second] = i < n_style            ? "test_style"
+                               : i < n_style + n_test ? "test"
+                               : i < to_val           ? "val"
+                               : i < to_val + n_music ? "test_music"
+                                                      : "train";
     }
     return out;
   };
@@ -740,7 +742,8 @@ MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt) {
     const bool held_m = held_music.count(p.music_source) > 0;
     if (!(by_music && held_pair) && !held_m) musics.insert(key(p.music));
     if (!(!by_music && held_pair)) paintings.insert(key(p.painting));
-    if (opt.stratify_music_by_source) music_stratum[key(p.music)] = p.music_source;
+    if (opt.stratify_music_by_source || opt.music_strata.count(p.music_source))
+      music_stratum[key(p.music)] = p.music_source;
   }
   std::map<std::string, std::string> music_split = assign("music", musics, !by_music, false, music_stratum);
   std::map<std::string, std::string> painting_split = assign("painting", paintings, by_music, !held_music.empty(), {});

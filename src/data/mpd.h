@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,8 +121,10 @@ struct SplitOptions {
   std::vector<std::string> test_music_sources;
   double test_music_share = 0.1;
   // Cut val/test quotas within each music source, so every source (e.g. each Emotify genre) is in
-  // train, val and test.
+  // train, val and test: all sources, or only those in music_strata (the others share one stratum, cut
+  // in the same seeded order as without strata).
   bool stratify_music_by_source = false;
+  std::set<std::string> music_strata;
 };
 // Assigns every pair: music pieces and paintings each get a split; a pair keeps its split only when
 // both agree (else "excluded"), so no music piece or painting appears in two splits. Deterministic by seed.
