@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -434,4 +435,176 @@ TEST_F(Train, BadConfigurationsAreUsageErrors) {
   EXPECT_EQ(slurp(a + "/model.mpjc"), before);
   r = testutil::run_cli("train --data " + g_dir + "/nowhere --out " + g_dir + "/bad3 --quiet");
   EXPECT_EQ(r.exit_code, 3) << r.err;
+}
+
+// ---- ranks on separate hosts ------------------------------------------------------------------------
+// Each "host" is a network namespace with one veth link to a bridge in a switch namespace (Debian
+// iproute2; needs root, which CI has), so a rank sees only its own address, 10.200.0.(k+1), as a machine
+// on a LAN would. Where namespaces cannot be made the tests fail and say so.
+namespace {
+
+int sh(const std::string& cmd) {
+  const int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+struct Hosts {
+  std::string prefix = "mpj" + std::to_string(getpid()) + "_";
+  int n = 0;
+  std::string error;
+  std::string ns(int k) const { return prefix + "h" + std::to_string(k); }
+  std::string addr(int k) const { return "10.200.0." + std::to_string(k + 1); }
+  explicit Hosts(int count) : n(count) {
+    const std::string sw = prefix + "sw";
+    std::string script = "set -e; ip netns add " + sw + "; ip -n " + sw + " link add br0 type bridge; ip -n " + sw +
+                         " link set br0 up;";
+    for (int k = 0; k < n; ++k) {
+      const std::string a = prefix + "a" + std::to_string(k), b = prefix + "b" + std::to_string(k);
+      script += " ip netns add " + ns(k) + "; ip link add " + a + " type veth peer name " + b + "; ip link set " +
+                a + " netns " + ns(k) + "; ip link set " + b + " netns " + sw + "; ip -n " + ns(k) + " link set " + a +
+                " name eth0; ip -n " + ns(k) + " addr add " + addr(k) + "/24 dev eth0; ip -n " + ns(k) +
+                " link set eth0 up; ip -n " + ns(k) + " link set lo up; ip -n " + sw + " link set " + b +
+                " master br0 up;";
+    }
+    if (getuid() != 0)
+      error = "not root: network namespaces need root (CI runs as root)";
+    else if (sh("command -v ip >/dev/null") != 0)
+      error = "no `ip` (Debian iproute2; scripts/setup.sh --tests installs it)";
+    else if (sh("(" + script + ") >/dev/null 2>&1") != 0)
+      error = "could not make " + std::to_string(n) + " network namespaces joined by veth pairs and a bridge";
+  }
+  ~Hosts() {
+    for (int k = 0; k < n; ++k) sh("ip netns pids " + ns(k) + " 2>/dev/null | xargs -r kill -9 2>/dev/null");
+    for (int k = 0; k < n; ++k) sh("ip netns del " + ns(k) + " 2>/dev/null");
+    sh("ip netns del " + prefix + "sw 2>/dev/null");
+  }
+  // `mpjudge ARGS` inside host k, its stderr in LOG; returns the exit status.
+  int run(int k, const std::string& env, const std::string& args, const std::string& log) const {
+    return sh("ip netns exec " + ns(k) + " env " + env + " " + MPJUDGE_BINARY + " " + args + " >/dev/null 2>" + log);
+  }
+};
+
+// One rank per host, concurrently; rank 1 takes its settings from torch.distributed's variables, the
+// others from flags. Returns each rank's exit status; logs in OUT.rank<k>.log.
+std::vector<int> run_ranks(const Hosts& h, const std::string& out, const std::string& args) {
+  std::vector<std::future<int>> f;
+  for (int k = 0; k < h.n; ++k) {
+    const std::string log = out + ".rank" + std::to_string(k) + ".log";
+    const std::string world = std::to_string(h.n);
+    if (k == 1)
+      f.push_back(std::async(std::launch::async, [&h, k, log, world, out, args] {
+        return h.run(k, "MASTER_ADDR=" + h.addr(0) + " MASTER_PORT=29700 RANK=1 WORLD_SIZE=" + world,
+                     train_args(out, args), log);
+      }));
+    else
+      f.push_back(std::async(std::launch::async, [&h, k, log, world, out, args] {
+        return h.run(k, "GLOO_SOCKET_IFNAME=eth0",
+                     train_args(out, args + " --rank " + std::to_string(k) + " --world-size " + world +
+                                         " --master-addr " + h.addr(0) + " --master-port 29700"),
+                     log);
+      }));
+  }
+  std::vector<int> rc;
+  for (auto& x : f) rc.push_back(x.get());
+  return rc;
+}
+
+double run_seconds(const std::string& run) { return Json::parse(slurp(run + "/summary.json")).value("seconds", 0.0); }
+
+}  // namespace
+
+TEST_F(Train, RanksOnTwoAndThreeHostsMatchOneProcess) {
+  for (int n : {2, 3}) {
+    // As many gradient shards as ranks: one process sums them in order, n ranks all-reduce them.
+    const std::string args = "--batch 12 --grad-shards " + std::to_string(n) +
+                             " --steps 8 --eval-every 8 --threads 1 --timeout 60";
+    const std::string one = g_dir + "/hosts1_" + std::to_string(n), local = g_dir + "/local" + std::to_string(n);
+    ASSERT_EQ(testutil::run_cli(train_args(one, args)).exit_code, 0);
+    auto l = testutil::run_cli(train_args(local, args + " --nproc " + std::to_string(n) + " --master-port 29642"));
+    ASSERT_EQ(l.exit_code, 0) << l.err;
+    Hosts h(n);
+    ASSERT_TRUE(h.error.empty()) << h.error;
+    const std::string run = g_dir + "/hosts" + std::to_string(n);
+    const auto rc = run_ranks(h, run, args);
+    for (int k = 0; k < n; ++k)
+      ASSERT_EQ(rc[size_t(k)], 0) << "rank " << k << " of " << n << ": "
+                                  << slurp(run + ".rank" + std::to_string(k) + ".log");
+    EXPECT_EQ(Json::parse(slurp(run + "/config.json"))["world_size"], n);
+    const double d1 = max_diff(one + "/model.mpjc", run + "/model.mpjc");
+    const double dl = max_diff(local + "/model.mpjc", run + "/model.mpjc");
+    printf("%d hosts: max |w_1proc - w_%dhosts| = %g, |w_%dprocs_one_host - w_%dhosts| = %g after 8 steps; "
+           "training %.2f s (1 process %.2f s, %d processes on one host %.2f s)\n",
+           n, n, d1, n, n, dl, run_seconds(run), run_seconds(one), n, run_seconds(local));
+    // Separate hosts change nothing in the arithmetic of ranks on one host; against one process only the
+    // all-reduce's summation order differs (n = 2: none; n = 3: rounding).
+    EXPECT_LE(dl, 1e-6);
+    EXPECT_LE(d1, n == 2 ? 1e-5 : 1e-4);
+  }
+}
+
+TEST_F(Train, ARankThatCannotJoinOrDiesStopsTheOthersAndResumeReachesTheSameWeights) {
+  Hosts h(2);
+  ASSERT_TRUE(h.error.empty()) << h.error;
+  // A missing rank: rank 0 alone gives up within its timeout and names rank 1.
+  const std::string lonely = g_dir + "/lonely";
+  const auto t0 = std::chrono::steady_clock::now();
+  const int rc0 = h.run(0, "", train_args(lonely, "--steps 2 --rank 0 --world-size 2 --master-addr " + h.addr(0) +
+                                                      " --master-port 29701 --timeout 5"),
+                        lonely + ".log");
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string msg = slurp(lonely + ".log");
+  printf("rank 0 without rank 1: exit %d after %.1f s: %s", rc0, waited, msg.c_str());
+  EXPECT_EQ(rc0, 2);
+  EXPECT_NE(msg.find("rank(s) 1 of 2 did not join"), std::string::npos) << msg;
+  EXPECT_LT(waited, 60);
+  // A rank whose master is not there gives up within its timeout, naming the address.
+  const int rc1 = h.run(1, "", train_args(lonely + "_r1", "--steps 2 --rank 1 --world-size 2 --master-addr " +
+                                                              h.addr(0) + " --master-port 29702 --timeout 5"),
+                        lonely + "_r1.log");
+  const std::string msg1 = slurp(lonely + "_r1.log");
+  printf("rank 1 without rank 0: exit %d: %s", rc1, msg1.c_str());
+  EXPECT_EQ(rc1, 2);
+  EXPECT_NE(msg1.find("cannot reach the store at " + h.addr(0) + ":29702"), std::string::npos) << msg1;
+  // A rank killed mid-training: the other stops with an error instead of hanging.
+  const std::string args = "--batch 12 --grad-shards 2 --steps 40 --ckpt-every 4 --eval-every 40 --threads 1 "
+                           "--timeout 30";
+  const std::string full = g_dir + "/hosts_full", cut = g_dir + "/hosts_killed";
+  const auto whole = run_ranks(h, full, args);  // the same job, never interrupted
+  ASSERT_EQ(whole[0], 0) << slurp(full + ".rank0.log");
+  ASSERT_EQ(whole[1], 0) << slurp(full + ".rank1.log");
+  auto ranks = std::async(std::launch::async, [&] { return run_ranks(h, cut, args); });
+  int killed_at = 0;
+  const auto t1 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t1 < std::chrono::seconds(180) && !killed_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!fs::exists(cut + "/state.mpjc")) continue;
+    std::ifstream m(cut + "/metrics.jsonl");
+    int last = 0;
+    for (std::string line; std::getline(m, line);) {
+      Json j = Json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.contains("loss")) last = j["step"];
+    }
+    if (last >= 8) {
+      sh("ip netns pids " + h.ns(1) + " | xargs -r kill -9");
+      killed_at = last;
+    }
+  }
+  const auto t2 = std::chrono::steady_clock::now();
+  const auto rc = ranks.get();
+  const double stop_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t2).count();
+  ASSERT_GT(killed_at, 0) << "the run never reached step 8: " << slurp(cut + ".rank0.log");
+  const std::string err = slurp(cut + ".rank0.log");
+  printf("rank 1 killed at step %d; rank 0 stopped %.1f s later with exit %d: %s", killed_at, stop_s, rc[0],
+         err.c_str());
+  EXPECT_NE(rc[0], 0);
+  EXPECT_LT(stop_s, 60);
+  EXPECT_NE(err.find("another rank has stopped or is unreachable"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(cut + "/model.mpjc"));
+  // Both ranks again, rank 0 resuming: the same weights as the uninterrupted run.
+  const auto again = run_ranks(h, cut, args + " --resume");
+  ASSERT_EQ(again[0], 0) << slurp(cut + ".rank0.log");
+  ASSERT_EQ(again[1], 0) << slurp(cut + ".rank1.log");
+  const double d = max_diff(full + "/model.mpjc", cut + "/model.mpjc");
+  printf("max |w_uninterrupted - w_killed_and_resumed| = %g\n", d);
+  EXPECT_EQ(d, 0.0);
 }

@@ -69,10 +69,26 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
       ->capture_default_str();
   t->add_option("--cache-dir", c.cache_dir, "Feature cache folder (default $MPJUDGE_CACHE or ~/.cache/mpjudge)");
   t->add_option("--nproc", c.nproc, "Data-parallel processes on this machine")->capture_default_str();
-  t->add_option("--rank", c.rank, "This process's rank (multi-machine)")->capture_default_str();
-  t->add_option("--world-size", c.world_size, "Total processes over all machines")->capture_default_str();
-  t->add_option("--master-addr", c.master_addr, "Address of rank 0 (hosts the TCPStore)")->capture_default_str();
-  t->add_option("--master-port", c.master_port, "Port of rank 0's TCPStore")->capture_default_str();
+  // torch.distributed's launcher conventions: each flag falls back to the variable torchrun, SLURM
+  // scripts and Kubernetes jobs set (docs/training.md).
+  t->add_option("--rank", c.rank, "This process's rank (multi-machine)")->envname("RANK")->capture_default_str();
+  t->add_option("--world-size", c.world_size, "Total processes over all machines")
+      ->envname("WORLD_SIZE")
+      ->capture_default_str();
+  t->add_option("--master-addr", c.master_addr, "Address of rank 0 (hosts the TCPStore)")
+      ->envname("MASTER_ADDR")
+      ->capture_default_str();
+  t->add_option("--master-port", c.master_port, "Port of rank 0's TCPStore")
+      ->envname("MASTER_PORT")
+      ->capture_default_str();
+  t->add_option("--interface", c.interface,
+                "Network interface for Gloo (default: the one that routes to the master)")
+      ->envname("GLOO_SOCKET_IFNAME");
+  t->add_option("--timeout", c.timeout_s,
+                "Seconds to wait for the store, the other ranks and each collective before giving up")
+      ->capture_default_str();
+  t->add_option("--local-world-size", c.local_world, "Processes of this job on this machine (threads per process)")
+      ->envname("LOCAL_WORLD_SIZE");
   t->add_flag("--quiet", c.quiet, "No progress bar");
   add_output_options(t, opt);
   return t;

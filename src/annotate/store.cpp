@@ -428,7 +428,7 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
     }
   }
   for (const auto& p : used) {
-    d.media.push_back({p, kind[p], source[p], p, "", std::nullopt, std::nullopt, "", 0});
+    d.media.push_back({p, kind[p], source[p], p, "", std::nullopt, std::nullopt, "", 0, ""});
   }
   // Stage everything beside `out`, then swap it in: a failure leaves no half-written dataset.
   const std::string stage = out + ".partial";

@@ -732,8 +732,8 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
     }
     CorpusMusic c{mpath[i], m.source, panel_music(*mdesc[i], va), !m.midi};
     cm.push_back(c);
-    media_table.media.push_back({mpath[i], "music", m.source, m.origin, m.variant, c.m.valence, c.m.arousal, va_from,
-                                 v2 ? (m.midi ? "rendered" : "recorded") : "", 0});
+    media_table.media.push_back({mpath[i], "music", m.source, m.origin, m.variant, c.m.valence, c.m.arousal, va_from, 0,
+                                 v2 ? (m.midi ? "rendered" : "recorded") : ""});
     result.music_by_source[m.source]++;
     if (!m.gems_shares.empty()) listener_rows.push_back({mpath[i], &m});
   }
@@ -742,7 +742,7 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
     CorpusPainting c{ppath[i], p.style, panel_painting(pdesc[i])};
     cp.push_back(c);
     media_table.media.push_back(
-        {ppath[i], "painting", p.source, p.origin, p.variant, c.p.valence, c.p.arousal, "estimate", "", 0});
+        {ppath[i], "painting", p.source, p.origin, p.variant, c.p.valence, c.p.arousal, "estimate", 0, ""});
     result.paintings_by_source[p.source]++;
   }
 

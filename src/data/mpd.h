@@ -40,9 +40,9 @@ struct MpdMedia {
   std::string path, kind;  // kind: "music" | "painting"
   std::string source, origin, variant;
   std::optional<double> valence, arousal;
-  std::string va_from;     // "human", "estimate", "human+variation", "listeners", ...
-  std::string music_kind;  // music only: "recorded" | "rendered" (a MIDI render); empty when unknown
+  std::string va_from;  // "human", "estimate", "human+variation", "listeners", ...
   int row = 0;
+  std::string music_kind;  // music only: "recorded" | "rendered" (a MIDI render); empty when unknown
 };
 
 struct MpdDataset {

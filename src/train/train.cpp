@@ -411,13 +411,17 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (!(cfg.lr > 0) || cfg.epochs < 1 || cfg.crop_frames < 16) fail_usage("train: expected lr > 0, epochs >= 1");
   T.lead = cfg.rank == 0;
   const bool show = T.lead && !cfg.quiet;
-  // Local ranks (--nproc) start together; machines may start minutes apart.
-  if (cfg.world_size > 1)
-    T.dist = std::make_unique<Distributed>(cfg.master_addr, cfg.master_port, cfg.rank, cfg.world_size,
-                                           cfg.nproc > 1 ? 60 : 600);
+  if (cfg.world_size > 1) {
+    DistOptions d;
+    d.master_addr = cfg.master_addr, d.master_port = cfg.master_port, d.rank = cfg.rank, d.world = cfg.world_size;
+    d.timeout_s = cfg.timeout_s, d.interface = cfg.interface;
+    T.dist = std::make_unique<Distributed>(d);
+  }
+  // Threads: this machine's cores over this job's processes on it (--nproc, or the launcher's
+  // LOCAL_WORLD_SIZE; one per machine otherwise).
   const int cores = int(std::thread::hardware_concurrency());
-  set_threads(cfg.threads > 0 ? cfg.threads
-                              : std::max(1, cores / std::max(1, cfg.nproc > 1 ? cfg.nproc : cfg.world_size)));
+  const int local = cfg.nproc > 1 ? cfg.nproc : cfg.local_world > 0 ? cfg.local_world : 1;
+  set_threads(cfg.threads > 0 ? cfg.threads : std::max(1, cores / local));
 
   // Run folder.
   const std::string state_path = cfg.out + "/state.mpjc";
@@ -475,9 +479,16 @@ TrainResult train(const TrainConfig& cfg_in) {
   const PaperConfig* pc = paper ? &*paper : nullptr;
   // Features: rank 0 first (it fills the on-disk cache), then the others read it.
   auto tf = Clock::now();
-  if (T.dist && !T.lead) T.dist->barrier();
+  // Rank 0 extracts first (on one machine the others then read its cache); the others wait for it as long
+  // as the store answers, and rank 0 waits for them at most --timeout plus twice its own extraction time.
+  if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
   T.feat = extract_features(T.data, musics, paintings, mc, cfg, pc, show);
-  if (T.dist && T.lead) T.dist->barrier();
+  if (T.dist) T.dist->mark(T.lead ? "features-lead" : "features");
+  if (T.dist && T.lead) {
+    std::vector<int> others;
+    for (int r = 1; r < cfg.world_size; ++r) others.push_back(r);
+    T.dist->wait("features", others, cfg.timeout_s + 2 * seconds_since(tf));
+  }
   const double feature_seconds = seconds_since(tf);
   {  // media.csv valence/arousal labels, for the emotion variant
     const size_t nm = T.feat.music_index.size(), np = T.feat.painting_index.size();

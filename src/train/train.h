@@ -54,6 +54,9 @@ struct TrainConfig {
   int rank = 0, world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29517;
+  int timeout_s = 600;    // joining, each collective, and waiting for the other ranks' features (+ 2x rank 0's)
+  std::string interface;  // Gloo's network interface; "" = the one that routes to master_addr
+  int local_world = 0;    // processes of this job on this machine, for the thread count (0 = nproc, or 1)
   std::string argv0;  // the executable, for --nproc
 };
 
