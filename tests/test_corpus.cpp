@@ -12,10 +12,10 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "common/json.h"
 #include "corpus/midi.h"
 #include "corpus/panel.h"
 #include "corpus/rcc.h"
-#include "common/json.h"
 #include "data/csv.h"
 #include "data/mpd.h"
 #include "test_util.h"
@@ -253,8 +253,10 @@ std::vector<std::vector<std::string>> read_rows(const std::string& path) {
 TEST(CorpusBuild, Version1RebuildsByteForByte) {
   const std::string dir = testutil::tmp_dir("corpus_v1");
   const std::string media = " --quiet --version 1 --seed 3 --clip-seconds 6 --debian-root " + media_root();
-  auto a = testutil::run_cli("corpus build --out " + dir + "/none --clips 30 --paintings 30 --pairs 150 "
-                             "--preferences 20 --shared-data none" + media);
+  auto a = testutil::run_cli("corpus build --out " + dir +
+                             "/none --clips 30 --paintings 30 --pairs 150 "
+                             "--preferences 20 --shared-data none" +
+                             media);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   const std::map<std::string, std::string> none{
       {"media.csv", "0354e3cc57f46f2f4794066d648cb9783303cc2a43bd5d33360106756499fe8b"},
@@ -265,8 +267,10 @@ TEST(CorpusBuild, Version1RebuildsByteForByte) {
   for (const auto& [f, h] : none) EXPECT_EQ(sha256_of(dir + "/none/" + f), h) << f << " (Debian media only)";
   EXPECT_NE(slurp(dir + "/none/corpus.json").find("\"mpd-open-1\""), std::string::npos);
   if (!testutil::have_shared()) GTEST_SKIP() << "../shared/data not present: the v1 build with it is not checked";
-  auto b = testutil::run_cli("corpus build --out " + dir + "/shared --clips 60 --paintings 40 --pairs 300 "
-                             "--preferences 40 --shared-data " + testutil::shared("") + media);
+  auto b = testutil::run_cli("corpus build --out " + dir +
+                             "/shared --clips 60 --paintings 40 --pairs 300 "
+                             "--preferences 40 --shared-data " +
+                             testutil::shared("") + media);
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::map<std::string, std::string> shared{
       {"media.csv", "aecff6efb17224ff8fe10a31ee25c04df7031002fa0e82bea261758bf2fe2f63"},
@@ -308,12 +312,14 @@ TEST(CorpusBuild, EmotifyListenerEmotionsBehave) {
     auto [vv, aa] = gems_valence_arousal(s);
     v.push_back(vv), a.push_back(aa);
     joy_sad.push_back(share(s, "joyful_activation") - share(s, "sadness"));
-    energy.push_back(share(s, "power") + share(s, "tension") + share(s, "joyful_activation") -
-                     share(s, "calmness") - share(s, "tenderness"));
+    energy.push_back(share(s, "power") + share(s, "tension") + share(s, "joyful_activation") - share(s, "calmness") -
+                     share(s, "tenderness"));
   }
   const double rv = spearman(v, joy_sad), ra = spearman(a, energy), rva = spearman(v, a);
-  printf("Emotify (300 excerpts): Spearman valence vs joy-sadness %.3f, arousal vs energy terms %.3f, "
-         "valence vs arousal %.3f\n", rv, ra, rva);
+  printf(
+      "Emotify (300 excerpts): Spearman valence vs joy-sadness %.3f, arousal vs energy terms %.3f, "
+      "valence vs arousal %.3f\n",
+      rv, ra, rva);
   EXPECT_GT(rv, 0.6);
   EXPECT_GT(ra, 0.9);
   EXPECT_LT(std::fabs(rva), 0.5);  // two dimensions, not one

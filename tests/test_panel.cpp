@@ -248,9 +248,10 @@ TEST(Corpus, ComparisonsTrackTheLatentOrderBetterThanRatingVotesAndMeanScores) {
   MpdDataset d = rate_corpus(cm, cp, o, &cmp);
   ASSERT_EQ(votes.pairs, 800u);
   ASSERT_EQ(cmp.pairs, 800u);
-  printf("agreement with the panel's latent order on ambiguous pairs: comparisons %.3f, rating votes %.3f, "
-         "mean score %.3f (comparison set) / %.3f (vote set)\n",
-         cmp.preference_agrees, votes.preference_agrees, cmp.mean_score_agrees, votes.mean_score_agrees);
+  printf(
+      "agreement with the panel's latent order on ambiguous pairs: comparisons %.3f, rating votes %.3f, "
+      "mean score %.3f (comparison set) / %.3f (vote set)\n",
+      cmp.preference_agrees, votes.preference_agrees, cmp.mean_score_agrees, votes.mean_score_agrees);
   EXPECT_GT(cmp.preference_agrees, cmp.mean_score_agrees + 0.1);
   EXPECT_GT(cmp.preference_agrees, votes.preference_agrees + 0.05);
   EXPECT_LT(cmp.preference_agrees, 0.995);  // still judgments, not the latent itself

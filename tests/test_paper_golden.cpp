@@ -131,6 +131,27 @@ TEST(Checkpoint, WrongTruncatedCorruptForeign) {
   expect_model_error("foreign.mpjc", "PK\x03\x04 a torch.save zip and some more bytes to pass the length check ....",
                      "torch.save");
   expect_model_error("empty.mpjc", "", "empty");
+  // Hostile headers (a valid magic and version from `bytes`): refused before any allocation or copy.
+  auto forge = [&](const std::string& header, size_t data_bytes) {
+    std::string f = bytes.substr(0, 12);
+    const uint64_t hlen = header.size();
+    f.append(reinterpret_cast<const char*>(&hlen), 8);
+    return f + header + std::string(data_bytes, '\0') + std::string(32, '\0');
+  };
+  expect_model_error("wrapped.mpjc",
+                     forge(R"({"tensors": [{"name": "w", "dtype": "f32", "shape": [4], "offset": 18446744073709551608,)"
+                           R"( "nbytes": 16}]})", 16),
+                     "inside the data section");
+  expect_model_error("huge_shape.mpjc",
+                     forge(R"({"tensors": [{"name": "w", "dtype": "f32", "shape": [1000000000, 1000000000],)"
+                           R"( "offset": 0, "nbytes": 16}]})", 16),
+                     "a shape that matches");
+  expect_model_error("no_tensors.mpjc", forge(R"({"arch": "paper"})", 0), "\"tensors\"");
+  expect_model_error("bad_entry.mpjc", forge(R"({"tensors": [{"name": "w"}]})", 0), "malformed entry");
+  std::string long_header = forge("{}", 0);
+  const uint64_t huge = ~uint64_t(0) - 10;
+  long_header.replace(12, 8, reinterpret_cast<const char*>(&huge), 8);
+  expect_model_error("huge_header.mpjc", long_header, "truncated");
   // A valid checkpoint of another config: the network refuses it by name.
   Checkpoint other = ck;
   other.tensors.erase("visual.head.bias");

@@ -456,12 +456,12 @@ struct Hosts {
   std::string addr(int k) const { return "10.200.0." + std::to_string(k + 1); }
   explicit Hosts(int count) : n(count) {
     const std::string sw = prefix + "sw";
-    std::string script = "set -e; ip netns add " + sw + "; ip -n " + sw + " link add br0 type bridge; ip -n " + sw +
-                         " link set br0 up;";
+    std::string script =
+        "set -e; ip netns add " + sw + "; ip -n " + sw + " link add br0 type bridge; ip -n " + sw + " link set br0 up;";
     for (int k = 0; k < n; ++k) {
       const std::string a = prefix + "a" + std::to_string(k), b = prefix + "b" + std::to_string(k);
-      script += " ip netns add " + ns(k) + "; ip link add " + a + " type veth peer name " + b + "; ip link set " +
-                a + " netns " + ns(k) + "; ip link set " + b + " netns " + sw + "; ip -n " + ns(k) + " link set " + a +
+      script += " ip netns add " + ns(k) + "; ip link add " + a + " type veth peer name " + b + "; ip link set " + a +
+                " netns " + ns(k) + "; ip link set " + b + " netns " + sw + "; ip -n " + ns(k) + " link set " + a +
                 " name eth0; ip -n " + ns(k) + " addr add " + addr(k) + "/24 dev eth0; ip -n " + ns(k) +
                 " link set eth0 up; ip -n " + ns(k) + " link set lo up; ip -n " + sw + " link set " + b +
                 " master br0 up;";
@@ -516,8 +516,8 @@ double run_seconds(const std::string& run) { return Json::parse(slurp(run + "/su
 TEST_F(Train, RanksOnTwoAndThreeHostsMatchOneProcess) {
   for (int n : {2, 3}) {
     // As many gradient shards as ranks: one process sums them in order, n ranks all-reduce them.
-    const std::string args = "--batch 12 --grad-shards " + std::to_string(n) +
-                             " --steps 8 --eval-every 8 --threads 1 --timeout 60";
+    const std::string args =
+        "--batch 12 --grad-shards " + std::to_string(n) + " --steps 8 --eval-every 8 --threads 1 --timeout 60";
     const std::string one = g_dir + "/hosts1_" + std::to_string(n), local = g_dir + "/local" + std::to_string(n);
     ASSERT_EQ(testutil::run_cli(train_args(one, args)).exit_code, 0);
     auto l = testutil::run_cli(train_args(local, args + " --nproc " + std::to_string(n) + " --master-port 29642"));
@@ -532,9 +532,10 @@ TEST_F(Train, RanksOnTwoAndThreeHostsMatchOneProcess) {
     EXPECT_EQ(Json::parse(slurp(run + "/config.json"))["world_size"], n);
     const double d1 = max_diff(one + "/model.mpjc", run + "/model.mpjc");
     const double dl = max_diff(local + "/model.mpjc", run + "/model.mpjc");
-    printf("%d hosts: max |w_1proc - w_%dhosts| = %g, |w_%dprocs_one_host - w_%dhosts| = %g after 8 steps; "
-           "training %.2f s (1 process %.2f s, %d processes on one host %.2f s)\n",
-           n, n, d1, n, n, dl, run_seconds(run), run_seconds(one), n, run_seconds(local));
+    printf(
+        "%d hosts: max |w_1proc - w_%dhosts| = %g, |w_%dprocs_one_host - w_%dhosts| = %g after 8 steps; "
+        "training %.2f s (1 process %.2f s, %d processes on one host %.2f s)\n",
+        n, n, d1, n, n, dl, run_seconds(run), run_seconds(one), n, run_seconds(local));
     // Separate hosts change nothing in the arithmetic of ranks on one host; against one process only the
     // all-reduce's summation order differs (n = 2: none; n = 3: rounding).
     EXPECT_LE(dl, 1e-6);
@@ -548,8 +549,9 @@ TEST_F(Train, ARankThatCannotJoinOrDiesStopsTheOthersAndResumeReachesTheSameWeig
   // A missing rank: rank 0 alone gives up within its timeout and names rank 1.
   const std::string lonely = g_dir + "/lonely";
   const auto t0 = std::chrono::steady_clock::now();
-  const int rc0 = h.run(0, "", train_args(lonely, "--steps 2 --rank 0 --world-size 2 --master-addr " + h.addr(0) +
-                                                      " --master-port 29701 --timeout 5"),
+  const int rc0 = h.run(0, "",
+                        train_args(lonely, "--steps 2 --rank 0 --world-size 2 --master-addr " + h.addr(0) +
+                                               " --master-port 29701 --timeout 5"),
                         lonely + ".log");
   const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const std::string msg = slurp(lonely + ".log");
@@ -558,16 +560,18 @@ TEST_F(Train, ARankThatCannotJoinOrDiesStopsTheOthersAndResumeReachesTheSameWeig
   EXPECT_NE(msg.find("rank(s) 1 of 2 did not join"), std::string::npos) << msg;
   EXPECT_LT(waited, 60);
   // A rank whose master is not there gives up within its timeout, naming the address.
-  const int rc1 = h.run(1, "", train_args(lonely + "_r1", "--steps 2 --rank 1 --world-size 2 --master-addr " +
-                                                              h.addr(0) + " --master-port 29702 --timeout 5"),
+  const int rc1 = h.run(1, "",
+                        train_args(lonely + "_r1", "--steps 2 --rank 1 --world-size 2 --master-addr " + h.addr(0) +
+                                                       " --master-port 29702 --timeout 5"),
                         lonely + "_r1.log");
   const std::string msg1 = slurp(lonely + "_r1.log");
   printf("rank 1 without rank 0: exit %d: %s", rc1, msg1.c_str());
   EXPECT_EQ(rc1, 2);
   EXPECT_NE(msg1.find("cannot reach the store at " + h.addr(0) + ":29702"), std::string::npos) << msg1;
   // A rank killed mid-training: the other stops with an error instead of hanging.
-  const std::string args = "--batch 12 --grad-shards 2 --steps 40 --ckpt-every 4 --eval-every 40 --threads 1 "
-                           "--timeout 30";
+  const std::string args =
+      "--batch 12 --grad-shards 2 --steps 40 --ckpt-every 4 --eval-every 40 --threads 1 "
+      "--timeout 30";
   const std::string full = g_dir + "/hosts_full", cut = g_dir + "/hosts_killed";
   const auto whole = run_ranks(h, full, args);  // the same job, never interrupted
   ASSERT_EQ(whole[0], 0) << slurp(full + ".rank0.log");

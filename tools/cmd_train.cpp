@@ -81,8 +81,7 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_option("--master-port", c.master_port, "Port of rank 0's TCPStore")
       ->envname("MASTER_PORT")
       ->capture_default_str();
-  t->add_option("--interface", c.interface,
-                "Network interface for Gloo (default: the one that routes to the master)")
+  t->add_option("--interface", c.interface, "Network interface for Gloo (default: the one that routes to the master)")
       ->envname("GLOO_SOCKET_IFNAME");
   t->add_option("--timeout", c.timeout_s,
                 "Seconds to wait for the store, the other ranks and each collective before giving up")

@@ -167,11 +167,13 @@ int main(int argc, char** argv) {
   d_split->add_option("--test", split_opt.test, "Share for test")->capture_default_str();
   d_split->add_option("--style-key", split_opt.style_key, "painting_source, music_source, or '' for none")
       ->capture_default_str();
-  d_split->add_option("--test-music", split_opt.test_music_sources,
-                      "Music sources held out as test_music (comma-separated)")
+  d_split
+      ->add_option("--test-music", split_opt.test_music_sources,
+                   "Music sources held out as test_music (comma-separated)")
       ->delimiter(',');
-  d_split->add_option("--test-music-share", split_opt.test_music_share,
-                      "Share of paintings paired with the held-out music as test_music")
+  d_split
+      ->add_option("--test-music-share", split_opt.test_music_share,
+                   "Share of paintings paired with the held-out music as test_music")
       ->capture_default_str();
   d_split->add_flag("--stratify-music", split_opt.stratify_music_by_source,
                     "Cut val/test within each music source, so each source is in train, val and test");
@@ -197,12 +199,13 @@ int main(int argc, char** argv) {
   c_build->add_option("--out", cb.out, "Dataset folder to create")->required();
   c_build->add_option("--version", cb.version, "Corpus version: 2 (real recordings with listener emotions), 1 (v1)")
       ->capture_default_str();
-  c_build->add_option("--test-music", cb.test_music_sources,
-                      "v2: music sources held out as test_music (comma-separated)")
+  c_build
+      ->add_option("--test-music", cb.test_music_sources, "v2: music sources held out as test_music (comma-separated)")
       ->delimiter(',')
       ->capture_default_str();
-  c_build->add_option("--comparison-noise", cb.comparison_noise_ratio,
-                      "v2: a rater's comparison noise as a share of its rating noise")
+  c_build
+      ->add_option("--comparison-noise", cb.comparison_noise_ratio,
+                   "v2: a rater's comparison noise as a share of its rating noise")
       ->capture_default_str();
   c_build->add_option("--seed", cb.seed, "Seed for variations, pairs, panel and split")->capture_default_str();
   c_build->add_option("--clips", cb.clips, "Music clips (originals first, then MIDI variations)")
@@ -234,7 +237,8 @@ int main(int argc, char** argv) {
                                       "preference accuracy, bootstrap 95% intervals, subsets, the human ceiling");
   eval_cmd->add_option("--model", eval_opt.model, "Checkpoint (default: the shipped model)");
   eval_cmd->add_option("--data", eval_opt.data, "MPD dataset folder (with split.json)")->required();
-  eval_cmd->add_option("--split", eval_opt.split, "train | val | test | test_style | test_music")->capture_default_str();
+  eval_cmd->add_option("--split", eval_opt.split, "train | val | test | test_style | test_music")
+      ->capture_default_str();
   eval_cmd->add_option("--bootstrap", eval_opt.bootstrap, "Bootstrap resamples (by music piece)")
       ->capture_default_str();
   eval_cmd->add_option("--seed", eval_opt.seed, "Bootstrap seed")->capture_default_str();
@@ -250,7 +254,8 @@ int main(int argc, char** argv) {
   auto* report_cmd = app.add_subcommand("report", "Evaluate several runs and write one self-contained HTML report");
   report_cmd->add_option("--runs", report_runs, "Runs to compare: NAME=RUN_DIR_OR_CKPT or RUN_DIR ...")->required();
   report_cmd->add_option("--data", report_opt.data, "MPD dataset folder (with split.json)")->required();
-  report_cmd->add_option("--split", report_opt.split, "train | val | test | test_style | test_music")->capture_default_str();
+  report_cmd->add_option("--split", report_opt.split, "train | val | test | test_style | test_music")
+      ->capture_default_str();
   report_cmd->add_option("--out", report_opt.out, "HTML file to write")->required();
   report_cmd->add_option("--bootstrap", report_opt.bootstrap, "Bootstrap resamples (by music piece)")
       ->capture_default_str();
@@ -623,11 +628,13 @@ int main(int argc, char** argv) {
                {"music_by_kind", Json::object()},
                {"single_rater_ceiling", st.ceiling ? Json(std::round(*st.ceiling * 1e4) / 1e4) : Json(nullptr)},
                {"seconds", std::round(r.seconds * 10) / 10}};
-      for (const auto& [k, c] : st.music_by_kind) out["music_by_kind"][k] = Json{{"clips", c.clips}, {"pairs", c.pairs}};
+      for (const auto& [k, c] : st.music_by_kind)
+        out["music_by_kind"][k] = Json{{"clips", c.clips}, {"pairs", c.pairs}};
       if (r.version >= 2)
-        out["preference_check"] = {{"pairs", r.preference_check.pairs},
-                                   {"preference_agrees_with_latent", std::round(r.preference_check.preference_agrees * 1e4) / 1e4},
-                                   {"mean_score_agrees_with_latent", std::round(r.preference_check.mean_score_agrees * 1e4) / 1e4}};
+        out["preference_check"] = {
+            {"pairs", r.preference_check.pairs},
+            {"preference_agrees_with_latent", std::round(r.preference_check.preference_agrees * 1e4) / 1e4},
+            {"mean_score_agrees_with_latent", std::round(r.preference_check.mean_score_agrees * 1e4) / 1e4}};
       emit(out, opt.json);
       return cli::kOk;
     }

@@ -73,7 +73,7 @@ struct MusicSpec {
   Bytes bytes;
   MidiVariation var;
   std::optional<std::pair<double, double>> human_va;
-  std::string va_from = "human";  // where human_va comes from: "human" (vgmidi), "listeners" (Emotify)
+  std::string va_from = "human";    // where human_va comes from: "human" (vgmidi), "listeners" (Emotify)
   std::vector<double> gems_shares;  // Emotify: the share of listeners who chose each GEMS category
   int listeners = 0;
 };

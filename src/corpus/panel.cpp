@@ -41,9 +41,9 @@ const std::vector<GemsCategory>& gems_categories() {
   // factors; joyful activation, amazement [wonder], tenderness and calmness the most positive). Emotify
   // renamed wonder to amazement, transcendence to solemnity and peacefulness to calmness.
   static const std::vector<GemsCategory> k{
-      {"amazement", 0.50, 0.35}, {"solemnity", 0.15, -0.05}, {"tenderness", 0.55, -0.50},
-      {"nostalgia", 0.05, -0.45}, {"calmness", 0.50, -0.75},  {"power", 0.30, 0.75},
-      {"joyful_activation", 0.80, 0.65}, {"tension", -0.60, 0.60}, {"sadness", -0.75, -0.55}};
+      {"amazement", 0.50, 0.35},         {"solemnity", 0.15, -0.05}, {"tenderness", 0.55, -0.50},
+      {"nostalgia", 0.05, -0.45},        {"calmness", 0.50, -0.75},  {"power", 0.30, 0.75},
+      {"joyful_activation", 0.80, 0.65}, {"tension", -0.60, 0.60},   {"sadness", -0.75, -0.55}};
   return k;
 }
 
@@ -52,7 +52,8 @@ std::pair<double, double> gems_valence_arousal(const std::vector<double>& shares
   if (shares.size() != g.size())
     fail_internal("gems_valence_arousal: expected " + std::to_string(g.size()) + " shares");
   double v = 0, a = 0, total = 0;
-  for (size_t k = 0; k < g.size(); ++k) v += shares[k] * g[k].valence, a += shares[k] * g[k].arousal, total += shares[k];
+  for (size_t k = 0; k < g.size(); ++k)
+    v += shares[k] * g[k].valence, a += shares[k] * g[k].arousal, total += shares[k];
   if (!(total > 0)) fail_input("GEMS annotations", "at least one chosen emotion", "none");
   // The mean over the chosen categories pulls every excerpt toward the middle (on Emotify: valence sd
   // 0.17, arousal 0.32, the most aroused excerpt at 0.63); kGemsStretch spreads them over the scale the
@@ -154,7 +155,11 @@ std::vector<double> ReferencePanel::compare(const PanelTerms& a, const PanelTerm
   std::vector<double> out;
   const auto va = a.vec(), vb = b.vec();
   for (const auto& r : raters_) {
-    std::seed_seq seq{uint32_t(cfg_.seed), uint32_t(std::hash<std::string>{}(r.id + "\x1f" "cmp" "\x1f" + key))};
+    std::seed_seq seq{uint32_t(cfg_.seed), uint32_t(std::hash<std::string>{}(r.id +
+                                                                             "\x1f"
+                                                                             "cmp"
+                                                                             "\x1f" +
+                                                                             key))};
     std::mt19937_64 rng(seq);
     double d = std::normal_distribution<double>(0, cfg_.comparison_noise_ratio * r.noise)(rng);
     for (size_t i = 0; i < va.size(); ++i) d += r.weights[i] * (va[i] - vb[i]);

@@ -20,7 +20,8 @@ Json panel_description(int samples) {
            {"comparison_noise_ratio", cfg.comparison_noise_ratio},
            {"rating", "round(3 + 0.9 * (latent - 0.9)), clamped to 1..5"}}}};
   Json gems = Json::array();
-  for (const auto& g : gems_categories()) gems.push_back({{"name", g.name}, {"valence", g.valence}, {"arousal", g.arousal}});
+  for (const auto& g : gems_categories())
+    gems.push_back({{"name", g.name}, {"valence", g.valence}, {"arousal", g.arousal}});
   j["gems"] = gems;
   j["gems_stretch"] = kGemsStretch;
   // Reference samples spanning the descriptors' usual ranges (fixed seed: the same on every machine).

@@ -331,8 +331,8 @@ std::vector<MpdProblem> validate_mpd(const std::string& root) {
   for (const auto& [id, s] : d.split) {
     if (!ids.count(id)) problems.push_back({"split.json", 0, "expected pair ids from pairs.csv, found '" + id + "'"});
     if (!kSplits.count(s))
-      problems.push_back(
-          {"split.json", 0, "expected train/val/test/test_style/test_music/excluded, found '" + s + "' for pair " + id});
+      problems.push_back({"split.json", 0,
+                          "expected train/val/test/test_style/test_music/excluded, found '" + s + "' for pair " + id});
   }
   return problems;
 }
@@ -373,8 +373,10 @@ void write_mpd(const MpdDataset& d, const std::string& root) {
       return s.str();
     };
     // music_kind only when some row has it, so datasets written before it existed stay byte-identical.
-    const bool kinds = std::any_of(d.media.begin(), d.media.end(), [](const MpdMedia& m) { return !m.music_kind.empty(); });
-    std::string r = std::string("path,kind,source,origin,variant,valence,arousal,va_from") + (kinds ? ",music_kind" : "") + "\n";
+    const bool kinds =
+        std::any_of(d.media.begin(), d.media.end(), [](const MpdMedia& m) { return !m.music_kind.empty(); });
+    std::string r =
+        std::string("path,kind,source,origin,variant,valence,arousal,va_from") + (kinds ? ",music_kind" : "") + "\n";
     for (const auto& m : d.media)
       r += csv_field(m.path) + "," + csv_field(m.kind) + "," + csv_field(m.source) + "," + csv_field(m.origin) + "," +
            csv_field(m.variant) + "," + num(m.valence) + "," + num(m.arousal) + "," + csv_field(m.va_from) +
@@ -608,9 +610,9 @@ MpdStats mpd_stats(const MpdDataset& d) {
     for (const auto& p : d.pairs) {
       auto it = media.find(p.music);
       kind_of[p.music] = it != media.end() && !it->second->music_kind.empty() ? it->second->music_kind : "unknown";
-      source_of[p.music] = !p.music_source.empty()                         ? p.music_source
+      source_of[p.music] = !p.music_source.empty()                            ? p.music_source
                            : it != media.end() && !it->second->source.empty() ? it->second->source
-                                                                             : "unknown";
+                                                                              : "unknown";
       s.music_by_kind[kind_of[p.music]].pairs++, s.music_by_source[source_of[p.music]].pairs++;
     }
     for (const auto& [path, kind] : kind_of) s.music_by_kind[kind].clips++, s.music_by_source[source_of[path]].clips++;
@@ -697,8 +699,8 @@ MediaSplits media_splits(const MpdDataset& d, const SplitOptions& opt) {
   // Exact quotas: items are ordered by a seeded hash of their name and cut at the requested shares,
   // so even a small dataset gets non-empty val/test splits.
   // With strata (stratify_music_by_source), the quotas are cut within each stratum.
-  auto assign = [&](const std::string& what, const std::set<std::string>& names, bool may_be_style,
-                    bool may_be_music, const std::map<std::string, std::string>& stratum) {
+  auto assign = [&](const std::string& what, const std::set<std::string>& names, bool may_be_style, bool may_be_music,
+                    const std::map<std::string, std::string>& stratum) {
     std::map<std::string, std::vector<std::pair<uint64_t, std::string>>> orders;
     for (const auto& n : names) {
       std::seed_seq seq{uint32_t(opt.seed), uint32_t(opt.seed >> 32),

@@ -136,16 +136,44 @@ Checkpoint load_checkpoint(const std::string& path) {
   if (version != kCheckpointVersion)
     fail_ck(path, "checkpoint format version " + std::to_string(kCheckpointVersion),
             "version " + std::to_string(version) + " (written by another mpjudge release)");
-  if (20 + hlen + 32 > b.size()) fail_ck(path, "a complete checkpoint", "a truncated file (header runs past the end)");
+  if (hlen > b.size() || 20 + hlen + 32 > b.size())  // the first test keeps the sum from wrapping
+    fail_ck(path, "a complete checkpoint", "a truncated file (header runs past the end)");
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(b.begin() + 20, b.begin() + 20 + long(hlen));
   } catch (const nlohmann::json::exception&) {
     fail_ck(path, "a JSON checkpoint header", "unparseable bytes");
   }
+  if (!header.is_object() || !header.contains("tensors") || !header["tensors"].is_array())
+    fail_ck(path, "a header with a \"tensors\" list", "none");
+  // Every tensor entry is checked before anything is allocated or copied: a hostile header must not
+  // wrap offset + nbytes, point outside the data, or declare a shape larger than its bytes.
   uint64_t data_start = 20 + hlen, data_len = 0;
-  for (const auto& t : header.at("tensors"))
-    data_len = std::max<uint64_t>(data_len, t.at("offset").get<uint64_t>() + t.at("nbytes").get<uint64_t>());
+  const uint64_t room = b.size() - data_start - 32;
+  for (const auto& t : header["tensors"]) {
+    const bool ok_fields = t.is_object() && t.contains("name") && t["name"].is_string() && t.contains("offset") &&
+                           t["offset"].is_number_unsigned() && t.contains("nbytes") &&
+                           t["nbytes"].is_number_unsigned() && t.contains("shape") && t["shape"].is_array() &&
+                           t.contains("dtype") && t["dtype"].is_string();
+    if (!ok_fields) fail_ck(path, "tensor entries with name, dtype, shape, offset and nbytes", "a malformed entry");
+    const std::string name = t["name"];
+    const uint64_t off = t["offset"], nbytes = t["nbytes"];
+    if (off > room || nbytes > room - off)
+      fail_ck(path, "tensor " + name + " inside the data section (" + std::to_string(room) + " bytes)",
+              "offset " + std::to_string(off) + " + " + std::to_string(nbytes) + " bytes");
+    const std::string dtype = t["dtype"];
+    if (dtype != "f32" && dtype != "i64") fail_ck(path, "dtype f32 or i64 for " + name, "'" + dtype + "'");
+    uint64_t elems = 1;
+    for (const auto& d : t["shape"]) {
+      if (!d.is_number_unsigned()) fail_ck(path, "a shape of non-negative integers for " + name, d.dump());
+      const uint64_t n = d.get<uint64_t>();
+      if (n != 0 && elems > nbytes / n) fail_ck(path, "a shape that matches " + std::to_string(nbytes) + " bytes for " + name, t["shape"].dump());
+      elems *= n;
+    }
+    if (elems * (dtype == "i64" ? 8 : 4) != nbytes)
+      fail_ck(path, "tensor sizes that match their shapes", "a mismatch for " + name);
+    data_len = std::max<uint64_t>(data_len, off + nbytes);
+  }
   if (data_start + data_len + 32 != b.size())
     fail_ck(path, std::to_string(data_start + data_len + 32) + " bytes",
             std::to_string(b.size()) + " bytes (truncated or padded)");

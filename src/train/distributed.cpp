@@ -140,20 +140,19 @@ void Distributed::wait(const std::string& phase, const std::vector<int>& ranks, 
       for (int r : missing)
         if (!impl_->store->check({key_of(phase, r)})) still.push_back(r);
     } catch (const std::exception& e) {
-      fail_internal("distributed: rank " + std::to_string(opt_.rank) + " lost the store at " + opt_.master_addr +
-                    ":" + std::to_string(opt_.master_port) + " waiting for '" + phase + "' (" +
-                    message(e) + "): rank 0 has stopped");
+      fail_internal("distributed: rank " + std::to_string(opt_.rank) + " lost the store at " + opt_.master_addr + ":" +
+                    std::to_string(opt_.master_port) + " waiting for '" + phase + "' (" + message(e) +
+                    "): rank 0 has stopped");
     }
     missing = still;
     if (missing.empty()) return;
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (seconds > 0 && waited > seconds)
-      throw Error(
-          phase == "joined" ? ErrorKind::Usage : ErrorKind::Internal,
-          "distributed: rank(s) " + rank_list(missing) + " of " + std::to_string(opt_.world) + " did not " +
-              (phase == "joined" ? "join" : "reach '" + phase + "'") + " within " +
-              std::to_string(int(seconds)) + " s (seen from rank " + std::to_string(opt_.rank) + ")",
-          "start every rank with the same --master-addr/--master-port/--world-size, or raise --timeout");
+      throw Error(phase == "joined" ? ErrorKind::Usage : ErrorKind::Internal,
+                  "distributed: rank(s) " + rank_list(missing) + " of " + std::to_string(opt_.world) + " did not " +
+                      (phase == "joined" ? "join" : "reach '" + phase + "'") + " within " +
+                      std::to_string(int(seconds)) + " s (seen from rank " + std::to_string(opt_.rank) + ")",
+                  "start every rank with the same --master-addr/--master-port/--world-size, or raise --timeout");
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
