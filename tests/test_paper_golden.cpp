@@ -140,11 +140,13 @@ TEST(Checkpoint, WrongTruncatedCorruptForeign) {
   };
   expect_model_error("wrapped.mpjc",
                      forge(R"({"tensors": [{"name": "w", "dtype": "f32", "shape": [4], "offset": 18446744073709551608,)"
-                           R"( "nbytes": 16}]})", 16),
+                           R"( "nbytes": 16}]})",
+                           16),
                      "inside the data section");
   expect_model_error("huge_shape.mpjc",
                      forge(R"({"tensors": [{"name": "w", "dtype": "f32", "shape": [1000000000, 1000000000],)"
-                           R"( "offset": 0, "nbytes": 16}]})", 16),
+                           R"( "offset": 0, "nbytes": 16}]})",
+                           16),
                      "a shape that matches");
   expect_model_error("no_tensors.mpjc", forge(R"({"arch": "paper"})", 0), "\"tensors\"");
   expect_model_error("bad_entry.mpjc", forge(R"({"tensors": [{"name": "w"}]})", 0), "malformed entry");

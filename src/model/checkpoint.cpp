@@ -167,7 +167,8 @@ Checkpoint load_checkpoint(const std::string& path) {
     for (const auto& d : t["shape"]) {
       if (!d.is_number_unsigned()) fail_ck(path, "a shape of non-negative integers for " + name, d.dump());
       const uint64_t n = d.get<uint64_t>();
-      if (n != 0 && elems > nbytes / n) fail_ck(path, "a shape that matches " + std::to_string(nbytes) + " bytes for " + name, t["shape"].dump());
+      if (n != 0 && elems > nbytes / n)
+        fail_ck(path, "a shape that matches " + std::to_string(nbytes) + " bytes for " + name, t["shape"].dump());
       elems *= n;
     }
     if (elems * (dtype == "i64" ? 8 : 4) != nbytes)
