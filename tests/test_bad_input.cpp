@@ -1,7 +1,11 @@
 // Malformed inputs: each file in tests/data/bad must give one Input error naming the file, what was
 // expected and what was found (and never crash or hang).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "common/files.h"
 #include "test_util.h"
 
 using namespace mpjudge;
@@ -87,4 +91,37 @@ TEST(BadInput, UsageErrorsAreNotInputErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Usage);
   }
+}
+
+// A FLAC whose STREAMINFO claims an hour while the data holds 1.5 s: a clear Input error, and the decoder
+// allocates what decodes, not what the header declares (measured in a child process: its peak RSS).
+TEST(BadInput, LyingLengthHeaderIsRefusedWithoutAllocatingIt) {
+  auto bytes = mpjudge::read_file(testutil::data("chord_22k.flac"));
+  ASSERT_GE(bytes.size(), 26u);
+  ASSERT_EQ(std::string(bytes.begin(), bytes.begin() + 4), "fLaC");
+  const uint64_t hour = 22050ULL * 3600;  // total samples: 36 bits from the low nibble of byte 21
+  bytes[21] = uint8_t((bytes[21] & 0xF0) | ((hour >> 32) & 0x0F));
+  for (int k = 0; k < 4; ++k) bytes[size_t(22 + k)] = uint8_t(hour >> (24 - 8 * k));
+  const std::string path = testutil::tmp_dir("lying") + "/hour.flac";
+  mpjudge::write_file_atomic(path, bytes.data(), bytes.size());
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    try {
+      mpjudge::load_audio(path);
+    } catch (const mpjudge::Error& e) {
+      _exit(e.kind() == mpjudge::ErrorKind::Input && std::string(e.what()).find("truncated") != std::string::npos
+                ? 0
+                : 2);
+    }
+    _exit(1);
+  }
+  int st = 0;
+  rusage ru{};
+  ASSERT_EQ(wait4(pid, &st, 0, &ru), pid);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "expected an Input error naming a truncated file";
+  printf("FLAC claiming an hour (%zu bytes): child peak RSS %ld MB\n", bytes.size(), ru.ru_maxrss / 1024);
+  // The declared hour as mono float would be 318 MB (more with resampling buffers).
+  EXPECT_LT(ru.ru_maxrss / 1024, 150);
 }

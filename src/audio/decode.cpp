@@ -214,10 +214,22 @@ Decoded decode_sndfile(Bytes bytes, const std::string& name, const std::string& 
 
   int threads = cfg.threads > 0 ? cfg.threads : int(std::min(4u, std::max(1u, std::thread::hardware_concurrency())));
   const bool compressed = kind == "ogg" || kind == "flac";
-  if (!(threads > 1 && compressed && info.seekable && known_length && want >= 5 * info.samplerate &&
+  // A header may lie about the length (a 12 KB Ogg claiming an hour). The parallel decoder allocates the
+  // declared length, so it runs only when the bytes could hold it (>= 500 bytes per second, below any
+  // real Vorbis/FLAC bitrate); the sequential one grows its buffer with what actually decodes.
+  const bool plausible = double(bytes.size) >= 500.0 * double(want) / std::max(1, info.samplerate);
+  if (!(threads > 1 && compressed && plausible && info.seekable && known_length && want >= 5 * info.samplerate &&
         decode_parallel(bytes, out.first_frame, want, threads, out.mono))) {
-    out.mono.resize(size_t(want));
-    out.mono.resize(size_t(f.read_mono(out.mono.data(), want)));
+    const sf_count_t chunk = sf_count_t(std::max(1, info.samplerate)) * 10;
+    for (sf_count_t left = want; left > 0;) {
+      const size_t at = out.mono.size();
+      const sf_count_t n = std::min(chunk, left);
+      out.mono.resize(at + size_t(n));
+      const sf_count_t got = f.read_mono(out.mono.data() + at, n);
+      out.mono.resize(at + size_t(std::max<sf_count_t>(0, got)));
+      left -= n;
+      if (got < n) break;
+    }
     if (sf_error(f.sf) != SF_ERR_NO_ERROR)
       fail_input(name, "decodable " + kind + " audio",
                  std::string("a decode error (libsndfile: ") + sf_strerror(f.sf) + ")");
