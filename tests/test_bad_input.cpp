@@ -110,9 +110,8 @@ TEST(BadInput, LyingLengthHeaderIsRefusedWithoutAllocatingIt) {
     try {
       mpjudge::load_audio(path);
     } catch (const mpjudge::Error& e) {
-      _exit(e.kind() == mpjudge::ErrorKind::Input && std::string(e.what()).find("truncated") != std::string::npos
-                ? 0
-                : 2);
+      _exit(e.kind() == mpjudge::ErrorKind::Input && std::string(e.what()).find("truncated") != std::string::npos ? 0
+                                                                                                                  : 2);
     }
     _exit(1);
   }
