@@ -310,6 +310,11 @@ TEST(Annotate, TokensIsolationPathsAndExport) {
   // Bad answers: wrong field, out of range, unknown task.
   const std::string task = std::to_string(t["id"].get<int64_t>());
   expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"rating\": 6}", "application/json"), 400);
+  // 2^32 + 1 and -(2^32) + 3 would read as 1 and 3 if narrowed to int before the range check.
+  for (const char* big : {"4294967297", "-4294967293", "18446744073709551617"})
+    expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann),
+                               "{\"task\": " + task + ", \"rating\": " + big + "}", "application/json"),
+                      400);
   expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"choice\": \"a\"}", "application/json"), 400);
   expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": 99999, \"rating\": 3}", "application/json"), 404);
   expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "not json", "application/json"), 400);

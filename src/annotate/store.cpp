@@ -297,10 +297,10 @@ std::optional<AnnotationTask> AnnotationStore::next_task(int64_t annotator) {
 
 std::optional<AnnotationTask> AnnotationStore::task(int64_t id) { return one_task("id = ?1", id); }
 
-void AnnotationStore::answer_rating(int64_t annotator, int64_t task_id, int rating) {
+void AnnotationStore::answer_rating(int64_t annotator, int64_t task_id, int64_t rating) {
   if (rating < kRatingMin || rating > kRatingMax)
     fail_usage("rating: expected an integer from 1 to 5, found " + std::to_string(rating));
-  save_answer(annotator, task_id, "rate", rating, "");
+  save_answer(annotator, task_id, "rate", int(rating), "");
 }
 
 void AnnotationStore::answer_choice(int64_t annotator, int64_t task_id, const std::string& choice) {

@@ -70,7 +70,7 @@ class AnnotationStore {
   std::optional<AnnotationTask> next_task(int64_t annotator);
   std::optional<AnnotationTask> task(int64_t id);
   // Records (or replaces) the annotator's answer in one transaction. Error(Usage) on a bad value or task.
-  void answer_rating(int64_t annotator, int64_t task, int rating);
+  void answer_rating(int64_t annotator, int64_t task, int64_t rating);
   void answer_choice(int64_t annotator, int64_t task, const std::string& choice);
   std::vector<AnnotationAnswer> answers(int64_t annotator);
   AnnotatorProgress progress(int64_t annotator);

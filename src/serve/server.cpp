@@ -379,7 +379,11 @@ struct Server {
                if (t->kind == "rate") {
                  if (!j.contains("rating") || !j["rating"].is_number_integer())
                    throw HttpError{400, "task " + std::to_string(task) + " is a rating task: expected an integer 'rating' 1-5"};
-                 store->answer_rating(a.id, task, j["rating"].get<int>());
+                 // Range-checked as a 64-bit value: narrowing first would turn 2^32 + 1 into a valid 1.
+                 const int64_t rating = j["rating"].is_number_unsigned() && j["rating"].get<uint64_t>() > uint64_t(INT64_MAX)
+                                            ? INT64_MAX
+                                            : j["rating"].get<int64_t>();
+                 store->answer_rating(a.id, task, rating);
                } else {
                  if (!j.contains("choice") || !j["choice"].is_string())
                    throw HttpError{400, "task " + std::to_string(task) + " is a comparison: expected 'choice' \"a\" or \"b\""};
