@@ -124,3 +124,20 @@ TEST(BadInput, LyingLengthHeaderIsRefusedWithoutAllocatingIt) {
   // The declared hour as mono float would be 318 MB (more with resampling buffers).
   EXPECT_LT(ru.ru_maxrss / 1024, 150);
 }
+
+// A PCM WAV whose fmt chunk declares 7 bits per sample is refused, naming what it declares.
+TEST(BadInput, WavWithSevenBitsPerSample) {
+  auto bytes = mpjudge::read_file(testutil::data("tone440_stereo_44k.wav"));
+  size_t fmt = 12;
+  while (fmt + 8 < bytes.size() && std::string(bytes.begin() + long(fmt), bytes.begin() + long(fmt) + 4) != "fmt ")
+    fmt += 8 + (bytes[fmt + 4] | bytes[fmt + 5] << 8 | bytes[fmt + 6] << 16 | size_t(bytes[fmt + 7]) << 24);
+  ASSERT_LT(fmt + 24, bytes.size());
+  bytes[fmt + 22] = 7, bytes[fmt + 23] = 0;
+  try {
+    mpjudge::decode_audio(bytes, "seven.wav");
+    ADD_FAILURE() << "a 7-bit WAV was accepted";
+  } catch (const mpjudge::Error& e) {
+    EXPECT_EQ(e.kind(), mpjudge::ErrorKind::Input);
+    EXPECT_NE(std::string(e.what()).find("7 bits per sample"), std::string::npos) << e.what();
+  }
+}

@@ -123,6 +123,14 @@ void check_container(Bytes b, const std::string& name, const std::string& kind) 
     size_t pos = 12;
     while (pos + 8 <= b.size) {
       uint64_t len = le32(pos + 4);
+      // PCM (format tag 1) samples fill whole bytes: the spec's bits per sample is the container size.
+      // libsndfile would read a 7-bit declaration as 8-bit and decode noise-level garbage.
+      if (memcmp(b.data + pos, "fmt ", 4) == 0 && len >= 16 && pos + 24 <= b.size) {
+        const unsigned tag = unsigned(b.data[pos + 8]) | unsigned(b.data[pos + 9]) << 8;
+        const unsigned bits = unsigned(b.data[pos + 22]) | unsigned(b.data[pos + 23]) << 8;
+        if (tag == 1 && (bits == 0 || bits % 8 != 0 || bits > 32))
+          fail_input(name, "PCM WAV with 8, 16, 24 or 32 bits per sample", std::to_string(bits) + " bits per sample");
+      }
       if (memcmp(b.data + pos, "data", 4) == 0) {
         if (len != 0xFFFFFFFFu && pos + 8 + len > b.size)
           fail_input(name, "complete WAV audio",
