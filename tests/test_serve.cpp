@@ -365,6 +365,22 @@ TEST(Annotate, TokensIsolationPathsAndExport) {
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_TRUE(fs::exists(dir + "/mpd/pairs.csv"));
   EXPECT_FALSE(fs::exists(dir + "/mpd.partial"));
+  // --force replaces an earlier export, and nothing that is not one: a file, a folder of other things,
+  // a symbolic link, the project itself.
+  auto forced = testutil::run_cli("annotate export --project '" + project + "' --out '" + dir + "/mpd' --force");
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  fs::create_directories(dir + "/precious");
+  std::ofstream(dir + "/precious/notes.txt") << "keep me";
+  std::ofstream(dir + "/afile.txt") << "keep me too";
+  fs::create_symlink(dir + "/precious", dir + "/link");
+  for (const std::string& target : {dir + "/precious", dir + "/afile.txt", dir + "/link", project}) {
+    auto r = testutil::run_cli("annotate export --project '" + project + "' --out '" + target + "' --force");
+    EXPECT_EQ(r.exit_code, 2) << target << ": " << r.err;
+    EXPECT_NE(r.err.find("--force replaces only"), std::string::npos) << r.err;
+  }
+  EXPECT_EQ(slurp(dir + "/precious/notes.txt"), "keep me");
+  EXPECT_EQ(slurp(dir + "/afile.txt"), "keep me too");
+  EXPECT_TRUE(fs::is_symlink(dir + "/link"));
 }
 
 TEST(Annotate, BadTaskFilesAreRefusedWholeNamingTheEntry) {

@@ -368,8 +368,22 @@ std::optional<std::string> AnnotationStore::media_file(const std::string& rel) {
 
 ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
   struct stat st {};
-  if (stat(out.c_str(), &st) == 0 && !force)
-    fail_usage(out + ": exists already; pass --force to replace it");
+  if (lstat(out.c_str(), &st) == 0) {
+    if (!force) fail_usage(out + ": exists already; pass --force to replace it");
+    // --force replaces an earlier export (a folder with mpd.json) or an empty folder, nothing else: a
+    // mistyped --out must not delete a file, a symlink's target, the project or someone's home.
+    std::error_code ec;
+    const bool dir = S_ISDIR(st.st_mode);
+    const bool dataset = dir && fs::exists(fs::path(out) / "mpd.json", ec);
+    const bool empty = dir && fs::is_empty(out, ec);
+    const bool project = dir && fs::equivalent(out, project_, ec);
+    if (!dir || project || !(dataset || empty))
+      fail_usage(out + ": --force replaces only an MPD dataset folder (one with mpd.json) or an empty folder; found " +
+                     (!dir ? std::string(S_ISLNK(st.st_mode) ? "a symbolic link" : "a file")
+                           : project ? "the annotation project itself"
+                                     : "a folder that is not an MPD dataset"),
+                 "choose another --out, or remove it yourself");
+  }
   MpdDataset d;
   d.name = "mpjudge annotations from " + fs::path(project_).filename().string();
   d.version = kMpdVersion;
