@@ -379,9 +379,9 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
     const bool project = dir && fs::equivalent(out, project_, ec);
     if (!dir || project || !(dataset || empty))
       fail_usage(out + ": --force replaces only an MPD dataset folder (one with mpd.json) or an empty folder; found " +
-                     (!dir ? std::string(S_ISLNK(st.st_mode) ? "a symbolic link" : "a file")
-                           : project ? "the annotation project itself"
-                                     : "a folder that is not an MPD dataset"),
+                     (!dir      ? std::string(S_ISLNK(st.st_mode) ? "a symbolic link" : "a file")
+                      : project ? "the annotation project itself"
+                                : "a folder that is not an MPD dataset"),
                  "choose another --out, or remove it yourself");
   }
   MpdDataset d;
