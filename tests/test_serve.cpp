@@ -400,6 +400,16 @@ TEST(Annotate, BadTaskFilesAreRefusedWholeNamingTheEntry) {
   EXPECT_NE(r.err.find("an audio file"), std::string::npos) << r.err;
   r = load({{"compare", {{{"music", "m/a.wav"}, {"a", "m/p.png"}, {"b", "m/p.png"}}}}});
   EXPECT_EQ(r.exit_code, 3);
+  // A symbolic link inside the task folder that leads out of it (a file, or a folder on the way).
+  const std::string outside = testutil::tmp_dir("annotate_outside");
+  fs::copy_file(data("gradient_32.png"), outside + "/secret.png");
+  fs::create_symlink(outside + "/secret.png", dir + "/m/link.png");
+  fs::create_symlink(outside, dir + "/m/out");
+  for (const char* p : {"m/link.png", "m/out/secret.png"}) {
+    r = load({{"rate", {{{"music", "m/a.wav"}, {"painting", p}}}}});
+    EXPECT_EQ(r.exit_code, 3) << p;
+    EXPECT_NE(r.err.find("symbolic link leading outside"), std::string::npos) << r.err;
+  }
   // Nothing of the refused files went in: the good task loads as the first and only one.
   r = load({{"rate", {{{"music", "m/a.wav"}, {"painting", "m/p.png"}}}}});
   ASSERT_EQ(r.exit_code, 0) << r.err;

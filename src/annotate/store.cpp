@@ -193,6 +193,15 @@ size_t AnnotationStore::load_tasks(const std::string& task_file) {
       fail_input(task_file, where + ": '" + p + "' used as one kind only", "it is used as music and as a painting");
     if (it == kinds.end()) {
       const std::string file = (base.empty() ? p : base + "/" + p);
+      // The path is relative and has no "..", but a symbolic link on the way may still lead out of the
+      // task folder (to /etc, to another user's files): resolve it and require it to stay inside.
+      std::error_code ec;
+      const fs::path root = fs::weakly_canonical(base.empty() ? fs::path(".") : fs::path(base), ec);
+      const fs::path real = fs::weakly_canonical(file, ec);
+      const auto rel = real.lexically_relative(root);
+      if (ec || rel.empty() || *rel.begin() == "..")
+        fail_input(task_file, where + ": '" + name + "' a file inside " + (base.empty() ? "." : base),
+                   "'" + p + "', a symbolic link leading outside it");
       MappedFile head(file, 1ULL << 31);  // sniff reads the first bytes only; the copy below reads it whole
       std::string k = sniff(head.data(), head.size());
       if (kind == "music" ? !is_audio_kind(k) : !is_image_kind(k))
