@@ -92,6 +92,8 @@ void expect_json_error(const httplib::Result& r, int status) {
   ASSERT_FALSE(j.is_discarded()) << r->body;
   EXPECT_EQ(j["error"]["status"], status);
   EXPECT_FALSE(j["error"]["message"].get<std::string>().empty());
+  // Error bodies never show the server's own folders (every test server's folders live under this).
+  EXPECT_EQ(r->body.find(MPJUDGE_TMP_DIR), std::string::npos) << r->body;
 }
 
 std::vector<std::string> common_args(const std::string& dir) {

@@ -299,6 +299,23 @@ struct Server {
     return {{"annotator", p.name}, {"answered", p.answered}, {"total", p.total}};
   }
 
+  // Error bodies go to clients: the server's own folders become labels (the log keeps the full text).
+  std::string redact(std::string msg) const {
+    std::vector<std::pair<std::string, std::string>> dirs;
+    for (const auto& [dir, label] : {std::pair{opt.work_dir, "<work>"}, std::pair{opt.project, "<project>"},
+                                     std::pair{opt.cache_dir, "<cache>"}, std::pair{opt.model, "<model>"}}) {
+      if (dir.empty()) continue;
+      std::error_code ec;
+      for (const std::string& form : {dir, fs::absolute(dir, ec).string(), fs::weakly_canonical(dir, ec).string()})
+        if (form.size() > 1) dirs.push_back({form, label});
+    }
+    std::sort(dirs.begin(), dirs.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (const auto& [form, label] : dirs)
+      for (size_t at = msg.find(form); at != std::string::npos; at = msg.find(form, at + label.size()))
+        msg.replace(at, form.size(), label);
+    return msg;
+  }
+
   void route(httplib::Server& svr) {
     auto wrap = [this](const std::string& route, auto body) {
       return [this, route, body](const httplib::Request& req, httplib::Response& res) {
@@ -311,9 +328,11 @@ struct Server {
           // Input problems the upload checks did not catch (a corrupt file of a known kind) are the
           // client's; a model or internal failure is ours.
           const int status = e.kind() == ErrorKind::Input || e.kind() == ErrorKind::Usage ? 400 : 500;
-          send_error(res, status, e.what());
+          if (status == 500) std::fprintf(stderr, "mpjudge serve: %s: %s\n", route.c_str(), e.what());
+          send_error(res, status, redact(e.what()));
         } catch (const std::exception& e) {
-          send_error(res, 500, std::string("internal error: ") + e.what());
+          std::fprintf(stderr, "mpjudge serve: %s: internal error: %s\n", route.c_str(), e.what());
+          send_error(res, 500, "internal error: " + redact(e.what()));
         }
         metrics.record(route, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
       };
