@@ -472,3 +472,24 @@ TEST(Annotate, SigkillDuringABurstLosesNoAcknowledgedAnswer) {
   EXPECT_EQ(found, before);
   printf("kill test: %zu answers acknowledged before SIGKILL, %zu found after restart\n", before, found);
 }
+
+// A map that cannot be written (here: work/maps is a file, as a full disk would refuse it) costs the maps'
+// URLs and adds a warning; the computed score still comes back with 200.
+TEST(Serve, AScoreSurvivesMapsThatCannotBeWritten) {
+  std::string dir = testutil::tmp_dir("serve_nomaps");
+  ServerProcess srv(common_args(dir));
+  fs::remove_all(dir + "/work/maps");  // after start-up, which makes the folder
+  std::ofstream(dir + "/work/maps") << "not a folder";
+  auto cli = srv.client();
+  auto r = cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
+                                                                 part("painting", data("gradient_32.png"))});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_TRUE(j["score"].is_number());
+  ASSERT_FALSE(j["maps"].empty());
+  for (const auto& m : j["maps"]) EXPECT_TRUE(m["url"].is_null()) << m;
+  ASSERT_TRUE(j.contains("warnings")) << r->body;
+  EXPECT_NE(j["warnings"][0].get<std::string>().find("could not be stored"), std::string::npos);
+  EXPECT_EQ(r->body.find(MPJUDGE_TMP_DIR), std::string::npos) << r->body;
+}

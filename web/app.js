@@ -74,7 +74,9 @@ function fillTable(table, obj) {
 
 function showBlock(i) {
   const m = lastMaps[i];
-  if (m) $('overlay-img').src = m.url;
+  // A map the server could not store has no URL (the response's warnings say why): show none.
+  if (m && m.url) $('overlay-img').src = m.url;
+  else $('overlay-img').removeAttribute('src');
 }
 
 $('block').addEventListener('change', () => showBlock(Number($('block').value)));
@@ -112,7 +114,7 @@ $('score-form').addEventListener('submit', async (e) => {
     fillTable($('music-desc'), j.music.descriptors);
     fillTable($('painting-desc'), j.painting.descriptors);
     $('result').hidden = false;
-    setStatus($('status'), 'Done.');
+    setStatus($('status'), j.warnings && j.warnings.length ? 'Done. ' + j.warnings.join(' ') : 'Done.');
   } catch (err) {
     setStatus($('status'), 'Could not score: ' + err.message, true);
   } finally {

@@ -225,11 +225,19 @@ struct Server {
     const std::string key = msha + psha + opt.model;  // the maps of this pair under this model
     const std::string id = sha256_hex(reinterpret_cast<const uint8_t*>(key.data()), key.size()).substr(0, 32);
     nlohmann::json maps = nlohmann::json::array();
+    std::string maps_error;  // a map that cannot be written (a full disk) costs its URL, not the score
     for (size_t k = 0; k < r.maps.size(); ++k) {
       const std::string png = opt.work_dir + "/maps/" + id + "/" + std::to_string(k) + ".png";
-      if (!fs::exists(png)) {
-        fs::create_directories(fs::path(png).parent_path());
-        write_overlay_png(painting, r.maps[k], png, 1.0);  // the pure heat map; the page blends it
+      bool have_png = fs::exists(png);
+      if (!have_png) {
+        try {
+          fs::create_directories(fs::path(png).parent_path());
+          write_overlay_png(painting, r.maps[k], png, 1.0);  // the pure heat map; the page blends it
+          have_png = true;
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "mpjudge serve: /v1/score: map %zu not written: %s\n", k, e.what());
+          maps_error = "the modulation maps could not be stored on the server (" + redact(e.what()) + ")";
+        }
       }
       float lo = r.maps[k].values.empty() ? 0 : *std::min_element(r.maps[k].values.begin(), r.maps[k].values.end());
       float hi = r.maps[k].values.empty() ? 0 : *std::max_element(r.maps[k].values.begin(), r.maps[k].values.end());
@@ -239,14 +247,16 @@ struct Server {
                       {"height", r.maps[k].height},
                       {"min", lo},
                       {"max", hi},
-                      {"url", "/v1/maps/" + id + "/" + std::to_string(k) + ".png"}});
+                      {"url", have_png ? nlohmann::json("/v1/maps/" + id + "/" + std::to_string(k) + ".png")
+                                       : nlohmann::json(nullptr)}});
     }
-    send_json(res, 200,
-              {{"score", r.score},
-               {"model", fs::path(r.model).filename().string()},
-               {"music", {{"sha256", msha}, {"descriptors", descriptors(music, msha, true)}}},
-               {"painting", {{"sha256", psha}, {"descriptors", descriptors(painting, psha, false)}}},
-               {"maps", maps}});
+    nlohmann::json out{{"score", r.score},
+                       {"model", fs::path(r.model).filename().string()},
+                       {"music", {{"sha256", msha}, {"descriptors", descriptors(music, msha, true)}}},
+                       {"painting", {{"sha256", psha}, {"descriptors", descriptors(painting, psha, false)}}},
+                       {"maps", maps}};
+    if (!maps_error.empty()) out["warnings"] = {maps_error};
+    send_json(res, 200, out);
   }
 
   void rank(const httplib::Request& req, httplib::Response& res) {
