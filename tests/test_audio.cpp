@@ -1,6 +1,7 @@
 // Audio front-end: decoding of every supported container, downmix, resampling, clip selection, windows.
 #include <gtest/gtest.h>
 #include <sndfile.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fstream>
@@ -166,4 +167,19 @@ TEST(Audio, ParallelDecodeIsBitIdentical) {
       for (size_t i = 0; i < a.samples.size(); ++i) ASSERT_EQ(a.samples[i], b.samples[i]) << path << " at " << i;
     }
   }
+}
+
+// Inputs are read into memory, not mapped: a file truncated after it was opened cannot crash the reader
+// (with a memory map, touching the vanished pages raised SIGBUS).
+TEST(Audio, AFileTruncatedAfterReadingIsStillWhole) {
+  const std::string path = testutil::tmp_dir("truncate") + "/clip.wav";
+  const auto bytes = mpjudge::read_file(testutil::data("tone440_stereo_44k.wav"));
+  mpjudge::write_file_atomic(path, bytes.data(), bytes.size());
+  mpjudge::MappedFile f(path);
+  ASSERT_EQ(truncate(path.c_str(), 0), 0);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < f.size(); ++i) sum += f.data()[i];
+  uint64_t want = 0;
+  for (uint8_t b : bytes) want += b;
+  EXPECT_EQ(sum, want);
 }

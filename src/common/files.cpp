@@ -4,7 +4,6 @@
 #include <atomic>
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,27 +31,34 @@ std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes) {
 }
 
 MappedFile::MappedFile(const std::string& path, uint64_t max_bytes) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
-  if (stat(path.c_str(), &st) != 0) fail_input(path, "an existing file", "no such file");
+  if (fd < 0 && stat(path.c_str(), &st) != 0) fail_input(path, "an existing file", "no such file");
+  if (fd < 0) fail_input(path, "a readable file", std::string("open failed: ") + strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  if (fstat(fd, &st) != 0) fail_input(path, "a readable file", std::string("stat failed: ") + strerror(errno));
   if (S_ISDIR(st.st_mode)) fail_input(path, "a file", "a directory");
   if (uint64_t(st.st_size) > max_bytes)
     fail_input(path, "at most " + std::to_string(max_bytes) + " bytes", std::to_string(st.st_size) + " bytes");
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail_input(path, "a readable file", std::string("open failed: ") + strerror(errno));
   size_ = size_t(st.st_size);
-  if (size_ > 0) {
-    void* p = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    close(fd);
-    if (p == MAP_FAILED) fail_input(path, "a readable file", std::string("mmap failed: ") + strerror(errno));
-    data_ = static_cast<const uint8_t*>(p);
-  } else {
-    close(fd);
+  if (size_ == 0) return;
+  data_.reset(new uint8_t[size_]);  // uninitialised: read() fills it
+  size_t got = 0;
+  while (got < size_) {
+    const ssize_t n = read(fd, data_.get() + got, size_ - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_input(path, "a readable file", std::string("read failed: ") + strerror(errno));
+    if (n == 0)
+      fail_input(path, "a file that stays whole while it is read",
+                 std::to_string(got) + " of " + std::to_string(size_) + " bytes (it shrank)");
+    got += size_t(n);
   }
 }
 
-MappedFile::~MappedFile() {
-  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
-}
+MappedFile::~MappedFile() = default;
 
 void write_file_atomic(const std::string& path, const void* data, size_t size) {
   // Unique per process and call: several threads may write the same path at once (the server's uploads,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,19 +18,21 @@ std::string resolve_cache_dir(const std::string& dir);
 // Reads a whole file. Throws Error(Input): missing, a directory, unreadable, or larger than max_bytes.
 std::vector<uint8_t> read_file(const std::string& path, uint64_t max_bytes = 1ULL << 31);
 
-// A read-only memory map of a whole file (no copy, no zero-fill): what the decoders read from.
-// Same errors as read_file. An empty file maps to data() == nullptr, size() == 0.
+// A whole file in memory, read once (no zero-fill): what the decoders read from. Not a memory map: a
+// file truncated while mapped raises SIGBUS in whoever reads it, and inputs are users' files. Same
+// errors as read_file, plus Error(Input) when the file shrinks while it is read. An empty file gives
+// data() == nullptr, size() == 0.
 class MappedFile {
  public:
   MappedFile(const std::string& path, uint64_t max_bytes = 1ULL << 31);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
-  const uint8_t* data() const { return data_; }
+  const uint8_t* data() const { return data_.get(); }
   size_t size() const { return size_; }
 
  private:
-  const uint8_t* data_ = nullptr;
+  std::unique_ptr<uint8_t[]> data_;
   size_t size_ = 0;
 };
 
