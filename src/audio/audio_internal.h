@@ -5,7 +5,7 @@
 
 namespace mpjudge {
 
-// decode_audio over bytes the caller owns (a memory map, an upload buffer): no copy.
+// decode_audio over bytes the caller owns (a file read by MappedFile, an upload buffer): no copy.
 Pcm decode_audio_bytes(const uint8_t* data, size_t size, const std::string& name, const AudioConfig& cfg);
 
 }  // namespace mpjudge

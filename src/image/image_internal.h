@@ -7,7 +7,7 @@
 
 namespace mpjudge {
 
-// decode_image over bytes the caller owns (a memory map, an upload buffer): no copy.
+// decode_image over bytes the caller owns (a file read by MappedFile, an upload buffer): no copy.
 RgbImage decode_image_bytes(const uint8_t* data, size_t size, const std::string& name, const ImageConfig& cfg);
 
 // Width and height from the file header of a sniffed image kind; false when the header is unreadable.
