@@ -215,6 +215,20 @@ TEST(Serve, ErrorsAreJsonWithTheRightStatus) {
                                                                          part("painting", data("gradient_32.png"))}),
                     400);
   expect_json_error(cli.Post("/v1/rank", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav"))}), 400);
+  // 403: another site's page posting here, or a host name that is not this loopback server (DNS
+  // rebinding); the same origin is fine.
+  const httplib::MultipartFormDataItems pair{part("music", data("pitch_3s_22k.wav")),
+                                             part("painting", data("gradient_32.png"))};
+  expect_json_error(cli.Post("/v1/score", httplib::Headers{{"Origin", "http://evil.example"}}, pair), 403);
+  expect_json_error(cli.Post("/v1/score", httplib::Headers{{"Origin", "null"}}, pair), 403);
+  {
+    httplib::Client rebound("127.0.0.1", srv.port());
+    rebound.set_default_headers({{"Host", "attacker.example:" + std::to_string(srv.port())}});
+    expect_json_error(rebound.Get("/healthz"), 403);
+  }
+  auto same = cli.Post("/v1/score", httplib::Headers{{"Origin", "http://127.0.0.1:" + std::to_string(srv.port())}}, pair);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, 200) << same->body;
   // 415: the wrong kind of file in a field.
   expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("gradient_32.png")),
                                                                          part("painting", data("gradient_32.png"))}),

@@ -309,6 +309,29 @@ struct Server {
     return {{"annotator", p.name}, {"answered", p.answered}, {"total", p.total}};
   }
 
+  // "" when the request may proceed, else why it is refused (see the pre-routing handler).
+  std::string foreign_request(const httplib::Request& req) const {
+    auto lower = [](std::string x) {
+      for (char& c : x) c = char(std::tolower(static_cast<unsigned char>(c)));
+      return x;
+    };
+    const std::string host = lower(req.get_header_value("Host"));
+    auto name_of = [](const std::string& h) {  // "[::1]:8080" -> "[::1]", "localhost:8080" -> "localhost"
+      const size_t colon = h.rfind(':');
+      return colon != std::string::npos && h.find(']', colon) == std::string::npos ? h.substr(0, colon) : h;
+    };
+    const bool loopback_bind = opt.host == "127.0.0.1" || opt.host == "localhost" || opt.host == "::1";
+    const std::string name = name_of(host);
+    if (loopback_bind && !host.empty() && name != "127.0.0.1" && name != "localhost" && name != "[::1]")
+      return "Host '" + host + "' is not this server (it listens on loopback only)";
+    if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") return "";
+    const std::string origin = lower(req.get_header_value("Origin"));
+    if (!origin.empty() && origin != "http://" + host && origin != "https://" + host)
+      return "a request from the page at '" + origin + "' to " + (host.empty() ? "this server" : host) +
+             ": other sites' pages may not use this server";
+    return "";
+  }
+
   // Error bodies go to clients: the server's own folders become labels (the log keeps the full text).
   std::string redact(std::string msg) const {
     std::vector<std::pair<std::string, std::string>> dirs;
@@ -433,6 +456,14 @@ struct Server {
               res.set_content(reinterpret_cast<const char*>(b.data()), b.size(),
                               it != types.end() ? it->second : "application/octet-stream");
             }));
+    // Before any body is read: refuse other sites' pages (a cross-origin POST) and, on a loopback bind,
+    // requests for another host name (DNS rebinding), so a web page cannot drive a local server.
+    svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const std::string why = foreign_request(req);
+      if (why.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, 403, why);
+      return httplib::Server::HandlerResponse::Handled;
+    });
     svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;  // our own JSON errors pass unchanged
       if (res.status == 413)
