@@ -226,7 +226,8 @@ TEST(Serve, ErrorsAreJsonWithTheRightStatus) {
     rebound.set_default_headers({{"Host", "attacker.example:" + std::to_string(srv.port())}});
     expect_json_error(rebound.Get("/healthz"), 403);
   }
-  auto same = cli.Post("/v1/score", httplib::Headers{{"Origin", "http://127.0.0.1:" + std::to_string(srv.port())}}, pair);
+  auto same =
+      cli.Post("/v1/score", httplib::Headers{{"Origin", "http://127.0.0.1:" + std::to_string(srv.port())}}, pair);
   ASSERT_TRUE(same);
   EXPECT_EQ(same->status, 200) << same->body;
   // 415: the wrong kind of file in a field.
