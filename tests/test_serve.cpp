@@ -286,6 +286,10 @@ TEST(Serve, FullQueueAnswers429AndTheRestSucceed) {
   auto m = srv.client().Get("/metrics");
   ASSERT_TRUE(m);
   EXPECT_NE(m->body.find("mpjudge_rejected_total " + std::to_string(busy)), std::string::npos) << m->body;
+  // Refused requests stored nothing: the uploads are the scored clips and their one shared painting.
+  size_t stored = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/work/uploads")) stored += e.is_regular_file();
+  EXPECT_EQ(stored, size_t(ok) + 1);
 }
 
 TEST(Annotate, TokensIsolationPathsAndExport) {

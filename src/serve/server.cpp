@@ -216,11 +216,15 @@ struct Server {
     return it->second;
   }
 
+  // Requests are checked and queued before their uploads are stored: a refused request (400, 413, 429)
+  // leaves nothing on disk.
   void score(const httplib::Request& req, httplib::Response& res) {
-    auto [music, msha] = save_upload(need_file(req, "music"), true);
-    auto [painting, psha] = save_upload(need_file(req, "painting"), false);
+    const auto& music_field = need_file(req, "music");
+    const auto& painting_field = need_file(req, "painting");
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
+    auto [music, msha] = save_upload(music_field, true);
+    auto [painting, psha] = save_upload(painting_field, false);
     ScoreResult r = (*lease)->score(music, painting);
     const std::string key = msha + psha + opt.model;  // the maps of this pair under this model
     const std::string id = sha256_hex(reinterpret_cast<const uint8_t*>(key.data()), key.size()).substr(0, 32);
@@ -260,7 +264,15 @@ struct Server {
   }
 
   void rank(const httplib::Request& req, httplib::Response& res) {
-    auto [music, msha] = save_upload(need_file(req, "music"), true);
+    const auto& music_field = need_file(req, "music");
+    const size_t n_paintings = req.files.count("painting");
+    if (n_paintings == 0) throw HttpError{400, "expected one or more 'painting' fields, found none"};
+    if (int(n_paintings) > opt.max_rank_paintings)
+      throw HttpError{413, "expected at most " + std::to_string(opt.max_rank_paintings) + " paintings, found " +
+                               std::to_string(n_paintings)};
+    auto lease = pool->acquire();
+    if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
+    auto [music, msha] = save_upload(music_field, true);
     std::vector<std::string> paths;
     std::map<std::string, std::string> names;
     auto range = req.files.equal_range("painting");
@@ -269,12 +281,6 @@ struct Server {
       paths.push_back(p);
       names[p] = it->second.filename.empty() ? sha : it->second.filename;
     }
-    if (paths.empty()) throw HttpError{400, "expected one or more 'painting' fields, found none"};
-    if (int(paths.size()) > opt.max_rank_paintings)
-      throw HttpError{413, "expected at most " + std::to_string(opt.max_rank_paintings) + " paintings, found " +
-                               std::to_string(paths.size())};
-    auto lease = pool->acquire();
-    if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
     nlohmann::json ranking = nlohmann::json::array();
     for (const auto& e : (*lease)->rank(music, paths))
       ranking.push_back({{"painting", names[e.painting]}, {"sha256", fs::path(e.painting).stem().string()}, {"score", e.score}});
