@@ -512,3 +512,31 @@ TEST(Serve, AScoreSurvivesMapsThatCannotBeWritten) {
   EXPECT_NE(j["warnings"][0].get<std::string>().find("could not be stored"), std::string::npos);
   EXPECT_EQ(r->body.find(MPJUDGE_TMP_DIR), std::string::npos) << r->body;
 }
+
+// Served maps are at most 1024 px on their long side, whatever the painting's size (aspect kept).
+TEST(Serve, MapsOfALargePaintingAreCapped) {
+  std::string dir = testutil::tmp_dir("serve_bigmap");
+  const std::string big = dir + "/big.png";
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"from PIL import Image; Image.linear_gradient('L').resize((3000, "
+                         "1500)).convert('RGB').save('" + big + "')\"").c_str()),
+            0);
+  ServerProcess srv(common_args(dir));
+  auto cli = srv.client();
+  auto r = cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
+                                                                 part("painting", big)});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  ASSERT_FALSE(j["maps"].empty());
+  auto png = cli.Get(j["maps"][0]["url"].get<std::string>());
+  ASSERT_TRUE(png);
+  ASSERT_EQ(png->status, 200);
+  ASSERT_GT(png->body.size(), 24u);
+  auto be32 = [&](size_t o) {
+    return uint32_t(uint8_t(png->body[o])) << 24 | uint32_t(uint8_t(png->body[o + 1])) << 16 |
+           uint32_t(uint8_t(png->body[o + 2])) << 8 | uint32_t(uint8_t(png->body[o + 3]));
+  };
+  EXPECT_EQ(be32(16), 1024u);  // IHDR width
+  EXPECT_EQ(be32(20), 512u);   // IHDR height
+  printf("map of a 3000x1500 painting: %ux%u, %zu bytes\n", be32(16), be32(20), png->body.size());
+}

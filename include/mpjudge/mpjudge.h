@@ -271,9 +271,11 @@ std::string write_initial_model(const std::string& out, uint64_t seed, bool rand
 std::string write_ensemble_model(const std::string& out, const std::vector<std::string>& members);
 
 // Writes the modulation map as a colour-mapped overlay over the painting (upsampled, min-max
-// normalised, alpha-blended) to a PNG, atomically. Throws Error(Input) for an unreadable painting.
+// normalised, alpha-blended) to a PNG, atomically. max_side > 0 caps the PNG's long side (the painting
+// is scaled down first, keeping its aspect): maps are 14x14 or 7x7, so detail beyond that is the
+// painting's alone. Throws Error(Input) for an unreadable painting.
 void write_overlay_png(const std::string& painting, const ModulationMap& map, const std::string& out_png,
-                       double alpha = 0.55);
+                       double alpha = 0.55, int max_side = 0);
 
 // ---- misc ----------------------------------------------------------------------------------------
 const char* version();

@@ -171,6 +171,8 @@ const std::map<std::string, std::string> kWebFiles = {
     {"app.css", "text/css; charset=utf-8"},
 };
 
+constexpr int kMapSide = 1024;  // long side of the served modulation-map PNGs
+
 struct Server {
   ServeOptions opt;
   std::unique_ptr<ScorerPool> pool;
@@ -236,7 +238,8 @@ struct Server {
       if (!have_png) {
         try {
           fs::create_directories(fs::path(png).parent_path());
-          write_overlay_png(painting, r.maps[k], png, 1.0);  // the pure heat map; the page blends it
+          // The pure heat map (the page blends it), at most kMapSide px: a 4096 px painting gave 4.9 MB of maps.
+          write_overlay_png(painting, r.maps[k], png, 1.0, kMapSide);
           have_png = true;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "mpjudge serve: /v1/score: map %zu not written: %s\n", k, e.what());
