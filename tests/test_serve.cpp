@@ -518,12 +518,14 @@ TEST(Serve, MapsOfALargePaintingAreCapped) {
   std::string dir = testutil::tmp_dir("serve_bigmap");
   const std::string big = dir + "/big.png";
   ASSERT_EQ(std::system(("/usr/bin/python3 -c \"from PIL import Image; Image.linear_gradient('L').resize((3000, "
-                         "1500)).convert('RGB').save('" + big + "')\"").c_str()),
+                         "1500)).convert('RGB').save('" +
+                         big + "')\"")
+                            .c_str()),
             0);
   ServerProcess srv(common_args(dir));
   auto cli = srv.client();
-  auto r = cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
-                                                                 part("painting", big)});
+  auto r = cli.Post("/v1/score",
+                    httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")), part("painting", big)});
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   json j = json::parse(r->body);

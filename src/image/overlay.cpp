@@ -12,8 +12,8 @@
 
 namespace mpjudge {
 
-void write_overlay_png(const std::string& painting, const ModulationMap& map, const std::string& out_png,
-                       double alpha, int max_side) {
+void write_overlay_png(const std::string& painting, const ModulationMap& map, const std::string& out_png, double alpha,
+                       int max_side) {
   if (map.height <= 0 || map.width <= 0 || map.values.size() != size_t(map.height) * size_t(map.width))
     fail_usage("overlay: a map of " + std::to_string(map.height) + "x" + std::to_string(map.width) +
                " needs that many values");
