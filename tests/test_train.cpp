@@ -125,6 +125,17 @@ TEST_F(Train, RunFolderMetricsCurvesAndDeterminism) {
   EXPECT_EQ(s.exit_code, 0) << s.err;
 }
 
+// The last training step a run folder's metrics.jsonl has logged (0 for none yet).
+int last_logged_step(const std::string& run) {
+  std::ifstream m(run + "/metrics.jsonl");
+  int last = 0;
+  for (std::string line; std::getline(m, line);) {
+    Json j = Json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.contains("loss")) last = j["step"];
+  }
+  return last;
+}
+
 // Runs `args` to the end, then again with a SIGKILL once a checkpoint exists and `kill_after` steps are
 // logged, resumes it, and expects bit-identical weights and every step logged once.
 void check_resume_after_sigkill(const std::string& tag, const std::string& args, int steps, int kill_after) {
@@ -144,12 +155,7 @@ void check_resume_after_sigkill(const std::string& tag, const std::string& args,
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (!fs::exists(cut + "/state.mpjc")) continue;
-    std::ifstream m(cut + "/metrics.jsonl");
-    int last = 0;
-    for (std::string line; std::getline(m, line);) {
-      Json j = Json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.contains("loss")) last = j["step"];
-    }
+    const int last = last_logged_step(cut);
     if (last >= kill_after) {
       kill(pid, SIGKILL);
       killed_at = last;
@@ -582,12 +588,7 @@ TEST_F(Train, ARankThatCannotJoinOrDiesStopsTheOthersAndResumeReachesTheSameWeig
   while (std::chrono::steady_clock::now() - t1 < std::chrono::seconds(180) && !killed_at) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     if (!fs::exists(cut + "/state.mpjc")) continue;
-    std::ifstream m(cut + "/metrics.jsonl");
-    int last = 0;
-    for (std::string line; std::getline(m, line);) {
-      Json j = Json::parse(line, nullptr, false);
-      if (!j.is_discarded() && j.contains("loss")) last = j["step"];
-    }
+    const int last = last_logged_step(cut);
     if (last >= 8) {
       sh("ip netns pids " + h.ns(1) + " | xargs -r kill -9");
       killed_at = last;

@@ -234,21 +234,32 @@ void midi_files(const std::string& dir, const std::string& source, std::vector<M
   }
 }
 
+// A CSV file with a header row; col() finds a column or fails naming the file.
+struct CsvTable {
+  std::string path;
+  std::vector<std::vector<std::string>> rows;  // rows[0] is the header
+  size_t col(const std::string& c) const {
+    auto it = std::find(rows[0].begin(), rows[0].end(), c);
+    if (it == rows[0].end()) fail_input(path, "a column '" + c + "'", "none");
+    return size_t(it - rows[0].begin());
+  }
+};
+
+CsvTable read_csv_table(const std::string& path) {
+  const auto raw = read_file(path);
+  CsvTable t{path, {}};
+  std::string err;
+  if (!parse_csv(std::string(raw.begin(), raw.end()), t.rows, err) || t.rows.empty())
+    fail_input(path, "CSV with a header", err.empty() ? "an empty file" : err);
+  return t;
+}
+
 void vgmidi(const std::string& dir, std::vector<MusicSpec>& out) {
   const std::string csv_path = dir + "/vgmidi_labelled.csv";
   if (!fs::exists(csv_path)) return;
-  const auto raw = read_file(csv_path);
-  std::vector<std::vector<std::string>> rows;
-  std::string err;
-  if (!parse_csv(std::string(raw.begin(), raw.end()), rows, err) || rows.empty())
-    fail_input(csv_path, "CSV with a header", err.empty() ? "an empty file" : err);
-  const auto& h = rows[0];
-  auto col = [&](const std::string& c) {
-    auto it = std::find(h.begin(), h.end(), c);
-    if (it == h.end()) fail_input(csv_path, "a column '" + c + "'", "none");
-    return size_t(it - h.begin());
-  };
-  const size_t c_midi = col("midi"), c_v = col("valence"), c_a = col("arousal");
+  const CsvTable t = read_csv_table(csv_path);
+  const auto& rows = t.rows;
+  const size_t c_midi = t.col("midi"), c_v = t.col("valence"), c_a = t.col("arousal");
   for (size_t r = 1; r < rows.size(); ++r) {
     if (rows[r].size() <= std::max({c_midi, c_v, c_a})) continue;
     const std::string file = dir + "/phrases/" + fs::path(rows[r][c_midi]).filename().string();
@@ -269,21 +280,13 @@ void vgmidi(const std::string& dir, std::vector<MusicSpec>& out) {
 void emotify(const std::string& dir, std::vector<MusicSpec>& out) {
   const std::string csv_path = dir + "/annotations.csv";
   if (!fs::exists(csv_path)) return;
-  const auto raw = read_file(csv_path);
-  std::vector<std::vector<std::string>> rows;
-  std::string err;
-  if (!parse_csv(std::string(raw.begin(), raw.end()), rows, err) || rows.empty())
-    fail_input(csv_path, "CSV with a header", err.empty() ? "an empty file" : err);
+  const CsvTable t = read_csv_table(csv_path);
+  const auto& rows = t.rows;
   const auto& h = rows[0];
-  auto col = [&](const std::string& c) {
-    auto it = std::find(h.begin(), h.end(), c);
-    if (it == h.end()) fail_input(csv_path, "a column '" + c + "'", "none");
-    return size_t(it - h.begin());
-  };
   const auto& gems = gems_categories();
-  const size_t c_file = col("file"), c_genre = col("genre");
+  const size_t c_file = t.col("file"), c_genre = t.col("genre");
   std::vector<size_t> c_emo;
-  for (const auto& g : gems) c_emo.push_back(col(g.name));
+  for (const auto& g : gems) c_emo.push_back(t.col(g.name));
   struct Track {
     std::string genre;
     std::vector<double> counts;
