@@ -55,6 +55,12 @@ std::string message(const std::exception& e) {
   return e.what();
 }
 
+// The store lives in rank 0: when it stops answering, rank 0 is gone.
+[[noreturn]] void lost_store(const DistOptions& o, const std::string& doing, const std::exception& e) {
+  fail_internal("distributed: rank " + std::to_string(o.rank) + " lost the store at " + o.master_addr + ":" +
+                std::to_string(o.master_port) + doing + " (" + message(e) + "): rank 0 has stopped");
+}
+
 std::string key_of(const std::string& phase, int rank) { return "mpjudge/" + phase + "/" + std::to_string(rank); }
 
 std::string rank_list(const std::vector<int>& ranks) {
@@ -126,8 +132,7 @@ void Distributed::mark(const std::string& phase) {
   try {
     impl_->store->set(key_of(phase, opt_.rank), std::vector<uint8_t>{1});
   } catch (const std::exception& e) {
-    fail_internal("distributed: rank " + std::to_string(opt_.rank) + " lost the store at " + opt_.master_addr + ":" +
-                  std::to_string(opt_.master_port) + " (" + message(e) + "): rank 0 has stopped");
+    lost_store(opt_, "", e);
   }
 }
 
@@ -140,9 +145,7 @@ void Distributed::wait(const std::string& phase, const std::vector<int>& ranks, 
       for (int r : missing)
         if (!impl_->store->check({key_of(phase, r)})) still.push_back(r);
     } catch (const std::exception& e) {
-      fail_internal("distributed: rank " + std::to_string(opt_.rank) + " lost the store at " + opt_.master_addr + ":" +
-                    std::to_string(opt_.master_port) + " waiting for '" + phase + "' (" + message(e) +
-                    "): rank 0 has stopped");
+      lost_store(opt_, " waiting for '" + phase + "'", e);
     }
     missing = still;
     if (missing.empty()) return;
