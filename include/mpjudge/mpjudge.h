@@ -103,26 +103,43 @@ struct Spectrogram {
 
 Spectrogram mel_spectrogram(const Pcm& pcm, const MelConfig& cfg = {});
 
+// Version 2 (the default) has the tempo with a pulse-clarity confidence and a fallback, the key and mode
+// from a harmonic chroma with a mode confidence, and valence/arousal from the music-emotion estimator.
+// Version 1 is the descriptor set of 2026-11 (aubio tempo, plain chroma), kept because MPD-Open v1/v2
+// labels and the checkpoints trained before were made from it: those read version 1 and nothing moves.
+enum class DescriptorVersion { V1 = 1, V2 = 2 };
+
 struct MusicDescriptors {
+  int version = 2;
   double duration_s = 0;
-  double tempo_bpm = 0;  // aubio beat tracker
-  double tempo_confidence = 0;
-  double onset_rate_hz = 0;         // aubio onsets per second
-  std::string key;                  // "C", "C#", ... "B"
-  std::string mode;                 // "major" or "minor"
-  double key_strength = 0;          // Pearson r of the chroma with the best key profile
-  double loudness_lufs = 0;         // EBU R128 integrated loudness
-  double loudness_range_lu = 0;     // EBU R128 loudness range (LRA): the dynamic range
+  double tempo_bpm = 0;         // v2: see tempo_source; v1: aubio's beat tracker
+  double tempo_confidence = 0;  // v2: pulse clarity 0..1 (>= kSteadyPulse: a steady beat); v1: aubio's
+  std::string tempo_source;     // v2: "beat" (steady pulse) or "onsets" (no steady beat: the event rate)
+  double onset_rate_hz = 0;     // aubio onsets per second
+  std::string key;              // "C", "C#", ... "B"
+  std::string mode;             // "major" or "minor"
+  double key_strength = 0;      // Pearson r of the chroma with the best key profile
+  double mode_confidence = 0;   // v2: 0 = major and minor fit equally (ambiguous) .. 1 = clear
+  double loudness_lufs = 0;     // EBU R128 integrated loudness
+  double loudness_range_lu = 0;  // EBU R128 loudness range (LRA): the dynamic range
   double spectral_centroid_hz = 0;  // energy-weighted mean over frames: timbral brightness
   double pitch_height = 0;          // MIDI note number of the median confident pitch (A4 = 69)
   double pitch_confidence = 0;      // share of frames with a confident pitch estimate
   double rms_db = 0;                // mean RMS level in dBFS
   double dynamic_range_db = 0;      // 95th minus 10th percentile of the short-term RMS level (dB)
+  double valence = 0, arousal = 0;  // v2: the music-emotion estimator's -1..1 (listeners' scale)
+  std::string emotion_model;        // v2: the estimator's version ("mpjudge-va-1 ..."); v1: empty
 };
+// tempo_confidence from which a tempo counts as a steady beat (version 2; docs/descriptors.md).
+constexpr double kSteadyPulse = 0.3;
+// mode_confidence from which the mode counts as clear (version 2).
+constexpr double kClearMode = 0.5;
 
 // Computes descriptors of mono PCM. Throws Error(Input) for silent or too short (< 1 s) audio.
-MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name = "<pcm>");
-MusicDescriptors describe_music(const std::string& path, const AudioConfig& cfg = {});
+MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name = "<pcm>",
+                              DescriptorVersion version = DescriptorVersion::V2);
+MusicDescriptors describe_music(const std::string& path, const AudioConfig& cfg = {},
+                                DescriptorVersion version = DescriptorVersion::V2);
 
 // ---- image ---------------------------------------------------------------------------------------
 enum class ResizePolicy {

@@ -53,12 +53,10 @@ void aubio_run(const Pcm& pcm, uint_t hop, Step step) {
   }
 }
 
-void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
-  // aubio's beat tracker weights candidate periods with a prior counted in frames, tuned for 512-sample
-  // hops at 44.1 kHz (~86 frames/s). Keep that frame rate at any sample rate, or the prior halves the
-  // tempo (120 BPM read as 60 at 22.05 kHz with 512-sample hops).
+// Version 1's tempo: aubio's beat tracker, 60 / the median inter-beat interval, and the mean of aubio's
+// confidence at the beats.
+void tempo_v1(const Pcm& pcm, uint_t win, uint_t hop, MusicDescriptors& d) {
   const uint_t sr = uint_t(pcm.sample_rate);
-  const uint_t hop = std::max<uint_t>(64, uint_t(std::lround(512.0 * sr / 44100.0))), win = 2 * hop;
   // Beats: median inter-beat interval is steadier than aubio's running BPM at the end of the clip.
   std::unique_ptr<aubio_tempo_t, void (*)(aubio_tempo_t*)> tempo(new_aubio_tempo("default", win, hop, sr),
                                                                  del_aubio_tempo);
@@ -80,16 +78,20 @@ void tempo_and_onsets(const Pcm& pcm, MusicDescriptors& d) {
   double median_ibi = percentile(ibi, 0.5);
   d.tempo_bpm = median_ibi > 0 ? 60.0 / median_ibi : double(aubio_tempo_get_bpm(tempo.get()));
   d.tempo_confidence = conf_n ? conf_sum / conf_n : 0.0;
+}
 
-  std::unique_ptr<aubio_onset_t, void (*)(aubio_onset_t*)> onset(new_aubio_onset("default", win, hop, sr),
-                                                                 del_aubio_onset);
+// aubio onsets: the rate, and their times for version 2's tempo fallback.
+std::vector<double> onsets(const Pcm& pcm, uint_t win, uint_t hop, MusicDescriptors& d) {
+  std::unique_ptr<aubio_onset_t, void (*)(aubio_onset_t*)> onset(
+      new_aubio_onset("default", win, hop, uint_t(pcm.sample_rate)), del_aubio_onset);
   if (!onset) fail_internal("aubio: could not create the onset detector");
-  int onsets = 0;
+  std::vector<double> times;
   aubio_run(pcm, hop, [&](fvec_t* in, fvec_t* out) {
     aubio_onset_do(onset.get(), in, out);
-    if (out->data[0] != 0) ++onsets;
+    if (out->data[0] != 0) times.push_back(aubio_onset_get_last_s(onset.get()));
   });
-  d.onset_rate_hz = onsets / std::max(1e-9, pcm.duration_s());
+  d.onset_rate_hz = double(times.size()) / std::max(1e-9, pcm.duration_s());
+  return times;
 }
 
 void pitch_height(const Pcm& pcm, const PowerSpec& spec, double bin_hz, MusicDescriptors& d) {
@@ -172,6 +174,175 @@ void key_and_mode(const PowerSpec& spec, double bin_hz, MusicDescriptors& d) {
   d.key_strength = best;
 }
 
+// ---- version 2: tempo by onset-envelope autocorrelation, key by harmonic chroma ----------------------
+
+// Spectral-flux onset envelope on a 40-band log-mel spectrogram at ~86 frames/s (hop 256 at 22.05 kHz),
+// with the 1 s running mean taken off and negative values cut: the note onsets stand out of sustained
+// sound. Returns the envelope and its frame rate.
+std::vector<double> onset_envelope(const Pcm& pcm, double* fps) {
+  MelConfig mc;
+  mc.sample_rate = pcm.sample_rate;
+  mc.hop_length = std::max(32, int(std::lround(256.0 * pcm.sample_rate / 22050.0)));
+  mc.n_fft = 4 * mc.hop_length;
+  mc.n_mels = 40;
+  mc.f_max = std::min(8000.0, pcm.sample_rate / 2.0);
+  mc.threads = 1;
+  Spectrogram m = mel_spectrogram(pcm, mc);
+  *fps = double(pcm.sample_rate) / mc.hop_length;
+  std::vector<double> flux(static_cast<size_t>(std::max(0, m.n_frames)), 0.0);
+  for (int b = 0; b < m.n_mels; ++b) {
+    const float* row = m.data.data() + size_t(b) * size_t(m.n_frames);
+    for (int t = 1; t < m.n_frames; ++t) flux[size_t(t)] += std::max(0.0f, row[t] - row[t - 1]) / m.n_mels;
+  }
+  const int half = int(*fps / 2);
+  std::vector<double> prefix(flux.size() + 1, 0.0), env(flux.size(), 0.0);
+  for (size_t t = 0; t < flux.size(); ++t) prefix[t + 1] = prefix[t] + flux[t];
+  for (int t = 0; t < int(flux.size()); ++t) {
+    const int a = std::max(0, t - half), b = std::min(int(flux.size()), t + half + 1);
+    env[size_t(t)] = std::max(0.0, flux[size_t(t)] - (prefix[size_t(b)] - prefix[size_t(a)]) / (b - a));
+  }
+  return env;
+}
+
+// Normalised autocorrelation r[l] / r[0] of the mean-removed envelope, unbiased (divided by N - l).
+std::vector<double> autocorrelation(const std::vector<double>& env, int max_lag) {
+  const int n = int(env.size());
+  double mean = 0;
+  for (double v : env) mean += v;
+  mean /= std::max(1, n);
+  std::vector<double> x(env.size()), r(static_cast<size_t>(max_lag + 1), 0.0);
+  for (int t = 0; t < n; ++t) x[size_t(t)] = env[size_t(t)] - mean;
+  for (int l = 0; l <= max_lag && l < n; ++l) {
+    double acc = 0;
+    for (int t = 0; t + l < n; ++t) acc += x[size_t(t)] * x[size_t(t + l)];
+    r[size_t(l)] = acc / (n - l);
+  }
+  if (r[0] > 0)
+    for (double& v : r) v /= r[0];
+  return r;
+}
+
+// Tempo (docs/descriptors.md, "Tempo"): the period is the autocorrelation peak of the onset envelope
+// that best explains the pulse train (its multiples up to 4x reinforce it) under a log-normal prior
+// around 120 BPM one octave wide (Ellis 2007). Its height is the pulse clarity (Lartillot et al. 2008):
+// the share of the envelope's variance that repeats at that period, the tempo confidence. Below
+// kSteadyPulse there is no steady beat to report, and tempo_bpm falls back to the event rate (60 / the
+// median inter-onset interval, folded by octaves into 40..160 BPM), tempo_source "onsets".
+void tempo_v2(const Pcm& pcm, const std::vector<double>& onset_times, MusicDescriptors& d) {
+  double fps = 0;
+  const std::vector<double> env = onset_envelope(pcm, &fps);
+  const int min_lag = int(std::floor(fps * 60 / 240)), max_lag = int(std::ceil(fps * 60 / 30));
+  const std::vector<double> r = autocorrelation(env, 4 * max_lag + 4);
+  auto at = [&](double lag) {  // linear interpolation between lags
+    const int i = int(lag);
+    if (i + 1 >= int(r.size())) return 0.0;
+    const double f = lag - i;
+    return r[size_t(i)] * (1 - f) + r[size_t(i + 1)] * f;
+  };
+  auto peak_near = [&](double lag) {  // the highest value within +-4% of a lag (tempo drift, rounding)
+    double best = 0;
+    for (int i = std::max(1, int(lag * 0.96)); i <= int(std::ceil(lag * 1.04)) && i < int(r.size()); ++i)
+      best = std::max(best, r[size_t(i)]);
+    return best;
+  };
+  double best_score = -1, best_lag = 0;
+  for (int l = std::max(2, min_lag); l <= max_lag; ++l) {
+    if (!(r[size_t(l)] >= r[size_t(l - 1)] && r[size_t(l)] >= r[size_t(l + 1)]) || r[size_t(l)] <= 0) continue;
+    // Parabolic refinement of the peak.
+    const double y0 = r[size_t(l - 1)], y1 = r[size_t(l)], y2 = r[size_t(l + 1)], den = y0 - 2 * y1 + y2;
+    const double lag = l + (den < 0 ? 0.5 * (y0 - y2) / den : 0.0);
+    const double train = at(lag) + 0.5 * peak_near(2 * lag) + 0.25 * peak_near(4 * lag);
+    const double bpm = 60 * fps / lag, z = std::log2(bpm / 120.0);
+    const double score = train * std::exp(-0.5 * z * z);
+    if (score > best_score) best_score = score, best_lag = lag;
+  }
+  d.tempo_confidence = best_lag > 0 ? std::clamp(at(best_lag), 0.0, 1.0) : 0.0;
+  if (best_lag > 0 && d.tempo_confidence >= kSteadyPulse) {
+    d.tempo_bpm = 60 * fps / best_lag;
+    d.tempo_source = "beat";
+    return;
+  }
+  std::vector<double> ioi;
+  for (size_t i = 1; i < onset_times.size(); ++i)
+    if (onset_times[i] > onset_times[i - 1] + 0.05) ioi.push_back(onset_times[i] - onset_times[i - 1]);
+  double rate = ioi.size() >= 2 ? 60.0 / percentile(ioi, 0.5) : 60.0;
+  while (rate > 160) rate /= 2;
+  while (rate < 40) rate *= 2;
+  d.tempo_bpm = rate;
+  d.tempo_source = "onsets";
+}
+
+// Harmonic pitch-class profile: each frame's spectral peaks (magnitudes, 60 Hz..5 kHz) vote for the
+// fundamentals they can be a harmonic of (the peak at f for f/h, h = 1..6, weight 0.6^(h-1)), as in
+// Gomez's HPCP (2006); the pitches whose own fundamental is present take the vote. A brass C major chord,
+// whose 5th harmonics (E, B) fill a plain chroma, is read as C major, not E minor.
+std::array<double, 12> harmonic_chroma(const PowerSpec& spec, double bin_hz) {
+  std::array<double, 12> chroma{};
+  const int k0 = std::max(2, int(std::ceil(60 / bin_hz))), k1 = std::min(spec.n_bins - 2, int(5000 / bin_hz));
+  const int p_lo = 24, p_hi = 100;  // MIDI pitches considered as fundamentals
+  std::vector<double> sal(static_cast<size_t>(p_hi - p_lo + 1));
+  std::vector<double> mag(static_cast<size_t>(spec.n_bins));
+  for (int t = 0; t < spec.n_frames; ++t) {
+    const float* row = spec.data.data() + size_t(t) * size_t(spec.n_bins);
+    double frame_max = 0;
+    for (int k = 0; k < spec.n_bins; ++k) mag[size_t(k)] = std::sqrt(double(row[k])), frame_max = std::max(frame_max, mag[size_t(k)]);
+    if (frame_max < 1e-6) continue;
+    std::fill(sal.begin(), sal.end(), 0.0);
+    for (int k = k0; k <= k1; ++k) {
+      const double m = mag[size_t(k)];
+      if (m < 0.01 * frame_max || m < mag[size_t(k - 1)] || m < mag[size_t(k + 1)]) continue;
+      // Peak frequency by parabolic interpolation on the log magnitude.
+      const double a = std::log(mag[size_t(k - 1)] + 1e-12), b = std::log(m + 1e-12), c = std::log(mag[size_t(k + 1)] + 1e-12);
+      const double den = a - 2 * b + c, f = (k + (den < 0 ? 0.5 * (a - c) / den : 0.0)) * bin_hz;
+      double w = 1;
+      for (int h = 1; h <= 6; ++h, w *= 0.6) {
+        const double midi = 69 + 12 * std::log2(f / h / 440.0);
+        const int p = int(std::lround(midi));
+        if (p < p_lo || p > p_hi) continue;
+        sal[size_t(p - p_lo)] += w * std::sqrt(m);  // sqrt: a loud partial does not drown the others
+      }
+    }
+    // Fundamentals: local maxima of the salience that have a spectral peak of their own (h = 1).
+    double total = 0;
+    std::array<double, 12> frame{};
+    for (int p = p_lo; p <= p_hi; ++p) {
+      const double s0 = sal[size_t(p - p_lo)];
+      if (s0 <= 0) continue;
+      const double left = p > p_lo ? sal[size_t(p - 1 - p_lo)] : 0, right = p < p_hi ? sal[size_t(p + 1 - p_lo)] : 0;
+      if (s0 < left || s0 < right) continue;
+      const double f = 440 * std::pow(2.0, (p - 69) / 12.0);
+      const int k = int(std::lround(f / bin_hz));
+      if (k < 1 || k >= spec.n_bins - 1) continue;
+      const double own = std::max({mag[size_t(k - 1)], mag[size_t(k)], mag[size_t(k + 1)]});
+      if (own < 0.02 * frame_max) continue;
+      frame[size_t(p % 12)] += s0;
+      total += s0;
+    }
+    if (total > 0)
+      for (int i = 0; i < 12; ++i) chroma[size_t(i)] += frame[size_t(i)] / total;
+  }
+  return chroma;
+}
+
+// Best of the 24 Krumhansl-Kessler rotations; mode_confidence from how much better the best key of
+// the chosen mode fits than the best key of the other mode (Pearson r margin / 0.1, capped at 1).
+void key_from_chroma(const std::array<double, 12>& chroma, MusicDescriptors& d) {
+  double best[2] = {-2, -2};
+  int tonic_of[2] = {0, 0};
+  for (int tonic = 0; tonic < 12; ++tonic)
+    for (int minor = 0; minor < 2; ++minor) {
+      double prof[12];
+      for (int i = 0; i < 12; ++i) prof[(i + tonic) % 12] = minor ? kMinor[i] : kMajor[i];
+      const double r = pearson(chroma.data(), prof, 12);
+      if (r > best[minor]) best[minor] = r, tonic_of[minor] = tonic;
+    }
+  const int m = best[1] > best[0] ? 1 : 0;
+  d.key = kPitchNames[tonic_of[m]];
+  d.mode = m ? "minor" : "major";
+  d.key_strength = best[m];
+  d.mode_confidence = std::clamp((best[m] - best[1 - m]) / 0.1, 0.0, 1.0);
+}
+
 void loudness(const Pcm& pcm, const std::string& name, MusicDescriptors& d) {
   std::unique_ptr<ebur128_state, void (*)(ebur128_state*)> st(
       ebur128_init(1, unsigned(pcm.sample_rate), EBUR128_MODE_I | EBUR128_MODE_LRA),
@@ -190,7 +361,7 @@ void loudness(const Pcm& pcm, const std::string& name, MusicDescriptors& d) {
 
 }  // namespace
 
-MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name) {
+MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name, DescriptorVersion version) {
   fftw_thread_safe();
   if (pcm.sample_rate <= 0) fail_usage("describe_pcm: PCM without a sample rate");
   MusicDescriptors d;
@@ -203,7 +374,11 @@ MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name) {
                "silence (peak level " + std::to_string(peak > 0 ? 20 * std::log10(peak) : -INFINITY) + " dBFS)");
 
   loudness(pcm, name, d);
-  tempo_and_onsets(pcm, d);
+  // aubio's beat tracker weights candidate periods with a prior counted in frames, tuned for 512-sample
+  // hops at 44.1 kHz (~86 frames/s). Keep that frame rate at any sample rate, or the prior halves the
+  // tempo (120 BPM read as 60 at 22.05 kHz with 512-sample hops).
+  const uint_t hop = std::max<uint_t>(64, uint_t(std::lround(512.0 * pcm.sample_rate / 44100.0))), win = 2 * hop;
+  const std::vector<double> onset_times = onsets(pcm, win, hop, d);
 
   StftConfig sc;
   sc.n_fft = 4096;  // 5.4 Hz bins at 22.05 kHz: enough to separate semitones above ~90 Hz
@@ -211,7 +386,14 @@ MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name) {
   sc.hop_length = 2048;
   PowerSpec spec = stft_power(pcm.samples.data(), pcm.samples.size(), sc);
   const double bin_hz = double(pcm.sample_rate) / sc.n_fft;
-  key_and_mode(spec, bin_hz, d);
+  d.version = int(version);
+  if (version == DescriptorVersion::V1) {
+    tempo_v1(pcm, win, hop, d);
+    key_and_mode(spec, bin_hz, d);
+  } else {
+    tempo_v2(pcm, onset_times, d);
+    key_from_chroma(harmonic_chroma(spec, bin_hz), d);
+  }
   pitch_height(pcm, spec, bin_hz, d);
 
   // Spectral centroid, energy-weighted over frames; RMS level per frame for level and dynamics.
@@ -241,8 +423,8 @@ MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name) {
   return d;
 }
 
-MusicDescriptors describe_music(const std::string& path, const AudioConfig& cfg) {
-  return describe_pcm(load_audio(path, cfg), path);
+MusicDescriptors describe_music(const std::string& path, const AudioConfig& cfg, DescriptorVersion version) {
+  return describe_pcm(load_audio(path, cfg), path, version);
 }
 
 }  // namespace mpjudge

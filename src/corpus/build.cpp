@@ -677,7 +677,8 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
             mskip[job] = m.origin + " (" + m.variant + "): under 2 s of sound";
           } else {
             write_audio(stage + "/" + rel, pcm, AudioFormat::OggVorbis, 0.4);
-            mdesc[job] = describe_music(stage + "/" + rel, ac);  // from the file as users will read it
+            // From the file as users will read it; descriptors version 1, which the panel's labels were made from.
+            mdesc[job] = describe_music(stage + "/" + rel, ac, DescriptorVersion::V1);
             mpath[job] = rel;
           }
         } catch (const Error& e) {

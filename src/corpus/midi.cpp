@@ -37,7 +37,10 @@ std::string MidiVariation::name() const {
   if (transpose) std::snprintf(buf, sizeof buf, "t%+d", transpose), s += std::string(s.empty() ? "" : "_") + buf;
   if (tempo != 1.0) std::snprintf(buf, sizeof buf, "x%.2f", tempo), s += std::string(s.empty() ? "" : "_") + buf;
   if (flip_mode) s += std::string(s.empty() ? "" : "_") + "flip";
-  if (program >= 0) std::snprintf(buf, sizeof buf, "p%d", program), s += std::string(s.empty() ? "" : "_") + buf;
+  if (program >= 0 && programs.empty())
+    std::snprintf(buf, sizeof buf, "p%d", program), s += std::string(s.empty() ? "" : "_") + buf;
+  for (size_t i = 0; i < programs.size(); ++i)
+    std::snprintf(buf, sizeof buf, "%s%d", i ? "." : "p", programs[i]), s += std::string(s.empty() || i ? "" : "_") + buf;
   return s.empty() ? "orig" : s;
 }
 
@@ -141,6 +144,23 @@ size_t MidiFile::notes() const {
   return n;
 }
 
+double MidiFile::grid_share() const {
+  size_t on = 0, aligned = 0;
+  const uint64_t sixteenth = std::max(1, division_ / 4), triplet = std::max(1, division_ / 3);
+  for (const auto& tr : tracks_) {
+    uint64_t now = 0;
+    for (const auto& e : tr) {
+      now += e.delta;
+      const int kind = e.status & 0xF0, ch = e.status & 0x0F;
+      if (kind != 0x90 || ch == kDrumChannel || e.data.size() != 2 || e.data[1] == 0) continue;
+      ++on;
+      auto near = [&](uint64_t g) { const uint64_t r = now % g; return r <= g / 16 || g - r <= g / 16; };
+      aligned += near(sixteenth) || near(triplet);
+    }
+  }
+  return on ? double(aligned) / double(on) : 0.0;
+}
+
 MidiKey MidiFile::key() const {
   // Duration-weighted pitch-class histogram (in ticks) over melodic channels.
   std::array<double, 12> hist{};
@@ -209,9 +229,10 @@ std::vector<uint8_t> MidiFile::write(const MidiVariation& v) const {
       const uint32_t us = uint32_t(std::lround(500000.0 / v.tempo));
       body.insert(body.end(), {0x00, 0xFF, 0x51, 0x03, uint8_t(us >> 16), uint8_t(us >> 8), uint8_t(us)});
     }
-    if (v.program >= 0 && t == 0)  // melodic channels start on the chosen program
+    auto program_of = [&](int ch) { return v.programs.empty() ? v.program : v.programs[size_t(ch) % v.programs.size()]; };
+    if ((v.program >= 0 || !v.programs.empty()) && t == 0)  // melodic channels start on the chosen program
       for (int ch = 0; ch < 16; ++ch)
-        if (ch != kDrumChannel) body.insert(body.end(), {0x00, uint8_t(0xC0 | ch), uint8_t(v.program)});
+        if (ch != kDrumChannel) body.insert(body.end(), {0x00, uint8_t(0xC0 | ch), uint8_t(program_of(ch))});
     for (const auto& e : tracks_[t]) {
       put_vlq(body, e.delta);
       const int kind = e.status & 0xF0, ch = e.status & 0x0F;
@@ -234,7 +255,7 @@ std::vector<uint8_t> MidiFile::write(const MidiVariation& v) const {
         body.push_back(e.status);
         std::vector<uint8_t> d = e.data;
         if ((kind == 0x90 || kind == 0x80 || kind == 0xA0) && ch != kDrumChannel) d[0] = uint8_t(map_note(d[0]));
-        if (kind == 0xC0 && ch != kDrumChannel && v.program >= 0) d[0] = uint8_t(v.program);
+        if (kind == 0xC0 && ch != kDrumChannel && program_of(ch) >= 0) d[0] = uint8_t(program_of(ch));
         body.insert(body.end(), d.begin(), d.end());
       }
     }

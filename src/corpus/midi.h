@@ -20,6 +20,7 @@ struct MidiVariation {
   double tempo = 1.0;        // playback speed factor (>1 faster)
   bool flip_mode = false;    // major -> parallel minor (lower 3rd, 6th, 7th) or minor -> major
   int program = -1;          // 0..127: every melodic program change replaced; -1 = keep
+  std::vector<int> programs;  // non-empty: melodic channel c plays programs[c % size] (an ensemble); wins over program
   std::string name() const;  // "orig", "t+5_x1.25_minor_p48", ...
 };
 
@@ -30,6 +31,9 @@ class MidiFile {
   MidiKey key() const;  // from the duration-weighted pitch-class histogram
   std::vector<uint8_t> write(const MidiVariation& v) const;
   size_t notes() const;
+  // Share of melodic note-ons on a sixteenth-note or eighth-triplet grid: near 1 for a notated score,
+  // low for a performance recorded without a click (whose tempo meta event says nothing of its beat).
+  double grid_share() const;
 
  private:
   struct Event {
