@@ -40,6 +40,12 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_option("--music-inputs", c.music_inputs,
                 "Music encoder of a fresh model: all (log-mel CNN + pitch posteriors + descriptors) | descriptors")
       ->capture_default_str();
+  t->add_option("--descriptor-version", c.descriptor_version,
+                "Music descriptors of a fresh model: 2 (tempo/mode confidences; docs/descriptors.md) | 1 (as before "
+                "2026-12)")
+      ->capture_default_str();
+  t->add_flag("--music-emotion-input", c.music_emotion_input,
+              "A fresh model also reads the music-emotion estimator's valence and arousal (descriptor version 2)");
   t->add_option("--loss", c.loss, "sft regression loss: l1 | mse")->capture_default_str();
   t->add_option("--rank-weight", c.rank_weight, "sft: weight of the in-batch pairwise ranking term")
       ->capture_default_str();

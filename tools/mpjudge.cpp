@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "cli_common.h"
+#include "cmd_emotion.h"
 #include "cmd_serve.h"
 #include "cmd_train.h"
 #include "common/files.h"
@@ -268,6 +269,7 @@ int main(int argc, char** argv) {
   TrainConfig train_cfg;
   auto* train_cmd = cli::add_train_command(app, train_cfg, opt);
   cli::ServeCommands serve_cmds = cli::add_serve_commands(app, opt);
+  auto [emotion_cmd, run_emotion] = cli::add_emotion_command(app, opt);
 
   auto* info = app.add_subcommand("info", "Versions, threads, and which BLAS libtorch uses (with a quick SGEMM rate)");
   info->add_flag("--no-sgemm", no_sgemm, "Skip the SGEMM measurement");
@@ -531,6 +533,7 @@ int main(int argc, char** argv) {
       }
     }
     if (train_cmd->parsed()) return cli::run_train(train_cfg, opt, argc, argv);
+    if (emotion_cmd->parsed()) return run_emotion();
     if (serve_cmds.serve->parsed() || serve_cmds.annotate->parsed()) return serve_cmds.run();
     if (report_cmd->parsed()) {
       for (const auto& r : report_runs) report_opt.runs.push_back(parse_run_spec(r));

@@ -10,6 +10,7 @@
 #include <memory>
 #include <numeric>
 
+#include "audio/audio_internal.h"
 #include "audio/stft.h"
 #include "common/error.h"
 
@@ -226,8 +227,8 @@ std::vector<double> autocorrelation(const std::vector<double>& env, int max_lag)
 // that best explains the pulse train (its multiples up to 4x reinforce it) under a log-normal prior
 // around 120 BPM one octave wide (Ellis 2007). Its height is the pulse clarity (Lartillot et al. 2008):
 // the share of the envelope's variance that repeats at that period, the tempo confidence. Below
-// kSteadyPulse there is no steady beat to report, and tempo_bpm falls back to the event rate (60 / the
-// median inter-onset interval, folded by octaves into 40..160 BPM), tempo_source "onsets".
+// kSteadyPulse there is no steady beat to report, and tempo_bpm falls back to the event rate (aubio onsets
+// per minute, folded by octaves into 40..160 BPM), tempo_source "onsets".
 void tempo_v2(const Pcm& pcm, const std::vector<double>& onset_times, MusicDescriptors& d) {
   double fps = 0;
   const std::vector<double> env = onset_envelope(pcm, &fps);
@@ -262,10 +263,8 @@ void tempo_v2(const Pcm& pcm, const std::vector<double>& onset_times, MusicDescr
     d.tempo_source = "beat";
     return;
   }
-  std::vector<double> ioi;
-  for (size_t i = 1; i < onset_times.size(); ++i)
-    if (onset_times[i] > onset_times[i - 1] + 0.05) ioi.push_back(onset_times[i] - onset_times[i - 1]);
-  double rate = ioi.size() >= 2 ? 60.0 / percentile(ioi, 0.5) : 60.0;
+  double rate = 60.0 * double(onset_times.size()) / std::max(1.0, pcm.duration_s());
+  if (rate <= 0) rate = 60;
   while (rate > 160) rate /= 2;
   while (rate < 40) rate *= 2;
   d.tempo_bpm = rate;
@@ -359,9 +358,90 @@ void loudness(const Pcm& pcm, const std::string& name, MusicDescriptors& d) {
   d.loudness_range_lu = std::isfinite(lra) ? lra : 0.0;
 }
 
+// The music-emotion estimator's inputs (version 2 only), in music_emotion_feature_names() order: the
+// descriptors, the shape and movement of a 16-band log-mel spectrum, spectral flux and flatness, and the
+// harmonic chroma rotated to the estimated tonic (what the scale degrees weigh).
+std::vector<double> emotion_features(const Pcm& pcm, const MusicDescriptors& d, const std::array<double, 12>& chroma) {
+  std::vector<double> f = {std::log2(std::max(20.0, d.tempo_bpm) / 120.0),
+                           d.tempo_confidence,
+                           std::log(d.onset_rate_hz + 0.1),
+                           (d.mode == "major" ? 1.0 : -1.0) * d.mode_confidence,
+                           d.key_strength,
+                           (d.loudness_lufs + 23) / 10,
+                           d.loudness_range_lu / 10,
+                           std::log2(std::max(50.0, d.spectral_centroid_hz) / 1000.0),
+                           (d.pitch_height - 64) / 12,
+                           d.pitch_confidence,
+                           (d.rms_db + 20) / 10,
+                           d.dynamic_range_db / 20};
+  MelConfig mc;
+  mc.sample_rate = pcm.sample_rate;
+  mc.n_mels = 64;
+  mc.threads = 1;
+  const Spectrogram m = mel_spectrogram(pcm, mc);
+  const int bands = 16, per = m.n_mels / bands, T = std::max(1, m.n_frames);
+  std::vector<double> band(size_t(bands) * size_t(T), 0.0);
+  for (int b = 0; b < m.n_mels; ++b)
+    for (int t = 0; t < m.n_frames; ++t) band[size_t(b / per) * size_t(T) + size_t(t)] += m.data[size_t(b) * size_t(m.n_frames) + size_t(t)] / per;
+  double overall = 0;
+  for (double v : band) overall += v;
+  overall /= double(band.size());
+  for (int b = 0; b < bands; ++b) {  // spectral shape: each band's mean level relative to the whole
+    double mean = 0;
+    for (int t = 0; t < T; ++t) mean += band[size_t(b) * size_t(T) + size_t(t)];
+    f.push_back((mean / T - overall) / 20);
+  }
+  for (int b = 0; b < bands; ++b) {  // movement: each band's standard deviation over time
+    double mean = 0, var = 0;
+    for (int t = 0; t < T; ++t) mean += band[size_t(b) * size_t(T) + size_t(t)];
+    mean /= T;
+    for (int t = 0; t < T; ++t) var += std::pow(band[size_t(b) * size_t(T) + size_t(t)] - mean, 2);
+    f.push_back(std::sqrt(var / T) / 10);
+  }
+  double flux = 0, flux2 = 0, flat = 0;
+  for (int t = 1; t < m.n_frames; ++t) {
+    double fl = 0, logsum = 0, lin = 0;
+    for (int b = 0; b < m.n_mels; ++b) {
+      const float cur = m.data[size_t(b) * size_t(m.n_frames) + size_t(t)];
+      fl += std::max(0.0f, cur - m.data[size_t(b) * size_t(m.n_frames) + size_t(t - 1)]) / m.n_mels;
+      logsum += cur / 10 * std::log(10.0), lin += std::pow(10.0, cur / 10);
+    }
+    flux += fl, flux2 += fl * fl;
+    flat += std::exp(logsum / m.n_mels) / std::max(1e-12, lin / m.n_mels);
+  }
+  const double n = std::max(1, m.n_frames - 1);
+  f.push_back(flux / n / 5);
+  f.push_back(std::sqrt(std::max(0.0, flux2 / n - (flux / n) * (flux / n))) / 5);
+  f.push_back(flat / n);
+  double total = 0;
+  for (double c : chroma) total += c;
+  const int tonic = int(std::find(std::begin(kPitchNames), std::end(kPitchNames), d.key) - std::begin(kPitchNames)) % 12;
+  for (int i = 0; i < 12; ++i) f.push_back(total > 0 ? 12 * chroma[size_t((tonic + i) % 12)] / total - 1 : 0.0);
+  return f;
+}
+
 }  // namespace
 
+const std::vector<std::string>& music_emotion_feature_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v = {"log2_tempo_over_120", "tempo_confidence", "log_onset_rate", "signed_mode_confidence",
+                                  "key_strength", "loudness", "loudness_range", "log2_centroid_khz",
+                                  "pitch_height", "pitch_confidence", "rms", "dynamic_range"};
+    for (int b = 0; b < 16; ++b) v.push_back("mel_band" + std::to_string(b) + "_level");
+    for (int b = 0; b < 16; ++b) v.push_back("mel_band" + std::to_string(b) + "_sd");
+    v.insert(v.end(), {"flux_mean", "flux_sd", "flatness"});
+    for (int i = 0; i < 12; ++i) v.push_back("degree" + std::to_string(i));
+    return v;
+  }();
+  return names;
+}
+
 MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name, DescriptorVersion version) {
+  return describe_pcm_features(pcm, name, version, nullptr);
+}
+
+MusicDescriptors describe_pcm_features(const Pcm& pcm, const std::string& name, DescriptorVersion version,
+                                       std::vector<double>* features) {
   fftw_thread_safe();
   if (pcm.sample_rate <= 0) fail_usage("describe_pcm: PCM without a sample rate");
   MusicDescriptors d;
@@ -387,12 +467,14 @@ MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name, Descripto
   PowerSpec spec = stft_power(pcm.samples.data(), pcm.samples.size(), sc);
   const double bin_hz = double(pcm.sample_rate) / sc.n_fft;
   d.version = int(version);
+  std::array<double, 12> chroma{};
   if (version == DescriptorVersion::V1) {
     tempo_v1(pcm, win, hop, d);
     key_and_mode(spec, bin_hz, d);
   } else {
     tempo_v2(pcm, onset_times, d);
-    key_from_chroma(harmonic_chroma(spec, bin_hz), d);
+    chroma = harmonic_chroma(spec, bin_hz);
+    key_from_chroma(chroma, d);
   }
   pitch_height(pcm, spec, bin_hz, d);
 
@@ -420,6 +502,12 @@ MusicDescriptors describe_pcm(const Pcm& pcm, const std::string& name, Descripto
   }
   d.rms_db = 10 * std::log10(power_sum / double(std::max<size_t>(1, pcm.samples.size())) + 1e-12);
   d.dynamic_range_db = percentile(frame_db, 0.95) - percentile(frame_db, 0.10);
+  if (version == DescriptorVersion::V2) {
+    std::vector<double> f = emotion_features(pcm, d, chroma);
+    const MusicEmotion e = estimate_music_emotion(f);
+    d.valence = e.valence, d.arousal = e.arousal, d.emotion_model = e.model;
+    if (features) *features = std::move(f);
+  }
   return d;
 }
 

@@ -12,12 +12,21 @@ double r4(double v) { return std::round(v * 1e4) / 1e4; }  // stable, readable o
 
 Json to_json(const MusicDescriptors& d) {
   Json j;
+  j["descriptor_version"] = d.version;
   j["tempo_bpm"] = r4(d.tempo_bpm);
   j["tempo_confidence"] = r4(d.tempo_confidence);
+  if (d.version >= 2) {
+    j["tempo_source"] = d.tempo_source;
+    j["steady_beat"] = d.tempo_source == "beat";
+  }
   j["onset_rate_hz"] = r4(d.onset_rate_hz);
   j["key"] = d.key;
   j["mode"] = d.mode;
   j["key_strength"] = r4(d.key_strength);
+  if (d.version >= 2) {
+    j["mode_confidence"] = r4(d.mode_confidence);
+    j["mode_clear"] = d.mode_confidence >= kClearMode;
+  }
   j["loudness_lufs"] = r4(d.loudness_lufs);
   j["loudness_range_lu"] = r4(d.loudness_range_lu);
   j["spectral_centroid_hz"] = r4(d.spectral_centroid_hz);
@@ -26,6 +35,11 @@ Json to_json(const MusicDescriptors& d) {
   j["rms_db"] = r4(d.rms_db);
   j["dynamic_range_db"] = r4(d.dynamic_range_db);
   j["duration_s"] = r4(d.duration_s);
+  if (d.version >= 2) {
+    j["valence"] = r4(d.valence);
+    j["arousal"] = r4(d.arousal);
+    j["emotion_model"] = d.emotion_model;
+  }
   return j;
 }
 

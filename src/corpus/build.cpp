@@ -573,6 +573,23 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
                std::to_string(music.size()) + " music sources and " + std::to_string(paintings.size()) + " paintings",
                "run scripts/setup.sh, which unpacks them into deps/media");
 
+  // v2 keeps a few real paintings out of the corpus for the direction check (bench/direction.sh): they
+  // are written to direction_check/ and used by no pair.
+  std::vector<PaintingSpec> reserved;
+  if (v2) {
+    static const std::set<std::string> kReserved = {
+        "gcompris/Mary_Cassatt_Summertime_-_1894",
+        "gcompris/Bazille_The_Ramparts_at_Aigues-Mortes_-_1867",
+        "gcompris/Vincent_Van_Gogh_Village_Street_in_Auvers_-_1890",
+        "gcompris/Pieter_Brugel_The_Harvesters_-_1565",
+        "gcompris/Giuseppe_Arcimboldo_Spring_-_1573",
+        "classics/woman_with_hat_matisse",
+        "classics/contrast_of_forms"};
+    std::vector<PaintingSpec> kept;
+    for (auto& p : paintings) (kReserved.count(p.origin) ? reserved : kept).push_back(std::move(p));
+    paintings = std::move(kept);
+  }
+
   // 2. Plan: originals interleaved by source, then variations round robin over the originals.
   if (v2) {
     // Recordings and renders alternate, each interleaved by source, so any prefix is about half real
@@ -702,6 +719,15 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
     });
   }
   fs::remove_all(stage + "/tmp", ec);
+  std::vector<std::string> reserved_paths;
+  for (const auto& p : reserved) {
+    const std::string rel = "direction_check/" + p.source + "__" + p.stem + ".jpg";
+    fs::create_directories(stage + "/direction_check", ec);
+    std::vector<uint8_t> jpg;
+    cv::imencode(".jpg", *p.image, jpg, {cv::IMWRITE_JPEG_QUALITY, 92});
+    write_file_atomic(stage + "/" + rel, jpg.data(), jpg.size());
+    reserved_paths.push_back(rel);
+  }
 
   // 4. Panel inputs. Variations of a human-labelled phrase keep the label, moved by the change in the
   //    documented estimate (so a minor, slower re-rendering of a happy phrase reads less happy).
@@ -823,6 +849,7 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
             {"skipped", result.skipped},
             {"panel", {{"raters", co.panel.raters}, {"seed", co.panel.seed}}},
             {"mpjudge", version()}};
+  if (v2) info["direction_check_paintings"] = reserved_paths;
   if (v2) {
     // Recorded share of the clips and of the scored pairs, the held-out music and the preference check.
     std::map<std::string, std::string> kind;

@@ -51,7 +51,9 @@ PaintingInput ModelInputs::painting(const std::string& file, bool* from_cache) {
 
 MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
   MappedFile f(file, 1ULL << 31);
-  const std::string key = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1";
+  // Version 1 keeps its cache key, so caches made before descriptors version 2 still serve.
+  const std::string key = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1" +
+                          (config_.descriptor_version == 1 ? "" : "-d" + std::to_string(config_.descriptor_dim));
   auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
     return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
   };
@@ -68,12 +70,12 @@ MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
   Pcm clip = whole.duration_s() > kClipSeconds
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
-  MusicDescriptors d = describe_pcm(clip, file);  // refuses silence and < 1 s
+  MusicDescriptors d = describe_pcm(clip, file, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
   MelConfig mc;
   mc.n_mels = int(config_.n_mels);
   torch::Tensor mel = to_tensor(mel_spectrogram(clip, mc))[0];
   torch::Tensor pitch = pool_pitch(shared_basic_pitch()->run(clip.samples.data(), clip.samples.size()));
-  torch::Tensor desc = torch::tensor(music_descriptor_vector(d));
+  torch::Tensor desc = torch::tensor(music_descriptor_vector(d, config_));
   if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
   return pack(mel, pitch, desc);
 }

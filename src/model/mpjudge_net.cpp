@@ -30,7 +30,9 @@ nlohmann::json MPJudgeConfig::to_json() const {
           {"head_hidden", head_hidden},
           {"painting_descriptor_dim", painting_descriptor_dim},
           {"va_head", va_head},
-          {"music_inputs", music_inputs}};
+          {"music_inputs", music_inputs},
+          {"descriptor_version", descriptor_version},
+          {"music_emotion_input", music_emotion_input}};
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
@@ -47,12 +49,22 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     c.painting_descriptor_dim = j.value("painting_descriptor_dim", int64_t(0));  // absent: format 1
     c.va_head = j.value("va_head", false);
     c.music_inputs = j.value("music_inputs", std::string("all"));
+    c.descriptor_version = j.value("descriptor_version", 1);
+    c.music_emotion_input = j.value("music_emotion_input", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
   if (c.variant != "man" && c.variant != "late_fusion" && c.variant != "embedding" && c.variant != "emotion")
     throw Error(ErrorKind::Model,
                 "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + c.variant + "'");
+  if (c.descriptor_version != 1 && c.descriptor_version != 2)
+    throw Error(ErrorKind::Model, "MPJudge config: descriptor_version must be 1 or 2, found " +
+                                      std::to_string(c.descriptor_version));
+  if ((c.descriptor_version == 1 && c.music_emotion_input) ||
+      c.descriptor_dim != music_descriptor_dim(c.descriptor_version, c.music_emotion_input))
+    throw Error(ErrorKind::Model, "MPJudge config: descriptor_dim " + std::to_string(c.descriptor_dim) +
+                                      " does not match descriptor_version " + std::to_string(c.descriptor_version) +
+                                      (c.music_emotion_input ? " with the emotion input" : ""));
   if (c.music_inputs != "all" && c.music_inputs != "descriptors")
     throw Error(ErrorKind::Model,
                 "MPJudge config: music_inputs must be all or descriptors, found '" + c.music_inputs + "'");
@@ -73,8 +85,15 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-std::vector<float> music_descriptor_vector(const MusicDescriptors& d) {
-  return {float(d.tempo_bpm / 120.0 - 1.0),
+int64_t music_descriptor_dim(int descriptor_version, bool emotion_input) {
+  return descriptor_version == 1 ? 10 : emotion_input ? 14 : 12;
+}
+
+std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJudgeConfig& config) {
+  if (d.version != config.descriptor_version)
+    fail_internal("music_descriptor_vector: descriptors of version " + std::to_string(d.version) +
+                  " for a network reading version " + std::to_string(config.descriptor_version));
+  std::vector<float> v = {float(d.tempo_bpm / 120.0 - 1.0),
           float(d.onset_rate_hz / 4.0 - 1.0),
           d.mode == "major" ? 1.0f : -1.0f,
           float(d.key_strength),
@@ -84,6 +103,9 @@ std::vector<float> music_descriptor_vector(const MusicDescriptors& d) {
           float((d.pitch_height - 64.0) / 12.0),
           float((d.rms_db + 20.0) / 10.0),
           float(d.dynamic_range_db / 20.0)};
+  if (config.descriptor_version >= 2) v.push_back(float(d.tempo_confidence * 2 - 1)), v.push_back(float(d.mode_confidence * 2 - 1));
+  if (config.music_emotion_input) v.push_back(float(d.valence)), v.push_back(float(d.arousal));
+  return v;
 }
 
 std::vector<float> painting_descriptor_vector(const PaintingDescriptors& d) {

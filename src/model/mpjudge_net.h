@@ -44,6 +44,11 @@ struct MPJudgeConfig {
   // What the music encoder reads: "all" (log-mel CNN + pitch posteriors + descriptors) or "descriptors"
   // (the descriptor vector only; no mel or pitch path, so it cannot memorise the training clips' sound).
   std::string music_inputs = "all";
+  // Music descriptors the network reads (docs/model.md): 1 = version 1's ten (checkpoints before 2026-12
+  // load as 1); 2 = version 2's ten plus tempo and mode confidence, and with music_emotion_input the music-
+  // emotion estimator's valence and arousal. descriptor_dim follows: 10, 12 or 14.
+  int descriptor_version = 1;
+  bool music_emotion_input = false;
   nlohmann::json to_json() const;
   static MPJudgeConfig from_json(const nlohmann::json& j);
   // The trunk layer whose output is cached per painting: the first MAN point.
@@ -67,7 +72,9 @@ PaintingInput stack_paintings(const std::vector<PaintingInput>& items);
 MusicInput expand_music(const MusicInput& one, int64_t n);  // batch 1 -> n (a view)
 
 // Fixed scalings of the descriptors into roughly [-1, 1] (documented in docs/model.md).
-std::vector<float> music_descriptor_vector(const MusicDescriptors& d);
+// d must be of the config's descriptor_version; the result has config.descriptor_dim entries.
+std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJudgeConfig& config);
+int64_t music_descriptor_dim(int descriptor_version, bool emotion_input);
 std::vector<float> painting_descriptor_vector(const PaintingDescriptors& d);
 
 struct MANImpl : torch::nn::Module {

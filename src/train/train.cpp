@@ -331,6 +331,8 @@ struct Trainer {
             {"variant", cfg.variant},
             {"va_weight", cfg.va_weight},
             {"music_inputs", cfg.music_inputs},
+            {"descriptor_version", cfg.descriptor_version},
+            {"music_emotion_input", cfg.music_emotion_input},
             {"loss", cfg.loss},
             {"rank_weight", cfg.rank_weight},
             {"rank_margin", cfg.rank_margin},
@@ -391,6 +393,10 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.variant != "man" && cfg.variant != "late_fusion" && cfg.variant != "embedding" && cfg.variant != "emotion" &&
       cfg.variant != "paper_small")
     fail_usage("train: --variant must be man, late_fusion, embedding, emotion or paper_small, found " + cfg.variant);
+  if (cfg.descriptor_version != 1 && cfg.descriptor_version != 2)
+    fail_usage("train: --descriptor-version must be 1 or 2, found " + std::to_string(cfg.descriptor_version));
+  if (cfg.music_emotion_input && cfg.descriptor_version != 2)
+    fail_usage("train: --music-emotion-input needs --descriptor-version 2");
   if (cfg.music_inputs != "all" && cfg.music_inputs != "descriptors")
     fail_usage("train: --music-inputs must be all or descriptors, found " + cfg.music_inputs);
   if (cfg.variant == "paper_small" && (cfg.man != "all" || cfg.va_weight > 0 || cfg.music_inputs != "all"))
@@ -463,6 +469,9 @@ TrainResult train(const TrainConfig& cfg_in) {
   else mc.variant = cfg.variant;
   mc.va_head = cfg.va_weight > 0 && cfg.variant == "man";
   mc.music_inputs = cfg.music_inputs;
+  mc.descriptor_version = cfg.descriptor_version;
+  mc.music_emotion_input = cfg.music_emotion_input;
+  mc.descriptor_dim = music_descriptor_dim(mc.descriptor_version, mc.music_emotion_input);
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {
@@ -503,6 +512,8 @@ TrainResult train(const TrainConfig& cfg_in) {
         va[size_t(it->second) * 2] = float(*md.valence), va[size_t(it->second) * 2 + 1] = float(*md.arousal);
         mask[size_t(it->second)] = 1, ++count;
       };
+      // The auxiliary head of the MPJudge network learns from listeners only, not the panel's estimates.
+      if (md.kind == "music" && mc.variant == "man" && (md.va_from == "estimate" || md.va_from.empty())) continue;
       if (md.kind == "music") put(T.feat.music_index, mva, mmask, labelled_m);
       else put(T.feat.painting_index, pva, pmask, labelled_p);
     }

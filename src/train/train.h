@@ -26,6 +26,10 @@ struct TrainConfig {
   // (a head that only training uses); 0 = off.
   double va_weight = 0.0;
   std::string music_inputs = "all";  // a fresh man/late_fusion/embedding/emotion model: all | descriptors
+  // A fresh model's music descriptors (MPJudgeConfig::descriptor_version; 1 reproduces models before
+  // 2026-12) and whether it reads the music-emotion estimator's valence/arousal (version 2 only).
+  int descriptor_version = 2;
+  bool music_emotion_input = false;
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
