@@ -18,9 +18,10 @@ PKGS=(
   fluidsynth timgm6mb-soundfont
 )
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
-# --tests: also what the test suite needs beyond the build: Debian's Chromium for the web page test and
-# iproute2 for the multi-host training test (network namespaces).
-[ "${1:-}" = "--tests" ] && PKGS+=(chromium iproute2)
+# --tests: also what the test suite needs beyond the build: Debian's Chromium for the web page test,
+# iproute2 for the multi-host training test (network namespaces), and a second General MIDI soundfont
+# (MuseScore General Lite) for the descriptors' ground-truth test.
+[ "${1:-}" = "--tests" ] && PKGS+=(chromium iproute2 musescore-general-soundfont-small)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

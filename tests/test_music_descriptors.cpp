@@ -138,3 +138,50 @@ TEST(MusicDescriptors, RegisterAndDynamics) {
   EXPECT_GT(low.loudness_lufs, -40.0);
   EXPECT_LT(low.loudness_lufs, 0.0);
 }
+
+TEST(MusicDescriptors, SteadyBeatIsConfidentAndArrhythmicMusicFallsBack) {
+  // A groove has a clear pulse; sparse notes at random times have none. Version 2 must say so, and then
+  // report the event rate (tempo_source "onsets") instead of a tracker's guess.
+  MusicDescriptors groove_d = render_and_describe("steady", 120, groove(48));
+  std::vector<Note> sparse;
+  uint32_t x = 12345;
+  int t = 0;
+  for (int i = 0; i < 24; ++i) {
+    x = x * 1664525u + 1013904223u;
+    t += 300 + int(x % 1400);  // 0.3 .. 1.7 beats apart, no grid
+    sparse.push_back({t, 0, 55 + int((x >> 8) % 20), 80, 700});
+  }
+  MusicDescriptors sparse_d = render_and_describe("sparse", 60, sparse);
+  printf("groove: %.1f BPM, confidence %.2f (%s); sparse: %.1f BPM, confidence %.2f (%s), onsets %.2f/s\n",
+         groove_d.tempo_bpm, groove_d.tempo_confidence, groove_d.tempo_source.c_str(), sparse_d.tempo_bpm,
+         sparse_d.tempo_confidence, sparse_d.tempo_source.c_str(), sparse_d.onset_rate_hz);
+  EXPECT_EQ(groove_d.tempo_source, "beat");
+  EXPECT_GE(groove_d.tempo_confidence, kSteadyPulse);
+  EXPECT_EQ(sparse_d.tempo_source, "onsets");
+  EXPECT_LT(sparse_d.tempo_confidence, kSteadyPulse);
+  EXPECT_GE(sparse_d.tempo_bpm, 40);
+  EXPECT_LE(sparse_d.tempo_bpm, 160);
+}
+
+TEST(MusicDescriptors, VersionOneIsKeptForTheCorpusPanel) {
+  // Version 1 (what MPD-Open's labels were made from) has no version-2 fields; version 2 has a mode
+  // confidence and the music-emotion estimate with the estimator's version.
+  std::string dir = testutil::tmp_dir("midi_versions");
+  write_midi(dir + "/x.mid", 100, tune(false, 0, 90));
+  testutil::render_midi(dir + "/x.mid", dir + "/x.wav");
+  MusicDescriptors v1 = describe_music(dir + "/x.wav", {}, DescriptorVersion::V1);
+  MusicDescriptors v2 = describe_music(dir + "/x.wav");
+  EXPECT_EQ(v1.version, 1);
+  EXPECT_EQ(v2.version, 2);
+  EXPECT_TRUE(v1.tempo_source.empty());
+  EXPECT_TRUE(v1.emotion_model.empty());
+  EXPECT_EQ(v2.mode, "major");
+  EXPECT_GE(v2.mode_confidence, kClearMode);
+  EXPECT_NE(v2.emotion_model, "none") << "the build carries no fitted music-emotion weights";
+  EXPECT_GE(v2.valence, -1.0);
+  EXPECT_LE(v2.valence, 1.0);
+  // The same samples give the same onset rate, loudness and spectrum in both versions.
+  EXPECT_DOUBLE_EQ(v1.onset_rate_hz, v2.onset_rate_hz);
+  EXPECT_DOUBLE_EQ(v1.loudness_lufs, v2.loudness_lufs);
+  EXPECT_DOUBLE_EQ(v1.spectral_centroid_hz, v2.spectral_centroid_hz);
+}

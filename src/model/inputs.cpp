@@ -52,8 +52,14 @@ PaintingInput ModelInputs::painting(const std::string& file, bool* from_cache) {
 MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
   MappedFile f(file, 1ULL << 31);
   // Version 1 keeps its cache key, so caches made before descriptors version 2 still serve.
+  // With the emotion input, the estimator's weights are part of the key: refitted weights miss.
+  static const std::string emotion_weights = [] {
+    const std::string inc = emotion_model_inc(shipped_emotion_model(), "");
+    return sha256_hex(reinterpret_cast<const uint8_t*>(inc.data()), inc.size()).substr(0, 12);
+  }();
   const std::string key = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1" +
-                          (config_.descriptor_version == 1 ? "" : "-d" + std::to_string(config_.descriptor_dim));
+                          (config_.descriptor_version == 1 ? "" : "-d" + std::to_string(config_.descriptor_dim)) +
+                          (config_.music_emotion_input ? "-va" + emotion_weights : "");
   auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
     return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
   };
@@ -71,10 +77,18 @@ MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
   MusicDescriptors d = describe_pcm(clip, file, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
-  MelConfig mc;
-  mc.n_mels = int(config_.n_mels);
-  torch::Tensor mel = to_tensor(mel_spectrogram(clip, mc))[0];
-  torch::Tensor pitch = pool_pitch(shared_basic_pitch()->run(clip.samples.data(), clip.samples.size()));
+  torch::Tensor mel, pitch;
+  // The log-mel and pitch posteriors do not depend on the descriptors: another descriptor set's entry
+  // (the version-1 one, whose key is the base) serves them.
+  const std::string base = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1";
+  if (opt_.use_cache && key != base)
+    if (auto hit = cache_.get(base, {"mel", "pitch"})) mel = hit->at("mel"), pitch = hit->at("pitch");
+  if (!mel.defined()) {
+    MelConfig mc;
+    mc.n_mels = int(config_.n_mels);
+    mel = to_tensor(mel_spectrogram(clip, mc))[0];
+    pitch = pool_pitch(shared_basic_pitch()->run(clip.samples.data(), clip.samples.size()));
+  }
   torch::Tensor desc = torch::tensor(music_descriptor_vector(d, config_));
   if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
   return pack(mel, pitch, desc);
