@@ -146,9 +146,9 @@ TEST(MusicDescriptors, SteadyBeatIsConfidentAndArrhythmicMusicFallsBack) {
   std::vector<Note> sparse;
   uint32_t x = 12345;
   int t = 0;
-  for (int i = 0; i < 24; ++i) {
+  for (int i = 0; i < 48; ++i) {
     x = x * 1664525u + 1013904223u;
-    t += 300 + int(x % 1400);  // 0.3 .. 1.7 beats apart, no grid
+    t += 150 + int(x % 900);  // 0.15 .. 1.05 beats apart, no grid
     sparse.push_back({t, 0, 55 + int((x >> 8) % 20), 80, 700});
   }
   MusicDescriptors sparse_d = render_and_describe("sparse", 60, sparse);
