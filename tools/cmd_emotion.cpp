@@ -27,6 +27,7 @@ std::pair<CLI::App*, std::function<int()>> add_emotion_command(CLI::App& app, Co
   return {e, [o, &opt]() {
             o->threads = opt.threads > 0 ? opt.threads : 2;
             o->quiet = opt.json;
+            o->tables = !opt.json;
             const nlohmann::json j = music_emotion_study(*o);
             if (opt.json) std::printf("%s\n", j.dump(2).c_str());
             return kOk;

@@ -269,16 +269,16 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
   }
   nlohmann::json out = {{"clips", clips.size()}, {"folds", opt.folds}, {"seed", opt.seed},
                         {"groups", std::set<std::string>(groups.begin(), groups.end()).size()}};
-  std::printf("%zu labelled clips in %zu excerpt groups, %d-fold CV grouped by excerpt\n\n", clips.size(),
+  if (opt.tables) std::printf("%zu labelled clips in %zu excerpt groups, %d-fold CV grouped by excerpt\n\n", clips.size(),
               size_t(out["groups"]), opt.folds);
-  std::printf("| subset | n | method | valence R^2 | valence sign acc | valence r | arousal R^2 | arousal sign acc | arousal r |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  if (opt.tables) std::printf("| subset | n | method | valence R^2 | valence sign acc | valence r | arousal R^2 | arousal sign acc | arousal r |\n");
+  if (opt.tables) std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& [name, idx] : subsets)
     for (const auto& m : methods) {
       std::vector<double> tv, ta, pv, pa;
       for (size_t i : idx) tv.push_back(yv[i]), ta.push_back(ya[i]), pv.push_back(m.v[i]), pa.push_back(m.a[i]);
       const Fit fv = fit_of(tv, pv), fa = fit_of(ta, pa);
-      std::printf("| %s | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", name.c_str(), fv.n, m.name.c_str(), fv.r2,
+      if (opt.tables) std::printf("| %s | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", name.c_str(), fv.n, m.name.c_str(), fv.r2,
                   fv.sign, fv.r, fa.r2, fa.sign, fa.r);
       out["subsets"][name][m.name] = {{"n", fv.n},
                                       {"valence", {{"r2", fv.r2}, {"sign_acc", fv.sign}, {"r", fv.r}}},
@@ -308,7 +308,7 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     write_file_atomic(opt.write_weights, inc.data(), inc.size());
     out["weights"] = {{"file", opt.write_weights}, {"train_clips", tx.size()}, {"lambda_valence", lv},
                       {"lambda_arousal", la}, {"version", m.version}};
-    std::printf("\nwrote %s: %s\n", opt.write_weights.c_str(), m.version.c_str());
+    if (opt.tables) std::printf("\nwrote %s: %s\n", opt.write_weights.c_str(), m.version.c_str());
   }
   return out;
 }
