@@ -17,7 +17,7 @@ DPO=0
 WORK=${1:-build/default-model}
 BIN=build/mpjudge
 # What the members' music encoders get from the music-emotion estimator (models/README.md: measured).
-EMOTION_FLAGS=(--music-emotion-input)
+EMOTION_FLAGS=(--music-emotion-input --v1-descriptors)
 mkdir -p "$WORK"
 t0=$(date +%s)
 if [ ! -f "$WORK/corpus/corpus.json" ] || ! grep -q '"mpd-open-2"' "$WORK/corpus/corpus.json"; then

@@ -22,8 +22,12 @@ TEST(Cli, DescribeMusicJson) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   Json j = Json::parse(r.out);
   for (const char* k : {"tempo_bpm", "onset_rate_hz", "key", "mode", "loudness_lufs", "spectral_centroid_hz",
-                        "pitch_height", "duration_s", "loudness_range_lu", "dynamic_range_db"})
+                        "pitch_height", "duration_s", "loudness_range_lu", "dynamic_range_db", "tempo_source",
+                        "steady_beat", "mode_confidence", "mode_clear", "valence", "arousal", "emotion_model"})
     EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["descriptor_version"], 2);
+  EXPECT_EQ(j["emotion_model"].get<std::string>().rfind("mpjudge-va-", 0), 0u) << j["emotion_model"];
+  EXPECT_EQ(j["tempo_source"], "onsets");  // a one-second steady tone has no beat
   EXPECT_NEAR(j["duration_s"].get<double>(), 1.0, 0.01);
   EXPECT_NEAR(j["pitch_height"].get<double>(), 69.0, 0.5);  // A4
   // A pure tone's centroid is itself, plus window leakage and 16-bit noise (magnitude weights).

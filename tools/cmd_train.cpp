@@ -46,6 +46,8 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
       ->capture_default_str();
   t->add_flag("--music-emotion-input", c.music_emotion_input,
               "A fresh model also reads the music-emotion estimator's valence and arousal (descriptor version 2)");
+  t->add_flag("--v1-descriptors", c.v1_descriptors,
+              "A fresh model also reads version 1's tempo, mode and key strength (descriptor version 2)");
   t->add_option("--loss", c.loss, "sft regression loss: l1 | mse")->capture_default_str();
   t->add_option("--rank-weight", c.rank_weight, "sft: weight of the in-batch pairwise ranking term")
       ->capture_default_str();

@@ -129,6 +129,10 @@ struct MusicDescriptors {
   double dynamic_range_db = 0;      // 95th minus 10th percentile of the short-term RMS level (dB)
   double valence = 0, arousal = 0;  // v2: the music-emotion estimator's -1..1 (listeners' scale)
   std::string emotion_model;        // v2: the estimator's version ("mpjudge-va-1 ..."); v1: empty
+  // v2: version 1's tempo, mode and key strength of the same audio (aubio's beat tracker, the plain
+  // chroma), which judges trained with them also read; v1: the main fields' values.
+  double v1_tempo_bpm = 0, v1_key_strength = 0;
+  bool v1_major = true;
 };
 // tempo_confidence from which a tempo counts as a steady beat (version 2; docs/descriptors.md).
 constexpr double kSteadyPulse = 0.3;

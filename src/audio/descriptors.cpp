@@ -468,9 +468,16 @@ MusicDescriptors describe_pcm_features(const Pcm& pcm, const std::string& name, 
   const double bin_hz = double(pcm.sample_rate) / sc.n_fft;
   d.version = int(version);
   std::array<double, 12> chroma{};
+  {  // version 1's tempo and key, kept beside version 2's (the main fields of a version-1 result)
+    MusicDescriptors v1;
+    tempo_v1(pcm, win, hop, v1);
+    key_and_mode(spec, bin_hz, v1);
+    d.v1_tempo_bpm = v1.tempo_bpm, d.v1_key_strength = v1.key_strength, d.v1_major = v1.mode == "major";
+    if (version == DescriptorVersion::V1)
+      d.tempo_bpm = v1.tempo_bpm, d.tempo_confidence = v1.tempo_confidence, d.key = v1.key, d.mode = v1.mode,
+      d.key_strength = v1.key_strength;
+  }
   if (version == DescriptorVersion::V1) {
-    tempo_v1(pcm, win, hop, d);
-    key_and_mode(spec, bin_hz, d);
   } else {
     tempo_v2(pcm, onset_times, d);
     chroma = harmonic_chroma(spec, bin_hz);

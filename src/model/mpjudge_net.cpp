@@ -32,7 +32,8 @@ nlohmann::json MPJudgeConfig::to_json() const {
           {"va_head", va_head},
           {"music_inputs", music_inputs},
           {"descriptor_version", descriptor_version},
-          {"music_emotion_input", music_emotion_input}};
+          {"music_emotion_input", music_emotion_input},
+          {"v1_descriptors", v1_descriptors}};
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
@@ -51,6 +52,7 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     c.music_inputs = j.value("music_inputs", std::string("all"));
     c.descriptor_version = j.value("descriptor_version", 1);
     c.music_emotion_input = j.value("music_emotion_input", false);
+    c.v1_descriptors = j.value("v1_descriptors", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
@@ -60,8 +62,8 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   if (c.descriptor_version != 1 && c.descriptor_version != 2)
     throw Error(ErrorKind::Model, "MPJudge config: descriptor_version must be 1 or 2, found " +
                                       std::to_string(c.descriptor_version));
-  if ((c.descriptor_version == 1 && c.music_emotion_input) ||
-      c.descriptor_dim != music_descriptor_dim(c.descriptor_version, c.music_emotion_input))
+  if ((c.descriptor_version == 1 && (c.music_emotion_input || c.v1_descriptors)) ||
+      c.descriptor_dim != music_descriptor_dim(c.descriptor_version, c.music_emotion_input, c.v1_descriptors))
     throw Error(ErrorKind::Model, "MPJudge config: descriptor_dim " + std::to_string(c.descriptor_dim) +
                                       " does not match descriptor_version " + std::to_string(c.descriptor_version) +
                                       (c.music_emotion_input ? " with the emotion input" : ""));
@@ -85,8 +87,8 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-int64_t music_descriptor_dim(int descriptor_version, bool emotion_input) {
-  return descriptor_version == 1 ? 10 : emotion_input ? 14 : 12;
+int64_t music_descriptor_dim(int descriptor_version, bool emotion_input, bool v1_descriptors) {
+  return descriptor_version == 1 ? 10 : 12 + (emotion_input ? 2 : 0) + (v1_descriptors ? 3 : 0);
 }
 
 std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJudgeConfig& config) {
@@ -105,6 +107,8 @@ std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJu
           float(d.dynamic_range_db / 20.0)};
   if (config.descriptor_version >= 2) v.push_back(float(d.tempo_confidence * 2 - 1)), v.push_back(float(d.mode_confidence * 2 - 1));
   if (config.music_emotion_input) v.push_back(float(d.valence)), v.push_back(float(d.arousal));
+  if (config.v1_descriptors)
+    v.insert(v.end(), {float(d.v1_tempo_bpm / 120.0 - 1.0), d.v1_major ? 1.0f : -1.0f, float(d.v1_key_strength)});
   return v;
 }
 

@@ -49,6 +49,8 @@ struct MPJudgeConfig {
   // emotion estimator's valence and arousal. descriptor_dim follows: 10, 12 or 14.
   int descriptor_version = 1;
   bool music_emotion_input = false;
+  // Version 2 only: also version 1's tempo/120-1, mode +-1 and key strength (3 more entries).
+  bool v1_descriptors = false;
   nlohmann::json to_json() const;
   static MPJudgeConfig from_json(const nlohmann::json& j);
   // The trunk layer whose output is cached per painting: the first MAN point.
@@ -74,7 +76,7 @@ MusicInput expand_music(const MusicInput& one, int64_t n);  // batch 1 -> n (a v
 // Fixed scalings of the descriptors into roughly [-1, 1] (documented in docs/model.md).
 // d must be of the config's descriptor_version; the result has config.descriptor_dim entries.
 std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJudgeConfig& config);
-int64_t music_descriptor_dim(int descriptor_version, bool emotion_input);
+int64_t music_descriptor_dim(int descriptor_version, bool emotion_input, bool v1_descriptors = false);
 std::vector<float> painting_descriptor_vector(const PaintingDescriptors& d);
 
 struct MANImpl : torch::nn::Module {

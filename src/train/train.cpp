@@ -333,6 +333,7 @@ struct Trainer {
             {"music_inputs", cfg.music_inputs},
             {"descriptor_version", cfg.descriptor_version},
             {"music_emotion_input", cfg.music_emotion_input},
+            {"v1_descriptors", cfg.v1_descriptors},
             {"loss", cfg.loss},
             {"rank_weight", cfg.rank_weight},
             {"rank_margin", cfg.rank_margin},
@@ -395,8 +396,8 @@ TrainResult train(const TrainConfig& cfg_in) {
     fail_usage("train: --variant must be man, late_fusion, embedding, emotion or paper_small, found " + cfg.variant);
   if (cfg.descriptor_version != 1 && cfg.descriptor_version != 2)
     fail_usage("train: --descriptor-version must be 1 or 2, found " + std::to_string(cfg.descriptor_version));
-  if (cfg.music_emotion_input && cfg.descriptor_version != 2)
-    fail_usage("train: --music-emotion-input needs --descriptor-version 2");
+  if ((cfg.music_emotion_input || cfg.v1_descriptors) && cfg.descriptor_version != 2)
+    fail_usage("train: --music-emotion-input and --v1-descriptors need --descriptor-version 2");
   if (cfg.music_inputs != "all" && cfg.music_inputs != "descriptors")
     fail_usage("train: --music-inputs must be all or descriptors, found " + cfg.music_inputs);
   if (cfg.variant == "paper_small" && (cfg.man != "all" || cfg.va_weight > 0 || cfg.music_inputs != "all"))
@@ -471,7 +472,8 @@ TrainResult train(const TrainConfig& cfg_in) {
   mc.music_inputs = cfg.music_inputs;
   mc.descriptor_version = cfg.descriptor_version;
   mc.music_emotion_input = cfg.music_emotion_input;
-  mc.descriptor_dim = music_descriptor_dim(mc.descriptor_version, mc.music_emotion_input);
+  mc.v1_descriptors = cfg.v1_descriptors;
+  mc.descriptor_dim = music_descriptor_dim(mc.descriptor_version, mc.music_emotion_input, mc.v1_descriptors);
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
   if (!start_path.empty()) {

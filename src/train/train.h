@@ -30,6 +30,7 @@ struct TrainConfig {
   // 2026-12) and whether it reads the music-emotion estimator's valence/arousal (version 2 only).
   int descriptor_version = 2;
   bool music_emotion_input = false;
+  bool v1_descriptors = false;  // version 2 only: also version 1's tempo, mode and key strength
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
