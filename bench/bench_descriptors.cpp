@@ -143,8 +143,8 @@ Figures score(const std::vector<Case>& cases, const std::vector<Result>& res, bo
 double share(int a, int b) { return b ? double(a) / b : 0.0; }
 
 int render(const std::string& soundfont, const std::string& mid, const std::string& wav) {
-  std::string cmd = "fluidsynth -ni -q -g 0.5 -r 22050 -F '" + wav + "' -T wav '" + soundfont + "' '" + mid +
-                    "' >/dev/null 2>&1";
+  std::string cmd =
+      "fluidsynth -ni -q -g 0.5 -r 22050 -F '" + wav + "' -T wav '" + soundfont + "' '" + mid + "' >/dev/null 2>&1";
   int rc = std::system(cmd.c_str());
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : 1;
 }
@@ -166,16 +166,26 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--pieces") pieces = std::stoi(next());
-    else if (a == "--seed") seed = unsigned(std::stoul(next()));
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--renders") renders = next();
-    else if (a == "--json") json_out = next();
-    else if (a == "--soundfont") soundfonts.push_back(next());
-    else if (a == "--min-tempo-acc1") min_acc1 = std::stod(next());
-    else if (a == "--min-key-acc") min_key = std::stod(next());
-    else if (a == "--min-confident-precision") min_precision = std::stod(next());
-    else files.push_back(a);
+    if (a == "--pieces")
+      pieces = std::stoi(next());
+    else if (a == "--seed")
+      seed = unsigned(std::stoul(next()));
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--renders")
+      renders = next();
+    else if (a == "--json")
+      json_out = next();
+    else if (a == "--soundfont")
+      soundfonts.push_back(next());
+    else if (a == "--min-tempo-acc1")
+      min_acc1 = std::stod(next());
+    else if (a == "--min-key-acc")
+      min_key = std::stod(next());
+    else if (a == "--min-confident-precision")
+      min_precision = std::stod(next());
+    else
+      files.push_back(a);
   }
   if (soundfonts.empty())
     soundfonts = {"/usr/share/sounds/sf2/TimGM6mb.sf2", "/usr/share/sounds/sf3/MuseScore_General_Lite.sf3"};
@@ -209,27 +219,27 @@ int main(int argc, char** argv) {
     const double speeds[] = {0.75, 1.0, 1.33};
     const int pick = int(rng() % 3);
     for (int sp = 0; sp < 3; ++sp) {
-    if (!single && sp != pick) continue;
-    MidiVariation var;
-    var.tempo = speeds[sp];
-    var.transpose = int(rng() % 12) - 5;
-    var.flip_mode = rng() % 3 == 0;
-    for (const auto& sf : soundfonts)
-      for (const auto& set : kSets) {
-        Case c;
-        c.piece = fs::path(file).stem().string();
-        c.soundfont = fs::path(sf).stem().string();
-        c.set = set.name;
-        c.var = var;
-        c.var.programs = set.programs;
-        c.tempo = single ? t[0] * var.tempo : 0;
-        if (key.strength >= 0.75) {
-          c.tonic = ((key.tonic + var.transpose) % 12 + 12) % 12;
-          c.major = var.flip_mode ? !key.major : key.major;
+      if (!single && sp != pick) continue;
+      MidiVariation var;
+      var.tempo = speeds[sp];
+      var.transpose = int(rng() % 12) - 5;
+      var.flip_mode = rng() % 3 == 0;
+      for (const auto& sf : soundfonts)
+        for (const auto& set : kSets) {
+          Case c;
+          c.piece = fs::path(file).stem().string();
+          c.soundfont = fs::path(sf).stem().string();
+          c.set = set.name;
+          c.var = var;
+          c.var.programs = set.programs;
+          c.tempo = single ? t[0] * var.tempo : 0;
+          if (key.strength >= 0.75) {
+            c.tonic = ((key.tonic + var.transpose) % 12 + 12) % 12;
+            c.major = var.flip_mode ? !key.major : key.major;
+          }
+          c.midi = midi->write(c.var);
+          cases.push_back(std::move(c));
         }
-        c.midi = midi->write(c.var);
-        cases.push_back(std::move(c));
-      }
     }
   }
   fs::create_directories(renders);
@@ -322,14 +332,15 @@ int main(int argc, char** argv) {
       if (!res[i].ok) continue;
       const auto& c = cases[i];
       char buf[512];
-      std::snprintf(buf, sizeof buf,
-                    "{\"piece\":\"%s\",\"soundfont\":\"%s\",\"set\":\"%s\",\"variation\":\"%s\",\"tempo\":%.2f,"
-                    "\"tonic\":%d,\"major\":%d,\"v1_tempo\":%.2f,\"v2_tempo\":%.2f,\"v2_conf\":%.3f,\"v2_source\":\"%s\","
-                    "\"v1_key\":\"%s %s\",\"v2_key\":\"%s %s\",\"v2_mode_conf\":%.3f}",
-                    c.piece.c_str(), c.soundfont.c_str(), c.set.c_str(), c.var.name().c_str(), c.tempo, c.tonic,
-                    int(c.major), res[i].v1.tempo_bpm, res[i].v2.tempo_bpm, res[i].v2.tempo_confidence,
-                    res[i].v2.tempo_source.c_str(), res[i].v1.key.c_str(), res[i].v1.mode.c_str(), res[i].v2.key.c_str(),
-                    res[i].v2.mode.c_str(), res[i].v2.mode_confidence);
+      std::snprintf(
+          buf, sizeof buf,
+          "{\"piece\":\"%s\",\"soundfont\":\"%s\",\"set\":\"%s\",\"variation\":\"%s\",\"tempo\":%.2f,"
+          "\"tonic\":%d,\"major\":%d,\"v1_tempo\":%.2f,\"v2_tempo\":%.2f,\"v2_conf\":%.3f,\"v2_source\":\"%s\","
+          "\"v1_key\":\"%s %s\",\"v2_key\":\"%s %s\",\"v2_mode_conf\":%.3f}",
+          c.piece.c_str(), c.soundfont.c_str(), c.set.c_str(), c.var.name().c_str(), c.tempo, c.tonic, int(c.major),
+          res[i].v1.tempo_bpm, res[i].v2.tempo_bpm, res[i].v2.tempo_confidence, res[i].v2.tempo_source.c_str(),
+          res[i].v1.key.c_str(), res[i].v1.mode.c_str(), res[i].v2.key.c_str(), res[i].v2.mode.c_str(),
+          res[i].v2.mode_confidence);
       j << buf << (i + 1 < cases.size() ? ",\n" : "\n");
     }
     j << "]\n";

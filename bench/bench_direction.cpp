@@ -15,6 +15,7 @@
 // preference and the listeners' joy minus sadness.
 #include <mpjudge/mpjudge.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -27,7 +28,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-#include <unistd.h>
 
 #include "data/csv.h"
 #include "data/mpd.h"
@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     std::stringstream ss;
     ss << lf.rdbuf();
     if (!parse_csv(ss.str(), rows, err) || rows.empty())
-      throw Error(ErrorKind::Input, data + "/listeners.csv: expected the listeners' table, found " + (err.empty() ? "none" : err));
+      throw Error(ErrorKind::Input,
+                  data + "/listeners.csv: expected the listeners' table, found " + (err.empty() ? "none" : err));
     auto col = [&](const std::string& c) {
       auto it = std::find(rows[0].begin(), rows[0].end(), c);
       if (it == rows[0].end()) throw Error(ErrorKind::Input, data + "/listeners.csv: no column " + c);
@@ -113,21 +114,24 @@ int main(int argc, char** argv) {
     for (const auto& f : fs::directory_iterator(data + "/direction_check"))
       if (f.path().extension() == ".jpg") painting_files.push_back(f.path().string());
     std::sort(painting_files.begin(), painting_files.end());
-    if (painting_files.empty()) throw Error(ErrorKind::Input, data + "/direction_check: no paintings (a v2 corpus has them)");
+    if (painting_files.empty())
+      throw Error(ErrorKind::Input, data + "/direction_check: no paintings (a v2 corpus has them)");
     const fs::path tmp = fs::temp_directory_path() / ("mpjudge-direction-" + std::to_string(getpid()));
     fs::create_directories(tmp);
     std::vector<std::pair<std::string, std::string>> versions;  // lighter, darker
     for (const auto& f : painting_files) {
       const cv::Mat img = cv::imread(f, cv::IMREAD_COLOR);
       const std::string stem = fs::path(f).stem().string();
-      const std::string light = (tmp / (stem + "__lighter.png")).string(), dark = (tmp / (stem + "__darker.png")).string();
+      const std::string light = (tmp / (stem + "__lighter.png")).string(),
+                        dark = (tmp / (stem + "__darker.png")).string();
       cv::imwrite(light, shifted(img, 12, 1.3, 12));
       cv::imwrite(dark, shifted(img, -12, 0.7, -12));
       versions.push_back({light, dark});
     }
     std::printf("%zu val/test Emotify excerpts (%zu genres), %zu real paintings not in the corpus\n\n", all.size(),
                 by_genre.size(), painting_files.size());
-    std::printf("| model | triples | share happy favours lighter more | Spearman(mean lighter-darker, joy-sadness) |\n");
+    std::printf(
+        "| model | triples | share happy favours lighter more | Spearman(mean lighter-darker, joy-sadness) |\n");
     std::printf("|---|---|---|---|\n");
     std::string json = "[";
     for (const auto& model : models) {
@@ -141,7 +145,8 @@ int main(int argc, char** argv) {
                                  scorer.score(e.path[0] == '/' ? e.path : data + "/" + e.path, dark).score);
       size_t triples = 0, favoured = 0;
       for (auto& [genre, ex] : by_genre) {
-        std::sort(ex.begin(), ex.end(), [](const Excerpt& a, const Excerpt& b) { return a.joy_minus_sad > b.joy_minus_sad; });
+        std::sort(ex.begin(), ex.end(),
+                  [](const Excerpt& a, const Excerpt& b) { return a.joy_minus_sad > b.joy_minus_sad; });
         const size_t k = std::min<size_t>(5, ex.size() / 2);
         for (size_t p = 0; p < versions.size(); ++p)
           for (size_t h = 0; h < k; ++h)
@@ -160,7 +165,8 @@ int main(int argc, char** argv) {
       const double share = triples ? double(favoured) / double(triples) : 0, rho = spearman(mean_pref, js);
       std::printf("| %s | %zu | %.3f | %.3f |\n", model.c_str(), triples, share, rho);
       char buf[512];
-      std::snprintf(buf, sizeof buf, "%s{\"model\":\"%s\",\"triples\":%zu,\"share\":%.4f,\"spearman\":%.4f,\"excerpts\":%zu}",
+      std::snprintf(buf, sizeof buf,
+                    "%s{\"model\":\"%s\",\"triples\":%zu,\"share\":%.4f,\"spearman\":%.4f,\"excerpts\":%zu}",
                     json.size() > 1 ? "," : "", model.c_str(), triples, share, rho, all.size());
       json += buf;
     }

@@ -112,16 +112,16 @@ enum class DescriptorVersion { V1 = 1, V2 = 2 };
 struct MusicDescriptors {
   int version = 2;
   double duration_s = 0;
-  double tempo_bpm = 0;         // v2: see tempo_source; v1: aubio's beat tracker
-  double tempo_confidence = 0;  // v2: pulse clarity 0..1 (>= kSteadyPulse: a steady beat); v1: aubio's
-  std::string tempo_source;     // v2: "beat" (steady pulse) or "onsets" (no steady beat: the event rate)
-  double onset_rate_hz = 0;     // aubio onsets per second
-  std::string key;              // "C", "C#", ... "B"
-  std::string mode;             // "major" or "minor"
-  double key_strength = 0;      // Pearson r of the chroma with the best key profile
-  double mode_confidence = 0;   // v2: 0 = major and minor fit equally (ambiguous) .. 1 = clear
-  double loudness_lufs = 0;     // EBU R128 integrated loudness
-  double loudness_range_lu = 0;  // EBU R128 loudness range (LRA): the dynamic range
+  double tempo_bpm = 0;             // v2: see tempo_source; v1: aubio's beat tracker
+  double tempo_confidence = 0;      // v2: pulse clarity 0..1 (>= kSteadyPulse: a steady beat); v1: aubio's
+  std::string tempo_source;         // v2: "beat" (steady pulse) or "onsets" (no steady beat: the event rate)
+  double onset_rate_hz = 0;         // aubio onsets per second
+  std::string key;                  // "C", "C#", ... "B"
+  std::string mode;                 // "major" or "minor"
+  double key_strength = 0;          // Pearson r of the chroma with the best key profile
+  double mode_confidence = 0;       // v2: 0 = major and minor fit equally (ambiguous) .. 1 = clear
+  double loudness_lufs = 0;         // EBU R128 integrated loudness
+  double loudness_range_lu = 0;     // EBU R128 loudness range (LRA): the dynamic range
   double spectral_centroid_hz = 0;  // energy-weighted mean over frames: timbral brightness
   double pitch_height = 0;          // MIDI note number of the median confident pitch (A4 = 69)
   double pitch_confidence = 0;      // share of frames with a confident pitch estimate

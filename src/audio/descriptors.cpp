@@ -284,14 +284,16 @@ std::array<double, 12> harmonic_chroma(const PowerSpec& spec, double bin_hz) {
   for (int t = 0; t < spec.n_frames; ++t) {
     const float* row = spec.data.data() + size_t(t) * size_t(spec.n_bins);
     double frame_max = 0;
-    for (int k = 0; k < spec.n_bins; ++k) mag[size_t(k)] = std::sqrt(double(row[k])), frame_max = std::max(frame_max, mag[size_t(k)]);
+    for (int k = 0; k < spec.n_bins; ++k)
+      mag[size_t(k)] = std::sqrt(double(row[k])), frame_max = std::max(frame_max, mag[size_t(k)]);
     if (frame_max < 1e-6) continue;
     std::fill(sal.begin(), sal.end(), 0.0);
     for (int k = k0; k <= k1; ++k) {
       const double m = mag[size_t(k)];
       if (m < 0.01 * frame_max || m < mag[size_t(k - 1)] || m < mag[size_t(k + 1)]) continue;
       // Peak frequency by parabolic interpolation on the log magnitude.
-      const double a = std::log(mag[size_t(k - 1)] + 1e-12), b = std::log(m + 1e-12), c = std::log(mag[size_t(k + 1)] + 1e-12);
+      const double a = std::log(mag[size_t(k - 1)] + 1e-12), b = std::log(m + 1e-12),
+                   c = std::log(mag[size_t(k + 1)] + 1e-12);
       const double den = a - 2 * b + c, f = (k + (den < 0 ? 0.5 * (a - c) / den : 0.0)) * bin_hz;
       double w = 1;
       for (int h = 1; h <= 6; ++h, w *= 0.6) {
@@ -382,7 +384,8 @@ std::vector<double> emotion_features(const Pcm& pcm, const MusicDescriptors& d, 
   const int bands = 16, per = m.n_mels / bands, T = std::max(1, m.n_frames);
   std::vector<double> band(size_t(bands) * size_t(T), 0.0);
   for (int b = 0; b < m.n_mels; ++b)
-    for (int t = 0; t < m.n_frames; ++t) band[size_t(b / per) * size_t(T) + size_t(t)] += m.data[size_t(b) * size_t(m.n_frames) + size_t(t)] / per;
+    for (int t = 0; t < m.n_frames; ++t)
+      band[size_t(b / per) * size_t(T) + size_t(t)] += m.data[size_t(b) * size_t(m.n_frames) + size_t(t)] / per;
   double overall = 0;
   for (double v : band) overall += v;
   overall /= double(band.size());
@@ -415,7 +418,8 @@ std::vector<double> emotion_features(const Pcm& pcm, const MusicDescriptors& d, 
   f.push_back(flat / n);
   double total = 0;
   for (double c : chroma) total += c;
-  const int tonic = int(std::find(std::begin(kPitchNames), std::end(kPitchNames), d.key) - std::begin(kPitchNames)) % 12;
+  const int tonic =
+      int(std::find(std::begin(kPitchNames), std::end(kPitchNames), d.key) - std::begin(kPitchNames)) % 12;
   for (int i = 0; i < 12; ++i) f.push_back(total > 0 ? 12 * chroma[size_t((tonic + i) % 12)] / total - 1 : 0.0);
   return f;
 }
@@ -424,9 +428,18 @@ std::vector<double> emotion_features(const Pcm& pcm, const MusicDescriptors& d, 
 
 const std::vector<std::string>& music_emotion_feature_names() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> v = {"log2_tempo_over_120", "tempo_confidence", "log_onset_rate", "signed_mode_confidence",
-                                  "key_strength", "loudness", "loudness_range", "log2_centroid_khz",
-                                  "pitch_height", "pitch_confidence", "rms", "dynamic_range"};
+    std::vector<std::string> v = {"log2_tempo_over_120",
+                                  "tempo_confidence",
+                                  "log_onset_rate",
+                                  "signed_mode_confidence",
+                                  "key_strength",
+                                  "loudness",
+                                  "loudness_range",
+                                  "log2_centroid_khz",
+                                  "pitch_height",
+                                  "pitch_confidence",
+                                  "rms",
+                                  "dynamic_range"};
     for (int b = 0; b < 16; ++b) v.push_back("mel_band" + std::to_string(b) + "_level");
     for (int b = 0; b < 16; ++b) v.push_back("mel_band" + std::to_string(b) + "_sd");
     v.insert(v.end(), {"flux_mean", "flux_sd", "flatness"});

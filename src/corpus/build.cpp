@@ -577,14 +577,13 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
   // are written to direction_check/ and used by no pair.
   std::vector<PaintingSpec> reserved;
   if (v2) {
-    static const std::set<std::string> kReserved = {
-        "gcompris/Mary_Cassatt_Summertime_-_1894",
-        "gcompris/Bazille_The_Ramparts_at_Aigues-Mortes_-_1867",
-        "gcompris/Vincent_Van_Gogh_Village_Street_in_Auvers_-_1890",
-        "gcompris/Pieter_Brugel_The_Harvesters_-_1565",
-        "gcompris/Giuseppe_Arcimboldo_Spring_-_1573",
-        "classics/woman_with_hat_matisse",
-        "classics/contrast_of_forms"};
+    static const std::set<std::string> kReserved = {"gcompris/Mary_Cassatt_Summertime_-_1894",
+                                                    "gcompris/Bazille_The_Ramparts_at_Aigues-Mortes_-_1867",
+                                                    "gcompris/Vincent_Van_Gogh_Village_Street_in_Auvers_-_1890",
+                                                    "gcompris/Pieter_Brugel_The_Harvesters_-_1565",
+                                                    "gcompris/Giuseppe_Arcimboldo_Spring_-_1573",
+                                                    "classics/woman_with_hat_matisse",
+                                                    "classics/contrast_of_forms"};
     std::vector<PaintingSpec> kept;
     for (auto& p : paintings) (kReserved.count(p.origin) ? reserved : kept).push_back(std::move(p));
     paintings = std::move(kept);

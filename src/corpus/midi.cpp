@@ -40,7 +40,8 @@ std::string MidiVariation::name() const {
   if (program >= 0 && programs.empty())
     std::snprintf(buf, sizeof buf, "p%d", program), s += std::string(s.empty() ? "" : "_") + buf;
   for (size_t i = 0; i < programs.size(); ++i)
-    std::snprintf(buf, sizeof buf, "%s%d", i ? "." : "p", programs[i]), s += std::string(s.empty() || i ? "" : "_") + buf;
+    std::snprintf(buf, sizeof buf, "%s%d", i ? "." : "p", programs[i]),
+        s += std::string(s.empty() || i ? "" : "_") + buf;
   return s.empty() ? "orig" : s;
 }
 
@@ -154,7 +155,10 @@ double MidiFile::grid_share() const {
       const int kind = e.status & 0xF0, ch = e.status & 0x0F;
       if (kind != 0x90 || ch == kDrumChannel || e.data.size() != 2 || e.data[1] == 0) continue;
       ++on;
-      auto near = [&](uint64_t g) { const uint64_t r = now % g; return r <= g / 16 || g - r <= g / 16; };
+      auto near = [&](uint64_t g) {
+        const uint64_t r = now % g;
+        return r <= g / 16 || g - r <= g / 16;
+      };
       aligned += near(sixteenth) || near(triplet);
     }
   }
@@ -229,7 +233,9 @@ std::vector<uint8_t> MidiFile::write(const MidiVariation& v) const {
       const uint32_t us = uint32_t(std::lround(500000.0 / v.tempo));
       body.insert(body.end(), {0x00, 0xFF, 0x51, 0x03, uint8_t(us >> 16), uint8_t(us >> 8), uint8_t(us)});
     }
-    auto program_of = [&](int ch) { return v.programs.empty() ? v.program : v.programs[size_t(ch) % v.programs.size()]; };
+    auto program_of = [&](int ch) {
+      return v.programs.empty() ? v.program : v.programs[size_t(ch) % v.programs.size()];
+    };
     if ((v.program >= 0 || !v.programs.empty()) && t == 0)  // melodic channels start on the chosen program
       for (int ch = 0; ch < 16; ++ch)
         if (ch != kDrumChannel) body.insert(body.end(), {0x00, uint8_t(0xC0 | ch), uint8_t(program_of(ch))});

@@ -200,8 +200,9 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     clips.push_back(std::move(c));
   }
   if (clips.size() < size_t(2 * opt.folds))
-    fail_input(opt.data + "/media.csv", "at least " + std::to_string(2 * opt.folds) +
-                                            " music rows with human valence/arousal (va_from listeners or human)",
+    fail_input(opt.data + "/media.csv",
+               "at least " + std::to_string(2 * opt.folds) +
+                   " music rows with human valence/arousal (va_from listeners or human)",
                std::to_string(clips.size()));
   {
     Progress bar("emotion: features", clips.size(), opt.quiet);
@@ -224,8 +225,10 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     torch::NoGradGuard no_grad;
     const Checkpoint ck = load_checkpoint(opt.model);
     if (ck.arch != "mpjudge" && ck.arch != "mpjudge-ensemble")
-      throw Error(ErrorKind::Model, opt.model + ": expected a default-architecture checkpoint (its music encoder is "
-                                                "read out), found arch " + ck.arch);
+      throw Error(ErrorKind::Model, opt.model +
+                                        ": expected a default-architecture checkpoint (its music encoder is "
+                                        "read out), found arch " +
+                                        ck.arch);
     MPJudgeEnsemble net = mpjudge_ensemble_from_checkpoint(ck, opt.model, shared_mobilenet());
     net.eval();
     FeatureOptions fo;
@@ -233,7 +236,8 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     ModelInputs in(fo, net.config());
     Progress bar("emotion: music encoder", clips.size(), opt.quiet);
     for (auto& c : clips) {
-      torch::Tensor e = net.members.front()->music->forward(in.music((std::filesystem::path(opt.data) / c.path).string()));
+      torch::Tensor e =
+          net.members.front()->music->forward(in.music((std::filesystem::path(opt.data) / c.path).string()));
       e = e.reshape({-1}).to(torch::kDouble).contiguous();
       c.embedding.assign(e.data_ptr<double>(), e.data_ptr<double>() + e.numel());
       bar.tick();
@@ -267,19 +271,26 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     subsets[clips[i].source].push_back(i);
     if (clips[i].source.rfind("emotify", 0) == 0) subsets["emotify (all genres)"].push_back(i);
   }
-  nlohmann::json out = {{"clips", clips.size()}, {"folds", opt.folds}, {"seed", opt.seed},
+  nlohmann::json out = {{"clips", clips.size()},
+                        {"folds", opt.folds},
+                        {"seed", opt.seed},
                         {"groups", std::set<std::string>(groups.begin(), groups.end()).size()}};
-  if (opt.tables) std::printf("%zu labelled clips in %zu excerpt groups, %d-fold CV grouped by excerpt\n\n", clips.size(),
-              size_t(out["groups"]), opt.folds);
-  if (opt.tables) std::printf("| subset | n | method | valence R^2 | valence sign acc | valence r | arousal R^2 | arousal sign acc | arousal r |\n");
+  if (opt.tables)
+    std::printf("%zu labelled clips in %zu excerpt groups, %d-fold CV grouped by excerpt\n\n", clips.size(),
+                size_t(out["groups"]), opt.folds);
+  if (opt.tables)
+    std::printf(
+        "| subset | n | method | valence R^2 | valence sign acc | valence r | arousal R^2 | arousal sign acc | arousal "
+        "r |\n");
   if (opt.tables) std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& [name, idx] : subsets)
     for (const auto& m : methods) {
       std::vector<double> tv, ta, pv, pa;
       for (size_t i : idx) tv.push_back(yv[i]), ta.push_back(ya[i]), pv.push_back(m.v[i]), pa.push_back(m.a[i]);
       const Fit fv = fit_of(tv, pv), fa = fit_of(ta, pa);
-      if (opt.tables) std::printf("| %s | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", name.c_str(), fv.n, m.name.c_str(), fv.r2,
-                  fv.sign, fv.r, fa.r2, fa.sign, fa.r);
+      if (opt.tables)
+        std::printf("| %s | %d | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |\n", name.c_str(), fv.n, m.name.c_str(),
+                    fv.r2, fv.sign, fv.r, fa.r2, fa.sign, fa.r);
       out["subsets"][name][m.name] = {{"n", fv.n},
                                       {"valence", {{"r2", fv.r2}, {"sign_acc", fv.sign}, {"r", fv.r}}},
                                       {"arousal", {{"r2", fa.r2}, {"sign_acc", fa.sign}, {"r", fa.r}}}};
@@ -291,13 +302,14 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     std::vector<std::string> tg;
     for (size_t i = 0; i < clips.size(); ++i)
       if (clips[i].train_only) tx.push_back(X[i]), tv.push_back(yv[i]), ta.push_back(ya[i]), tg.push_back(groups[i]);
-    if (tx.size() < 10) fail_input(opt.data + "/split.json", "at least 10 labelled clips only in train pairs", std::to_string(tx.size()));
+    if (tx.size() < 10)
+      fail_input(opt.data + "/split.json", "at least 10 labelled clips only in train pairs", std::to_string(tx.size()));
     const double lv = pick_lambda(tx, tv, tg, opt.seed), la = pick_lambda(tx, ta, tg, opt.seed);
     const Ridge rv = fit_ridge(tx, tv, lv), ra = fit_ridge(tx, ta, la);
     LinearEmotionModel m;
     char ver[200];
-    std::snprintf(ver, sizeof ver, "mpjudge-va-1 (ridge on %zu audio features, %zu train clips of %s)",
-                  rv.mean.size(), tx.size(), d.name.c_str());
+    std::snprintf(ver, sizeof ver, "mpjudge-va-1 (ridge on %zu audio features, %zu train clips of %s)", rv.mean.size(),
+                  tx.size(), d.name.c_str());
     m.version = ver;
     m.mean = rv.mean, m.scale = rv.scale, m.w_valence = rv.w, m.b_valence = rv.b;
     // Both targets share the standardisation (the same X): fold arousal's weights onto it.
@@ -306,8 +318,11 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
     std::snprintf(prov, sizeof prov, "lambda valence %g, arousal %g; seed %llu.", lv, la, (unsigned long long)opt.seed);
     const std::string inc = emotion_model_inc(m, prov);
     write_file_atomic(opt.write_weights, inc.data(), inc.size());
-    out["weights"] = {{"file", opt.write_weights}, {"train_clips", tx.size()}, {"lambda_valence", lv},
-                      {"lambda_arousal", la}, {"version", m.version}};
+    out["weights"] = {{"file", opt.write_weights},
+                      {"train_clips", tx.size()},
+                      {"lambda_valence", lv},
+                      {"lambda_arousal", la},
+                      {"version", m.version}};
     if (opt.tables) std::printf("\nwrote %s: %s\n", opt.write_weights.c_str(), m.version.c_str());
   }
   return out;

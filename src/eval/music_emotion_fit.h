@@ -18,8 +18,8 @@ struct EmotionStudyOptions {
   int folds = 5;
   uint64_t seed = 1;
   int threads = 2;
-  bool quiet = false;   // no progress bars
-  bool tables = true;   // print the markdown tables to stdout
+  bool quiet = false;  // no progress bars
+  bool tables = true;  // print the markdown tables to stdout
 };
 
 // Prints the tables (markdown) to stdout; returns them as JSON.

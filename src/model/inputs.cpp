@@ -76,7 +76,8 @@ MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
   Pcm clip = whole.duration_s() > kClipSeconds
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
-  MusicDescriptors d = describe_pcm(clip, file, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
+  MusicDescriptors d =
+      describe_pcm(clip, file, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
   torch::Tensor mel, pitch;
   // The log-mel and pitch posteriors do not depend on the descriptors: another descriptor set's entry
   // (the version-1 one, whose key is the base) serves them.

@@ -60,8 +60,8 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     throw Error(ErrorKind::Model,
                 "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + c.variant + "'");
   if (c.descriptor_version != 1 && c.descriptor_version != 2)
-    throw Error(ErrorKind::Model, "MPJudge config: descriptor_version must be 1 or 2, found " +
-                                      std::to_string(c.descriptor_version));
+    throw Error(ErrorKind::Model,
+                "MPJudge config: descriptor_version must be 1 or 2, found " + std::to_string(c.descriptor_version));
   if ((c.descriptor_version == 1 && (c.music_emotion_input || c.v1_descriptors)) ||
       c.descriptor_dim != music_descriptor_dim(c.descriptor_version, c.music_emotion_input, c.v1_descriptors))
     throw Error(ErrorKind::Model, "MPJudge config: descriptor_dim " + std::to_string(c.descriptor_dim) +
@@ -96,16 +96,17 @@ std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJu
     fail_internal("music_descriptor_vector: descriptors of version " + std::to_string(d.version) +
                   " for a network reading version " + std::to_string(config.descriptor_version));
   std::vector<float> v = {float(d.tempo_bpm / 120.0 - 1.0),
-          float(d.onset_rate_hz / 4.0 - 1.0),
-          d.mode == "major" ? 1.0f : -1.0f,
-          float(d.key_strength),
-          float((d.loudness_lufs + 23.0) / 10.0),
-          float(d.loudness_range_lu / 10.0),
-          float(d.spectral_centroid_hz / 2000.0 - 1.0),
-          float((d.pitch_height - 64.0) / 12.0),
-          float((d.rms_db + 20.0) / 10.0),
-          float(d.dynamic_range_db / 20.0)};
-  if (config.descriptor_version >= 2) v.push_back(float(d.tempo_confidence * 2 - 1)), v.push_back(float(d.mode_confidence * 2 - 1));
+                          float(d.onset_rate_hz / 4.0 - 1.0),
+                          d.mode == "major" ? 1.0f : -1.0f,
+                          float(d.key_strength),
+                          float((d.loudness_lufs + 23.0) / 10.0),
+                          float(d.loudness_range_lu / 10.0),
+                          float(d.spectral_centroid_hz / 2000.0 - 1.0),
+                          float((d.pitch_height - 64.0) / 12.0),
+                          float((d.rms_db + 20.0) / 10.0),
+                          float(d.dynamic_range_db / 20.0)};
+  if (config.descriptor_version >= 2)
+    v.push_back(float(d.tempo_confidence * 2 - 1)), v.push_back(float(d.mode_confidence * 2 - 1));
   if (config.music_emotion_input) v.push_back(float(d.valence)), v.push_back(float(d.arousal));
   if (config.v1_descriptors)
     v.insert(v.end(), {float(d.v1_tempo_bpm / 120.0 - 1.0), d.v1_major ? 1.0f : -1.0f, float(d.v1_key_strength)});
