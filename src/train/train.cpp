@@ -514,8 +514,6 @@ TrainResult train(const TrainConfig& cfg_in) {
         va[size_t(it->second) * 2] = float(*md.valence), va[size_t(it->second) * 2 + 1] = float(*md.arousal);
         mask[size_t(it->second)] = 1, ++count;
       };
-      // The auxiliary head of the MPJudge network learns from listeners only, not the panel's estimates.
-      if (md.kind == "music" && mc.variant == "man" && (md.va_from == "estimate" || md.va_from.empty())) continue;
       if (md.kind == "music") put(T.feat.music_index, mva, mmask, labelled_m);
       else put(T.feat.painting_index, pva, pmask, labelled_p);
     }
