@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/files.h"
 #include "corpus/midi.h"
 
 using namespace mpjudge;
@@ -62,11 +63,6 @@ struct Result {
   MusicDescriptors v1, v2;
   bool ok = false;
 };
-
-std::vector<uint8_t> read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
 
 // The tempo meta events' BPM values (SMF default 120 when there is none).
 std::vector<double> tempi(const std::vector<uint8_t>& b) {
@@ -202,7 +198,7 @@ int main(int argc, char** argv) {
 
   std::vector<Case> cases;
   for (const auto& file : files) {
-    const auto bytes = read_bytes(file);
+    const auto bytes = read_file(file);
     std::unique_ptr<MidiFile> midi;
     try {
       midi = std::make_unique<MidiFile>(bytes, file);

@@ -110,11 +110,6 @@ std::vector<int> group_folds(const std::vector<std::string>& groups, int folds, 
 
 const double kLambdas[] = {0.01, 0.03, 0.1, 0.3, 1, 3, 10};
 
-// Out-of-fold predictions of a ridge model for one target; lambda picked by an inner grouped CV.
-std::vector<double> cross_predict(const std::vector<const std::vector<double>*>& X, const std::vector<double>& y,
-                                  const std::vector<std::string>& groups, int folds, uint64_t seed,
-                                  double* lambda_used = nullptr);
-
 double pick_lambda(const std::vector<const std::vector<double>*>& X, const std::vector<double>& y,
                    const std::vector<std::string>& groups, uint64_t seed) {
   const std::vector<int> f = group_folds(groups, 3, seed + 17);
@@ -136,8 +131,9 @@ double pick_lambda(const std::vector<const std::vector<double>*>& X, const std::
   return best;
 }
 
+// Out-of-fold predictions of a ridge model for one target; lambda picked by an inner grouped CV.
 std::vector<double> cross_predict(const std::vector<const std::vector<double>*>& X, const std::vector<double>& y,
-                                  const std::vector<std::string>& groups, int folds, uint64_t seed, double*) {
+                                  const std::vector<std::string>& groups, int folds, uint64_t seed) {
   const std::vector<int> f = group_folds(groups, folds, seed);
   std::vector<double> pred(X.size(), 0.0);
   for (int k = 0; k < folds; ++k) {
