@@ -192,7 +192,7 @@ TEST(ExportFixture, Write) {
   ASSERT_EQ(system(("mkdir -p '" + dir + "'").c_str()), 0);
   write_initial_model(dir + "/m.mpjc", 9, true);
   write_ensemble_model(dir + "/e.mpjc", {dir + "/m.mpjc", dir + "/m.mpjc"});  // the export refuses it
-  MPJudgeNet net = mpjudge_from_checkpoint(load_checkpoint(dir + "/m.mpjc"), dir + "/m.mpjc", shared_mobilenet());
+  JudgeNetPtr net = judge_net_from_checkpoint(load_checkpoint(dir + "/m.mpjc"), dir + "/m.mpjc", shared_mobilenet());
   net->eval();
   torch::NoGradGuard no_grad;
   torch::Tensor image = MobileNetV2::input_from(load_image(data("painting_224_a.png")));

@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "common/error.h"
@@ -30,10 +31,16 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_flag("--resume", c.resume, "Continue the run in --out from its last checkpoint");
   t->add_option("--man", c.man, "MAN placement of a fresh model: all (14x14 and 7x7 stages) | last (7x7 only)")
       ->capture_default_str();
-  t->add_option("--variant", c.variant,
-                "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small (the "
-                "authors' ViT-AdaIN from pixels; docs/evaluation.md)")
-      ->capture_default_str();
+  t->add_option_function<std::string>(
+       "--variant",
+       [&c](const std::string& name) {
+         const std::optional<Variant> v = variant_from_name(name);
+         if (!v)
+           throw CLI::ValidationError("--variant", std::string("expected ") + variant_names() + ", found '" + name + "'");
+         c.variant = *v;
+       },
+       "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small (the "
+       "authors' ViT-AdaIN from pixels; docs/evaluation.md). Default man");
   t->add_option("--va-weight", c.va_weight,
                 "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)")
       ->capture_default_str();

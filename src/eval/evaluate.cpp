@@ -4,18 +4,13 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <thread>
 
 #include "common/error.h"
 #include "common/progress.h"
 #include "data/mpd.h"
-#include "model/checkpoint.h"
-#include "model/encoders.h"
-#include "model/inputs.h"
-#include "model/mpjudge_net.h"
-#include "model/paper.h"
+#include "model/judge.h"
 
 namespace mpjudge {
 
@@ -25,17 +20,7 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   if (!problems.empty())
     throw Error(ErrorKind::Input, problems[0].str(), "run `mpjudge data validate " + opt.data + "` for the full list");
   if (d.split.empty()) fail_usage("eval: " + opt.data + " has no split.json", "run `mpjudge data split` first");
-  // The default architecture (and its baselines) or the paper's.
-  const Checkpoint ck = load_checkpoint(opt.model);
-  std::optional<MPJudgeEnsemble> net;  // a plain mpjudge checkpoint is an ensemble of one
-  PaperModel paper{nullptr};
-  if (ck.arch == "paper") {
-    paper = paper_from_checkpoint(ck, opt.model);
-    paper->eval();
-  } else {
-    net = mpjudge_ensemble_from_checkpoint(ck, opt.model, shared_mobilenet());
-    net->eval();
-  }
+  std::unique_ptr<Judge> judge = load_judge(opt.model);
   std::map<std::string, std::string> music_split, painting_split;
   MpdDataset sub;  // the split's pairs and ratings, for the ceiling
   std::set<std::string> ids;
@@ -67,13 +52,8 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   const int workers = opt.feature_threads > 0 ? opt.feature_threads : int(std::thread::hardware_concurrency());
   std::map<std::string, MusicInput> music;
   std::map<std::string, PaintingInput> paintings;
-  std::map<std::string, torch::Tensor> images, mel_images;  // paper
-  if (paper) {
-    PaperInputs in = load_paper_inputs(pp, mp, paper->config, opt.features, workers, &bar);
-    for (size_t i = 0; i < pl.size(); ++i) images[pl[i]] = in.images[i];
-    for (size_t i = 0; i < ml.size(); ++i) mel_images[ml[i]] = in.mel_images[i];
-  } else {
-    InputSet in = load_inputs(pp, mp, opt.features, net->config(), workers, &bar);
+  {
+    InputSet in = prepare_inputs(*judge, pp, mp, opt.features, workers, &bar);
     for (size_t i = 0; i < pl.size(); ++i) paintings[pl[i]] = in.paintings[i];
     for (size_t i = 0; i < ml.size(); ++i) music[ml[i]] = in.music[i];
   }
@@ -89,17 +69,9 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
     std::vector<std::string> list(ps.begin(), ps.end());
     for (size_t b = 0; b < list.size(); b += 64) {
       const size_t e = std::min(list.size(), b + 64);
-      torch::Tensor s;
-      if (paper) {
-        std::vector<torch::Tensor> batch;
-        for (size_t i = b; i < e; ++i) batch.push_back(images.at(list[i]));
-        s = paper->forward(torch::stack(batch), mel_images.at(m).unsqueeze(0).expand({int64_t(e - b), 3, -1, -1}))
-                .score.contiguous();
-      } else {
-        std::vector<PaintingInput> batch;
-        for (size_t i = b; i < e; ++i) batch.push_back(paintings.at(list[i]));
-        s = net->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
-      }
+      std::vector<PaintingInput> batch;
+      for (size_t i = b; i < e; ++i) batch.push_back(paintings.at(list[i]));
+      torch::Tensor s = judge->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
       for (size_t i = b; i < e; ++i) score[{m, list[i]}] = s[int64_t(i - b)].item<double>();
     }
   }

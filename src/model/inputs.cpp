@@ -5,8 +5,6 @@
 
 #include "audio/audio_internal.h"
 #include "common/files.h"
-#include "common/parallel.h"
-#include "common/progress.h"
 #include "image/image_internal.h"
 #include "model/encoders.h"
 #include "model/tensors.h"
@@ -93,33 +91,6 @@ MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
   torch::Tensor desc = torch::tensor(music_descriptor_vector(d, config_));
   if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
   return pack(mel, pitch, desc);
-}
-
-InputSet load_inputs(const std::vector<std::string>& paintings, const std::vector<std::string>& musics,
-                     const FeatureOptions& opt, const MPJudgeConfig& config, int workers, Progress* bar) {
-  InputSet out;
-  out.paintings.resize(paintings.size());
-  out.music.resize(musics.size());
-  workers = std::max(1, workers);
-  std::vector<std::unique_ptr<ModelInputs>> per_worker(static_cast<size_t>(workers));
-  const int saved = at::get_num_threads();
-  at::set_num_threads(1);  // parallel over files instead
-  try {
-    parallel_for(paintings.size() + musics.size(), workers, [&](size_t k, int w) {
-      auto& in = per_worker[size_t(w)];
-      if (!in) in = std::make_unique<ModelInputs>(opt, config);
-      if (k < paintings.size())
-        out.paintings[k] = in->painting(paintings[k]);
-      else
-        out.music[k - paintings.size()] = in->music(musics[k - paintings.size()]);
-      if (bar) bar->tick();
-    });
-  } catch (...) {
-    at::set_num_threads(saved);
-    throw;
-  }
-  at::set_num_threads(saved);
-  return out;
 }
 
 torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames) {

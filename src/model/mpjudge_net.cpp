@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "common/error.h"
 
@@ -20,7 +21,7 @@ int64_t stage_channels(const std::string& layer) {
 }  // namespace
 
 nlohmann::json MPJudgeConfig::to_json() const {
-  return {{"variant", variant},
+  return {{"variant", variant_name(variant)},
           {"man_layers", man_layers},
           {"man_hidden", man_hidden},
           {"music_dim", music_dim},
@@ -39,7 +40,12 @@ nlohmann::json MPJudgeConfig::to_json() const {
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   MPJudgeConfig c;
   try {
-    c.variant = j.value("variant", std::string("man"));
+    const std::string v = j.value("variant", std::string("man"));
+    const std::optional<Variant> parsed = variant_from_name(v);
+    if (!parsed || *parsed == Variant::PaperSmall)
+      throw Error(ErrorKind::Model,
+                  "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + v + "'");
+    c.variant = *parsed;
     c.man_layers = j.value("man_layers", c.man_layers);
     c.man_hidden = j.value("man_hidden", c.man_hidden);
     c.music_dim = j.value("music_dim", c.music_dim);
@@ -56,9 +62,6 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
-  if (c.variant != "man" && c.variant != "late_fusion" && c.variant != "embedding" && c.variant != "emotion")
-    throw Error(ErrorKind::Model,
-                "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + c.variant + "'");
   if (c.descriptor_version != 1 && c.descriptor_version != 2)
     throw Error(ErrorKind::Model,
                 "MPJudge config: descriptor_version must be 1 or 2, found " + std::to_string(c.descriptor_version));
@@ -139,7 +142,13 @@ PaintingInput stack_paintings(const std::vector<PaintingInput>& items) {
 }
 
 MusicInput expand_music(const MusicInput& one, int64_t n) {
-  return {one.mel.expand({n, -1, -1}), one.pitch.expand({n, -1}), one.descriptors.expand({n, -1})};
+  auto expand = [n](const torch::Tensor& t) {
+    if (!t.defined()) return t;
+    std::vector<int64_t> size(size_t(t.dim()), -1);
+    size[0] = n;
+    return t.expand(size);
+  };
+  return {expand(one.mel), expand(one.pitch), expand(one.descriptors)};
 }
 
 GlobalMANImpl::GlobalMANImpl(int64_t dim, int64_t music_dim) {
@@ -200,37 +209,12 @@ torch::Tensor MusicEncoderImpl::forward(const MusicInput& in) {
   return mlp->forward(torch::cat({pooled, in.pitch, in.descriptors}, 1));      // [B, music_dim]
 }
 
-MPJudgeNetImpl::MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
+JudgeNetImpl::JudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
     : config(c), trunk(std::move(trunk_)) {
   music = register_module("music", MusicEncoder(c));
-  const int64_t pdim = 1280 + c.painting_descriptor_dim;  // pooled trunk + descriptors
-  if (c.variant == "man") {
-    man = register_module("man", torch::nn::ModuleList());
-    for (const auto& l : c.man_layers) man->push_back(MAN(stage_channels(l), c.music_dim, c.man_hidden));
-    if (c.painting_descriptor_dim > 0)
-      global_man = register_module("global_man", GlobalMAN(c.painting_descriptor_dim, c.music_dim));
-    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pdim, c.head_hidden), torch::nn::ReLU(),
-                                                         torch::nn::Linear(c.head_hidden, 1)));
-    if (c.va_head)
-      va_music = register_module("va_music", torch::nn::Sequential(torch::nn::Linear(c.music_dim, 64), torch::nn::ReLU(),
-                                                                   torch::nn::Linear(64, 2), torch::nn::Tanh()));
-  } else if (c.variant == "late_fusion") {
-    head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pdim + c.music_dim, c.head_hidden),
-                                                         torch::nn::ReLU(), torch::nn::Linear(c.head_hidden, 1)));
-  } else if (c.variant == "embedding") {
-    proj_painting = register_module("proj_painting", torch::nn::Linear(pdim, c.head_hidden));
-    proj_music = register_module("proj_music", torch::nn::Linear(c.music_dim, c.head_hidden));
-    logit_scale = register_parameter("logit_scale", torch::full({1}, 5.0));
-    logit_bias = register_parameter("logit_bias", torch::zeros({1}));
-  } else {  // emotion
-    va_music = register_module("va_music", torch::nn::Sequential(torch::nn::Linear(c.music_dim, 64), torch::nn::ReLU(),
-                                                                 torch::nn::Linear(64, 2), torch::nn::Tanh()));
-    va_painting = register_module("va_painting", torch::nn::Sequential(torch::nn::Linear(pdim, 64), torch::nn::ReLU(),
-                                                                       torch::nn::Linear(64, 2), torch::nn::Tanh()));
-  }
 }
 
-torch::Tensor MPJudgeNetImpl::pooled_painting(const PaintingInput& painting) {
+torch::Tensor JudgeNetImpl::pooled_painting(const PaintingInput& painting) {
   torch::Tensor x;
   {
     torch::NoGradGuard no_grad;  // the frozen trunk, from the cached map to the end
@@ -243,35 +227,41 @@ torch::Tensor MPJudgeNetImpl::pooled_painting(const PaintingInput& painting) {
   return x;
 }
 
-torch::Tensor MPJudgeNetImpl::trunk_map(const torch::Tensor& image01) const {
+torch::Tensor JudgeNetImpl::trunk_map(const torch::Tensor& image01) const {
   torch::NoGradGuard no_grad;
   return trunk->graph().run(image01, {config.trunk_layer()}).at(config.trunk_layer());
 }
 
-MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
+void JudgeNetImpl::check_descriptors(const PaintingInput& painting) const {
   if (config.painting_descriptor_dim > 0 &&
       (!painting.descriptors.defined() || painting.descriptors.size(-1) != config.painting_descriptor_dim))
     throw Error(ErrorKind::Internal, "MPJudgeNet: painting descriptors missing or of the wrong size");
+}
+
+namespace {
+
+torch::nn::Sequential va_regressor(int64_t in) {
+  return torch::nn::Sequential(torch::nn::Linear(in, 64), torch::nn::ReLU(), torch::nn::Linear(64, 2),
+                               torch::nn::Tanh());
+}
+
+}  // namespace
+
+MPJudgeNetImpl::MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
+    : JudgeNetImpl(c, std::move(trunk_)) {
+  man = register_module("man", torch::nn::ModuleList());
+  for (const auto& l : c.man_layers) man->push_back(MAN(stage_channels(l), c.music_dim, c.man_hidden));
+  if (c.painting_descriptor_dim > 0)
+    global_man = register_module("global_man", GlobalMAN(c.painting_descriptor_dim, c.music_dim));
+  head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pooled_dim(), c.head_hidden),
+                                                       torch::nn::ReLU(), torch::nn::Linear(c.head_hidden, 1)));
+  if (c.va_head) va_music = register_module("va_music", va_regressor(c.music_dim));
+}
+
+MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
+  check_descriptors(painting);
   torch::Tensor m = music->forward(in);
   MPJudgeOutput out;
-  if (config.variant == "late_fusion") {
-    out.score = torch::sigmoid(head->forward(torch::cat({pooled_painting(painting), m}, 1))).squeeze(-1);
-    return out;
-  }
-  if (config.variant == "embedding") {
-    torch::Tensor a = torch::nn::functional::normalize(proj_painting->forward(pooled_painting(painting)),
-                                                       torch::nn::functional::NormalizeFuncOptions().dim(1));
-    torch::Tensor b = torch::nn::functional::normalize(proj_music->forward(m),
-                                                       torch::nn::functional::NormalizeFuncOptions().dim(1));
-    out.score = torch::sigmoid(logit_scale * (a * b).sum(1) + logit_bias);
-    return out;
-  }
-  if (config.variant == "emotion") {
-    out.music_va = va_music->forward(m);
-    out.painting_va = va_painting->forward(pooled_painting(painting));
-    out.score = 1.0 - (out.music_va - out.painting_va).norm(2, 1) / (2.0 * std::sqrt(2.0));
-    return out;
-  }
   if (config.va_head) out.music_va = va_music->forward(m);
   torch::Tensor x = painting.map;
   for (size_t k = 0; k < config.man_layers.size(); ++k) {
@@ -289,20 +279,79 @@ MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const Music
   return out;
 }
 
-Checkpoint mpjudge_to_checkpoint(MPJudgeNet& net) {
+LateFusionNetImpl::LateFusionNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
+    : JudgeNetImpl(c, std::move(trunk_)) {
+  head = register_module("head", torch::nn::Sequential(torch::nn::Linear(pooled_dim() + c.music_dim, c.head_hidden),
+                                                       torch::nn::ReLU(), torch::nn::Linear(c.head_hidden, 1)));
+}
+
+MPJudgeOutput LateFusionNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
+  check_descriptors(painting);
+  MPJudgeOutput out;
+  out.score = torch::sigmoid(head->forward(torch::cat({pooled_painting(painting), music->forward(in)}, 1))).squeeze(-1);
+  return out;
+}
+
+EmbeddingNetImpl::EmbeddingNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
+    : JudgeNetImpl(c, std::move(trunk_)) {
+  proj_painting = register_module("proj_painting", torch::nn::Linear(pooled_dim(), c.head_hidden));
+  proj_music = register_module("proj_music", torch::nn::Linear(c.music_dim, c.head_hidden));
+  logit_scale = register_parameter("logit_scale", torch::full({1}, 5.0));
+  logit_bias = register_parameter("logit_bias", torch::zeros({1}));
+}
+
+MPJudgeOutput EmbeddingNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
+  check_descriptors(painting);
+  const auto unit = torch::nn::functional::NormalizeFuncOptions().dim(1);
+  torch::Tensor m = music->forward(in);
+  torch::Tensor a = torch::nn::functional::normalize(proj_painting->forward(pooled_painting(painting)), unit);
+  torch::Tensor b = torch::nn::functional::normalize(proj_music->forward(m), unit);
+  MPJudgeOutput out;
+  out.score = torch::sigmoid(logit_scale * (a * b).sum(1) + logit_bias);
+  return out;
+}
+
+EmotionNetImpl::EmotionNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)
+    : JudgeNetImpl(c, std::move(trunk_)) {
+  va_music = register_module("va_music", va_regressor(c.music_dim));
+  va_painting = register_module("va_painting", va_regressor(pooled_dim()));
+}
+
+MPJudgeOutput EmotionNetImpl::forward(const PaintingInput& painting, const MusicInput& in) {
+  check_descriptors(painting);
+  torch::Tensor m = music->forward(in);
+  MPJudgeOutput out;
+  out.music_va = va_music->forward(m);
+  out.painting_va = va_painting->forward(pooled_painting(painting));
+  out.score = 1.0 - (out.music_va - out.painting_va).norm(2, 1) / (2.0 * std::sqrt(2.0));
+  return out;
+}
+
+JudgeNetPtr make_judge_net(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk) {
+  switch (c.variant) {
+    case Variant::Man: return std::make_shared<MPJudgeNetImpl>(c, std::move(trunk));
+    case Variant::LateFusion: return std::make_shared<LateFusionNetImpl>(c, std::move(trunk));
+    case Variant::Embedding: return std::make_shared<EmbeddingNetImpl>(c, std::move(trunk));
+    case Variant::Emotion: return std::make_shared<EmotionNetImpl>(c, std::move(trunk));
+    case Variant::PaperSmall: break;
+  }
+  fail_internal("make_judge_net: variant paper_small is the paper's architecture, not the default one");
+}
+
+Checkpoint judge_net_checkpoint(JudgeNetImpl& net) {
   Checkpoint ck;
   ck.arch = "mpjudge";
-  ck.config = net->config.to_json();
+  ck.config = net.config.to_json();
   ck.meta["trunk"] = "nsfwjs-mobilenet_v2@4.4.0";
-  ck.tensors = module_state(*net);
+  ck.tensors = module_state(net);
   return ck;
 }
 
-MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path,
-                                   std::shared_ptr<const MobileNetV2> trunk) {
+JudgeNetPtr judge_net_from_checkpoint(const Checkpoint& ck, const std::string& path,
+                                      std::shared_ptr<const MobileNetV2> trunk) {
   if (ck.arch != "mpjudge")
     throw Error(ErrorKind::Model, path + ": expected a checkpoint of architecture 'mpjudge', found '" + ck.arch + "'");
-  MPJudgeNet net(MPJudgeConfig::from_json(ck.config), std::move(trunk));
+  JudgeNetPtr net = make_judge_net(MPJudgeConfig::from_json(ck.config), std::move(trunk));
   load_state(*net, ck, path);
   return net;
 }
@@ -348,7 +397,7 @@ MPJudgeEnsemble mpjudge_ensemble_from_checkpoint(const Checkpoint& ck, const std
                                                  std::shared_ptr<const MobileNetV2> trunk) {
   MPJudgeEnsemble e;
   if (ck.arch != kEnsembleArch) {
-    e.members.push_back(mpjudge_from_checkpoint(ck, path, std::move(trunk)));
+    e.members.push_back(judge_net_from_checkpoint(ck, path, std::move(trunk)));
     return e;
   }
   const nlohmann::json members = ck.config.value("members", nlohmann::json::array());
@@ -363,7 +412,7 @@ MPJudgeEnsemble mpjudge_ensemble_from_checkpoint(const Checkpoint& ck, const std
     for (const auto& [name, t] : ck.tensors)
       if (name.rfind(prefix, 0) == 0) one.tensors[name.substr(prefix.size())] = t;
     const std::string what = path + " member " + std::to_string(k);
-    e.members.push_back(mpjudge_from_checkpoint(one, what, trunk));
+    e.members.push_back(judge_net_from_checkpoint(one, what, trunk));
     if (k > 0) check_member(e.config(), e.members.back()->config, what);
   }
   size_t used = 0;

@@ -20,18 +20,16 @@
 #include "model/checkpoint.h"
 #include "model/encoders.h"
 #include "model/torch_pch.h"
+#include "model/variant.h"
 
 namespace mpjudge {
 
-// `variant` selects the judge built on the same inputs (the baselines and ablations of docs/evaluation.md):
-//   man          the MPJudge network above (default)
-//   late_fusion  no modulation: the frozen trunk's pooled features, the painting descriptors and the music
-//                embedding concatenated -> MLP
-//   embedding    a learned projection of each side, score = sigmoid(s * cos + b)
-//   emotion      valence/arousal regressors for the music and for the painting (trained on media.csv
-//                labels), score = 1 - distance of the two emotion points / 2*sqrt(2)
+// `variant` selects the judge built on the same inputs (model/variant.h; the baselines and ablations of
+// docs/evaluation.md): man (the network above), late_fusion, embedding or emotion (valence/arousal
+// regressors for the music and for the painting, trained on media.csv labels; score = 1 - distance of the
+// two emotion points / 2*sqrt(2)). paper_small is the paper's architecture (model/paper.h), never this config's.
 struct MPJudgeConfig {
-  std::string variant = "man";
+  Variant variant = Variant::Man;
   std::vector<std::string> man_layers{"block_12_add", "block_16_project_BN"};  // MobileNetV2 stage ends
   int64_t man_hidden = 64;
   int64_t music_dim = 256;
@@ -111,30 +109,64 @@ struct MPJudgeOutput {
   torch::Tensor music_va, painting_va;  // emotion variant: [B, 2] valence, arousal in [-1, 1]
 };
 
-struct MPJudgeNetImpl : torch::nn::Module {
-  MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+// The network of a default-architecture judge. The base holds what every variant shares (the config, the
+// frozen trunk, the music encoder, the trunk's pooled painting features); each variant is a module of its
+// own with its forward. Parameter names are the same as when one struct held them all, so checkpoints load.
+struct JudgeNetImpl : torch::nn::Module {
+  JudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
   // painting.map: the output of config.trunk_layer() for each painting ([B, C, H, W], cacheable).
-  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music);
+  virtual MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music) = 0;
   // The trunk up to config.trunk_layer() (frozen; no gradient).
   torch::Tensor trunk_map(const torch::Tensor& image01) const;
   MPJudgeConfig config;
   std::shared_ptr<const MobileNetV2> trunk;
   MusicEncoder music{nullptr};
+
+ protected:
+  torch::Tensor pooled_painting(const PaintingInput& painting);  // trunk to out_relu, pooled, + descriptors
+  int64_t pooled_dim() const { return 1280 + config.painting_descriptor_dim; }
+  void check_descriptors(const PaintingInput& painting) const;
+};
+using JudgeNetPtr = std::shared_ptr<JudgeNetImpl>;
+
+// Variant man: the MPJudge network.
+struct MPJudgeNetImpl : JudgeNetImpl {
+  MPJudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music) override;
   torch::nn::ModuleList man{nullptr};
   GlobalMAN global_man{nullptr};  // only when painting_descriptor_dim > 0
-  torch::nn::Sequential head{nullptr};                            // man, late_fusion
-  torch::nn::Linear proj_painting{nullptr}, proj_music{nullptr};  // embedding
-  torch::Tensor logit_scale, logit_bias;                          // embedding
-  torch::nn::Sequential va_music{nullptr}, va_painting{nullptr};  // emotion
-
- private:
-  torch::Tensor pooled_painting(const PaintingInput& painting);  // trunk to out_relu, pooled, + descriptors
+  torch::nn::Sequential head{nullptr};
+  torch::nn::Sequential va_music{nullptr};  // only with va_head
 };
 TORCH_MODULE(MPJudgeNet);
 
-Checkpoint mpjudge_to_checkpoint(MPJudgeNet& net);
-MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path,
-                                   std::shared_ptr<const MobileNetV2> trunk);
+// Variant late_fusion: [pooled painting, music embedding] -> MLP -> sigmoid.
+struct LateFusionNetImpl : JudgeNetImpl {
+  LateFusionNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music) override;
+  torch::nn::Sequential head{nullptr};
+};
+
+// Variant embedding: sigmoid(s * cos(proj(painting), proj(music)) + b).
+struct EmbeddingNetImpl : JudgeNetImpl {
+  EmbeddingNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music) override;
+  torch::nn::Linear proj_painting{nullptr}, proj_music{nullptr};
+  torch::Tensor logit_scale, logit_bias;
+};
+
+// Variant emotion: a valence/arousal point for each side, score = 1 - their distance / 2*sqrt(2).
+struct EmotionNetImpl : JudgeNetImpl {
+  EmotionNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+  MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music) override;
+  torch::nn::Sequential va_music{nullptr}, va_painting{nullptr};
+};
+
+// A fresh network of the config's variant (initialised from the current torch seed).
+JudgeNetPtr make_judge_net(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk);
+Checkpoint judge_net_checkpoint(JudgeNetImpl& net);  // arch "mpjudge"
+JudgeNetPtr judge_net_from_checkpoint(const Checkpoint& ck, const std::string& path,
+                                      std::shared_ptr<const MobileNetV2> trunk);
 
 // An average of judges of the default architecture: arch "mpjudge-ensemble", made by `mpjudge ensemble`
 // from checkpoints trained separately (e.g. other seeds or another --music-inputs). Its score is the mean of
@@ -142,7 +174,7 @@ MPJudgeNet mpjudge_from_checkpoint(const Checkpoint& ck, const std::string& path
 // set of inputs (the trunk map at trunk_layer(), the music input) serves them all. A plain "mpjudge"
 // checkpoint loads as an ensemble of one, bit-identical to the network itself.
 struct MPJudgeEnsemble {
-  std::vector<MPJudgeNet> members;
+  std::vector<JudgeNetPtr> members;
   const MPJudgeConfig& config() const { return members.front()->config; }
   void eval();
   MPJudgeOutput forward(const PaintingInput& painting, const MusicInput& music);

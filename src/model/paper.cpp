@@ -5,8 +5,6 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "common/parallel.h"
-#include "common/progress.h"
 #include "model/inputs.h"
 
 namespace mpjudge {
@@ -172,19 +170,6 @@ torch::Tensor paper_mel_image(const torch::Tensor& log_mel, int64_t size) {
                                .size(std::vector<int64_t>{size, size})
                                .mode(torch::kBilinear)
                                .align_corners(false))[0];
-}
-
-PaperInputs load_paper_inputs(const std::vector<std::string>& paintings, const std::vector<std::string>& musics,
-                              const PaperConfig& config, const FeatureOptions& opt, int workers, Progress* bar) {
-  PaperInputs out;
-  InputSet in = load_inputs({}, musics, opt, MPJudgeConfig{}, workers, bar);  // only the log-mel is used
-  for (const auto& mi : in.music) out.mel_images.push_back(paper_mel_image(mi.mel[0], config.mel_size));
-  out.images.resize(paintings.size());
-  parallel_for(paintings.size(), workers, [&](size_t i, int) {
-    out.images[i] = paper_image(load_image(paintings[i]), config.image_size);
-    if (bar) bar->tick();
-  });
-  return out;
 }
 
 }  // namespace mpjudge

@@ -116,15 +116,4 @@ torch::Tensor paper_image(const RgbImage& img, int64_t size);
 constexpr int64_t kPaperMelFrames = 862;
 torch::Tensor paper_mel_image(const torch::Tensor& log_mel, int64_t size);
 
-// Both inputs for many files at once (images decoded over `workers` threads, log-mels from the feature
-// cache through load_inputs), shared by training and evaluation. Ticks `bar` once per file when given.
-struct PaperInputs {
-  std::vector<torch::Tensor> images;      // per painting: [3, S, S]
-  std::vector<torch::Tensor> mel_images;  // per music file: [1, M, M]
-};
-class Progress;
-PaperInputs load_paper_inputs(const std::vector<std::string>& paintings, const std::vector<std::string>& musics,
-                              const PaperConfig& config, const FeatureOptions& opt, int workers,
-                              Progress* bar = nullptr);
-
 }  // namespace mpjudge

@@ -33,8 +33,7 @@
 #include "model/checkpoint.h"
 #include "model/encoders.h"
 #include "model/inputs.h"
-#include "model/mpjudge_net.h"
-#include "model/paper.h"
+#include "model/judge.h"
 #include "model/runtime.h"
 #include "train/distributed.h"
 
@@ -51,11 +50,10 @@ struct Features {
   std::map<std::string, int64_t> music_index, painting_index;
   torch::Tensor music_va, painting_va;            // [N, 2] media.csv labels (emotion variant)
   torch::Tensor music_va_mask, painting_va_mask;  // [N] 1 where labelled
-  torch::Tensor maps;   // [Np, C, H, W]
-  torch::Tensor pdesc;  // [Np, painting_descriptor_dim]; undefined when the config has none
-  torch::Tensor mel;   // [Nm, n_mels, crop]
-  torch::Tensor pitch, desc;
-  torch::Tensor images, mel_images;  // paper_small: [Np, 3, S, S] and [Nm, 1, S, S] in [-1, 1]
+  // The judge's inputs of every medium, stacked (judge.h): the default network's trunk maps [Np, C, H, W],
+  // painting descriptors, cropped log-mels [Nm, n_mels, crop], pitch and music descriptors; the paper's
+  // pixels (maps) and mel images (mel). Undefined where the judge reads none.
+  torch::Tensor maps, pdesc, mel, pitch, desc;
 };
 
 struct Split {
@@ -64,9 +62,13 @@ struct Split {
   std::vector<int64_t> pm, pw, pl;  // preferences: music, chosen, rejected
 };
 
+torch::Tensor stack_defined(const std::vector<torch::Tensor>& v) {
+  return v.empty() || !v.front().defined() ? torch::Tensor() : torch::stack(v);
+}
+
 Features extract_features(const MpdDataset& d, const std::set<std::string>& musics,
-                          const std::set<std::string>& paintings, const MPJudgeConfig& mc, const TrainConfig& cfg,
-                          const PaperConfig* paper, bool show) {
+                          const std::set<std::string>& paintings, const Judge& judge, const TrainConfig& cfg,
+                          bool show) {
   Features f;
   std::vector<std::string> ml(musics.begin(), musics.end()), pl(paintings.begin(), paintings.end());
   for (size_t i = 0; i < ml.size(); ++i) f.music_index[ml[i]] = int64_t(i);
@@ -79,28 +81,26 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   for (const auto& p : pl) pp.push_back(d.root + "/" + p);
   for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("features", ml.size() + pl.size(), !show);
-  if (paper) {  // the paper's network reads pixels and a mel image: no trunk maps or pitch features
-    PaperInputs in = load_paper_inputs(pp, mp, *paper, fo, workers, &bar);
-    bar.finish();
-    f.images = torch::stack(in.images);
-    f.mel_images = torch::stack(in.mel_images);
-    return f;
-  }
-  InputSet in = load_inputs(pp, mp, fo, mc, workers, &bar);
+  InputSet in = prepare_inputs(judge, pp, mp, fo, workers, &bar);
   bar.finish();
   std::vector<torch::Tensor> mels, pitch, desc;
-  for (const auto& mi : in.music) {
-    mels.push_back(fit_frames(mi.mel[0], cfg.crop_frames));
-    pitch.push_back(mi.pitch[0]);
-    desc.push_back(mi.descriptors[0]);
+  for (const auto& one : in.music) {
+    const MusicInput mi = judge.crop(one, cfg.crop_frames);
+    mels.push_back(mi.mel[0]);
+    pitch.push_back(mi.pitch.defined() ? mi.pitch[0] : torch::Tensor());
+    desc.push_back(mi.descriptors.defined() ? mi.descriptors[0] : torch::Tensor());
   }
   PaintingInput all = stack_paintings(in.paintings);
   f.maps = all.map;
   f.pdesc = all.descriptors;
-  f.mel = torch::stack(mels);
-  f.pitch = torch::stack(pitch);
-  f.desc = torch::stack(desc);
+  f.mel = stack_defined(mels);
+  f.pitch = stack_defined(pitch);
+  f.desc = stack_defined(desc);
   return f;
+}
+
+torch::Tensor select(const torch::Tensor& t, const torch::Tensor& index) {
+  return t.defined() ? t.index_select(0, index) : t;
 }
 
 // ---- metrics -----------------------------------------------------------------------------------------
@@ -117,8 +117,7 @@ struct Trainer {
   MpdDataset data;
   Features feat;
   std::map<std::string, Split> splits;
-  MPJudgeNet net{nullptr};  // the default architecture and its baselines
-  PaperModel paper{nullptr};  // or the paper's (variant paper_small)
+  std::unique_ptr<Judge> judge;
   std::vector<std::string> names;  // trainable parameters, sorted by name
   std::vector<torch::Tensor> params, m, v;
   int64_t step = 0, total_steps = 0, steps_per_epoch = 0;
@@ -126,36 +125,12 @@ struct Trainer {
   std::unique_ptr<Distributed> dist;
   bool lead = true;  // rank 0: writes the run folder
 
-  MusicInput music_batch(const std::vector<int64_t>& idx) {
-    torch::Tensor i = torch::tensor(idx, torch::kLong);
-    return {feat.mel.index_select(0, i), feat.pitch.index_select(0, i), feat.desc.index_select(0, i)};
-  }
-
-  torch::nn::Module& module() { return paper ? static_cast<torch::nn::Module&>(*paper) : *net; }
-  Json model_config() const { return paper ? paper->config.to_json() : net->config.to_json(); }
-  Checkpoint model_checkpoint() { return paper ? paper_to_checkpoint(paper) : mpjudge_to_checkpoint(net); }
-  // A fresh network from the current torch seed, or the one in `ck`: the paper's when `pc` is given.
-  void make_net(const PaperConfig* pc, const MPJudgeConfig& mc, const Checkpoint* ck, const std::string& path) {
-    net = nullptr, paper = nullptr;
-    if (pc) {
-      paper = ck ? paper_from_checkpoint(*ck, path) : PaperModel(*pc);
-    } else {
-      net = MPJudgeNet(mc, shared_mobilenet());
-      if (ck) mpjudge::load_state(*net, *ck, path);
-    }
-  }
+  torch::nn::Module& module() { return judge->module(); }
 
   MPJudgeOutput outputs(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) {
-    if (paper) {
-      torch::Tensor im = torch::tensor(mi, torch::kLong), ip = torch::tensor(pi, torch::kLong);
-      torch::Tensor mel = feat.mel_images.index_select(0, im);
-      MPJudgeOutput o;
-      o.score = paper->forward(feat.images.index_select(0, ip), mel.expand({-1, 3, -1, -1})).score;
-      return o;
-    }
-    torch::Tensor i = torch::tensor(pi, torch::kLong);
-    PaintingInput p{feat.maps.index_select(0, i), feat.pdesc.defined() ? feat.pdesc.index_select(0, i) : torch::Tensor()};
-    return net->forward(p, music_batch(mi));
+    torch::Tensor im = torch::tensor(mi, torch::kLong), ip = torch::tensor(pi, torch::kLong);
+    return judge->forward({select(feat.maps, ip), select(feat.pdesc, ip)},
+                          {select(feat.mel, im), select(feat.pitch, im), select(feat.desc, im)});
   }
   torch::Tensor scores(const std::vector<int64_t>& mi, const std::vector<int64_t>& pi) { return outputs(mi, pi).score; }
 
@@ -177,7 +152,7 @@ struct Trainer {
     auto it = splits.find(split);
     if (it == splits.end()) return r;
     const Split& s = it->second;
-    module().eval();
+    judge->set_training(false);
     if (!s.y.empty()) {
       std::vector<float> pred = scores_nograd(s.m, s.p);
       std::vector<double> a(pred.begin(), pred.end()), b(s.y.begin(), s.y.end());
@@ -194,7 +169,7 @@ struct Trainer {
       r.pref_acc = double(ok) / double(w.size());
       r.n_prefs = w.size();
     }
-    module().train();
+    judge->set_training(true);
     return r;
   }
 
@@ -226,7 +201,7 @@ struct Trainer {
     std::vector<int64_t> mi, pi;
     std::vector<float> y;
     for (int64_t i : idx) mi.push_back(s.m[size_t(i)]), pi.push_back(s.p[size_t(i)]), y.push_back(s.y[size_t(i)]);
-    if (net && net->config.variant == "emotion") {
+    if (!judge->learns_scores()) {
       // The emotion baseline never sees the scores: squared error of each side's valence/arousal against
       // its media.csv label, where there is one.
       MPJudgeOutput o = outputs(mi, pi);
@@ -277,7 +252,7 @@ struct Trainer {
   void save_state(const std::string& path) {
     Checkpoint ck;
     ck.arch = "mpjudge-train-state";
-    ck.config = model_config();
+    ck.config = judge->config_json();
     for (size_t k = 0; k < names.size(); ++k) {
       ck.tensors["param." + names[k]] = params[k].detach().clone();
       ck.tensors["adam_m." + names[k]] = m[k].clone();
@@ -328,7 +303,7 @@ struct Trainer {
             {"ref", cfg.ref},
             {"init", cfg.init},
             {"man", cfg.man},
-            {"variant", cfg.variant},
+            {"variant", variant_name(cfg.variant)},
             {"va_weight", cfg.va_weight},
             {"music_inputs", cfg.music_inputs},
             {"descriptor_version", cfg.descriptor_version},
@@ -391,18 +366,16 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (cfg.stage == "dpo" && cfg.ref.empty()) fail_usage("train: --stage dpo needs --ref CKPT (the SFT model)");
   if (cfg.loss != "l1" && cfg.loss != "mse") fail_usage("train: --loss must be l1 or mse, found " + cfg.loss);
   if (cfg.man != "all" && cfg.man != "last") fail_usage("train: --man must be all or last, found " + cfg.man);
-  if (cfg.variant != "man" && cfg.variant != "late_fusion" && cfg.variant != "embedding" && cfg.variant != "emotion" &&
-      cfg.variant != "paper_small")
-    fail_usage("train: --variant must be man, late_fusion, embedding, emotion or paper_small, found " + cfg.variant);
   if (cfg.descriptor_version != 1 && cfg.descriptor_version != 2)
     fail_usage("train: --descriptor-version must be 1 or 2, found " + std::to_string(cfg.descriptor_version));
   if ((cfg.music_emotion_input || cfg.v1_descriptors) && cfg.descriptor_version != 2)
     fail_usage("train: --music-emotion-input and --v1-descriptors need --descriptor-version 2");
   if (cfg.music_inputs != "all" && cfg.music_inputs != "descriptors")
     fail_usage("train: --music-inputs must be all or descriptors, found " + cfg.music_inputs);
-  if (cfg.variant == "paper_small" && (cfg.man != "all" || cfg.va_weight > 0 || cfg.music_inputs != "all"))
+  const bool paper_small = cfg.variant == Variant::PaperSmall;
+  if (paper_small && (cfg.man != "all" || cfg.va_weight > 0 || cfg.music_inputs != "all"))
     fail_usage("train: --man, --va-weight and --music-inputs apply to the default architecture, not paper_small");
-  if (cfg.variant == "emotion" && cfg.stage == "dpo")
+  if (cfg.variant == Variant::Emotion && cfg.stage == "dpo")
     fail_usage("train: the emotion baseline is trained on valence/arousal labels only (--stage sft)");
   if (cfg.grad_shards < 1 || cfg.grad_shards % cfg.world_size != 0)
     fail_usage("train: --grad-shards " + std::to_string(cfg.grad_shards) + " must be a multiple of the " +
@@ -411,7 +384,7 @@ TrainResult train(const TrainConfig& cfg_in) {
     fail_usage("train: --batch " + std::to_string(cfg.batch) + " must be a multiple of --grad-shards " +
                std::to_string(cfg.grad_shards));
   // The paper's transformer, trained from scratch, wants a gentler peak than the small heads on frozen features.
-  if (cfg.lr == 0) cfg.lr = cfg.stage == "dpo" ? 2e-4 : cfg.variant == "paper_small" ? 3e-4 : 1e-3;
+  if (cfg.lr == 0) cfg.lr = cfg.stage == "dpo" ? 2e-4 : paper_small ? 3e-4 : 1e-3;
   // DPO fine-tunes: more than 2 passes over the preferences traded SRCC for preference accuracy on
   // MPD-Open (4 epochs: test SRCC -0.012, models/README.md).
   if (cfg.epochs == 0) cfg.epochs = cfg.stage == "dpo" ? 2 : 4;
@@ -461,14 +434,12 @@ TrainResult train(const TrainConfig& cfg_in) {
         b->second == c->second)
       musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
   }
-  // The network: the default architecture (mc; for paper_small only its music front end is used) or
-  // the paper's, fresh or as --init / --ref has it.
+  // The judge: the default architecture in the variant asked for, or the paper's (paper_small), fresh
+  // from the seed or as --init / --ref has it.
   MPJudgeConfig mc;
   if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
-  std::optional<PaperConfig> paper;
-  if (cfg.variant == "paper_small") paper = PaperConfig::paper_small();
-  else mc.variant = cfg.variant;
-  mc.va_head = cfg.va_weight > 0 && cfg.variant == "man";
+  if (!paper_small) mc.variant = cfg.variant;
+  mc.va_head = cfg.va_weight > 0 && cfg.variant == Variant::Man;
   mc.music_inputs = cfg.music_inputs;
   mc.descriptor_version = cfg.descriptor_version;
   mc.music_emotion_input = cfg.music_emotion_input;
@@ -476,6 +447,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   mc.descriptor_dim = music_descriptor_dim(mc.descriptor_version, mc.music_emotion_input, mc.v1_descriptors);
   Checkpoint start;
   const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
+  torch::manual_seed(cfg.seed);
   if (!start_path.empty()) {
     start = load_checkpoint(start_path);
     if (start.arch != "paper" && start.arch != "mpjudge")
@@ -483,17 +455,16 @@ TrainResult train(const TrainConfig& cfg_in) {
           ErrorKind::Model,
           start_path + ": expected a checkpoint of architecture 'mpjudge' or 'paper', found '" + start.arch + "'",
           "an ensemble is trained one member at a time: pass a member's checkpoint");
-    paper.reset();
-    if (start.arch == "paper") paper = PaperConfig::from_json(start.config);
-    else mc = MPJudgeConfig::from_json(start.config);
+    T.judge = load_judge(start, start_path);
+  } else {
+    T.judge = paper_small ? new_paper_judge(PaperConfig::paper_small()) : new_judge(mc);
   }
-  const PaperConfig* pc = paper ? &*paper : nullptr;
   // Features: rank 0 first (it fills the on-disk cache), then the others read it.
   auto tf = Clock::now();
   // Rank 0 extracts first (on one machine the others then read its cache); the others wait for it as long
   // as the store answers, and rank 0 waits for them at most --timeout plus twice its own extraction time.
   if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
-  T.feat = extract_features(T.data, musics, paintings, mc, cfg, pc, show);
+  T.feat = extract_features(T.data, musics, paintings, *T.judge, cfg, show);
   if (T.dist) T.dist->mark(T.lead ? "features-lead" : "features");
   if (T.dist && T.lead) {
     std::vector<int> others;
@@ -522,7 +493,7 @@ TrainResult train(const TrainConfig& cfg_in) {
     T.feat.music_va_mask = torch::tensor(mmask), T.feat.painting_va_mask = torch::tensor(pmask);
     if (cfg.va_weight > 0 && labelled_m == 0)
       fail_input(cfg.data + "/media.csv", "music valence/arousal labels for --va-weight", "none");
-    if (mc.variant == "emotion" && (labelled_m == 0 || labelled_p == 0))
+    if (!T.judge->learns_scores() && (labelled_m == 0 || labelled_p == 0))
       fail_input(cfg.data + "/media.csv", "valence and arousal for music and paintings (the emotion baseline's labels)",
                  std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");
   }
@@ -551,10 +522,7 @@ TrainResult train(const TrainConfig& cfg_in) {
                "at least one batch (" + std::to_string(cfg.batch) + ") of preferences within the train split",
                std::to_string(train_split.pm.size()));
 
-  // Model: fresh from the seed, or from --init / --ref.
-  torch::manual_seed(cfg.seed);
-  T.make_net(pc, mc, start_path.empty() ? nullptr : &start, start_path);
-  T.module().train();
+  T.judge->set_training(true);
   for (auto& p : T.module().named_parameters()) {
     T.names.push_back(p.key());
     T.params.push_back(p.value());
@@ -580,15 +548,12 @@ TrainResult train(const TrainConfig& cfg_in) {
 
   // DPO reference: the frozen SFT model's scores on the train preferences, computed once.
   if (cfg.stage == "dpo") {
-    MPJudgeNet keep = T.net;
-    PaperModel keep_paper = T.paper;
     const Checkpoint ref = cfg.init.empty() ? start : load_checkpoint(cfg.ref);  // start is --ref unless --init
-    T.make_net(pc, mc, &ref, cfg.ref);
-    T.module().eval();
+    std::unique_ptr<Judge> keep = std::move(T.judge);
+    T.judge = load_judge(ref, cfg.ref);
     T.ref_w = T.scores_nograd(train_split.pm, train_split.pw);
     T.ref_l = T.scores_nograd(train_split.pm, train_split.pl);
-    T.net = keep, T.paper = keep_paper;
-    T.module().train();
+    T.judge = std::move(keep);
   }
 
   if (T.lead) {
@@ -596,7 +561,7 @@ TrainResult train(const TrainConfig& cfg_in) {
     c["world_size"] = cfg.world_size;
     c["threads"] = at::get_num_threads();
     c["mpjudge"] = version();
-    c["model_config"] = T.model_config();
+    c["model_config"] = T.judge->config_json();
     c["train_pairs"] = train_split.y.size();
     c["train_preferences"] = train_split.pm.size();
     c["total_steps"] = T.total_steps;
@@ -703,7 +668,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   res.steps = T.step;
   res.feature_seconds = feature_seconds;
   if (T.lead) {
-    Checkpoint ck = T.model_checkpoint();
+    Checkpoint ck = T.judge->checkpoint();
     ck.meta["trained"] = {{"stage", cfg.stage}, {"steps", T.step}, {"seed", cfg.seed}, {"data", cfg.data}};
     std::ifstream corpus(cfg.data + "/corpus.json");
     if (corpus) {

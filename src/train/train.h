@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "model/variant.h"
+
 namespace mpjudge {
 
 struct TrainConfig {
@@ -19,9 +21,9 @@ struct TrainConfig {
   std::string init;           // start from this checkpoint instead of a fresh model
   bool resume = false;        // continue the run in `out` from its last checkpoint
   std::string man = "all";    // MAN placement for a fresh model: "all" (block_12_add + block_16_project_BN) | "last"
-  // The judge of a fresh model: "man" (MPJudge) | "late_fusion" | "embedding" | "emotion" (baselines; the
-  // emotion one is trained on media.csv valence/arousal instead of the scores).
-  std::string variant = "man";
+  // The judge of a fresh model (model/variant.h): man (MPJudge), a baseline (late_fusion, embedding,
+  // emotion: trained on media.csv valence/arousal instead of the scores) or paper_small.
+  Variant variant = Variant::Man;
   // man, sft: weight of an auxiliary loss that teaches the music embedding the media.csv valence/arousal
   // (a head that only training uses); 0 = off.
   double va_weight = 0.0;
