@@ -32,15 +32,16 @@ CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   t->add_option("--man", c.man, "MAN placement of a fresh model: all (14x14 and 7x7 stages) | last (7x7 only)")
       ->capture_default_str();
   t->add_option_function<std::string>(
-       "--variant",
-       [&c](const std::string& name) {
-         const std::optional<Variant> v = variant_from_name(name);
-         if (!v)
-           throw CLI::ValidationError("--variant", std::string("expected ") + variant_names() + ", found '" + name + "'");
-         c.variant = *v;
-       },
-       "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small (the "
-       "authors' ViT-AdaIN from pixels; docs/evaluation.md). Default man");
+      "--variant",
+      [&c](const std::string& name) {
+        const std::optional<Variant> v = variant_from_name(name);
+        if (!v)
+          throw CLI::ValidationError("--variant",
+                                     std::string("expected ") + variant_names() + ", found '" + name + "'");
+        c.variant = *v;
+      },
+      "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small (the "
+      "authors' ViT-AdaIN from pixels; docs/evaluation.md). Default man");
   t->add_option("--va-weight", c.va_weight,
                 "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)")
       ->capture_default_str();

@@ -71,7 +71,8 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
       const size_t e = std::min(list.size(), b + 64);
       std::vector<PaintingInput> batch;
       for (size_t i = b; i < e; ++i) batch.push_back(paintings.at(list[i]));
-      torch::Tensor s = judge->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
+      torch::Tensor s =
+          judge->forward(stack_paintings(batch), expand_music(music.at(m), int64_t(e - b))).score.contiguous();
       for (size_t i = b; i < e; ++i) score[{m, list[i]}] = s[int64_t(i - b)].item<double>();
     }
   }

@@ -126,10 +126,12 @@ class PaperJudge : public Judge {
 
 std::unique_ptr<Judge> load_judge(const Checkpoint& ck, const std::string& path) {
   std::unique_ptr<Judge> j;
-  if (ck.arch == "paper") j = std::make_unique<PaperJudge>(paper_from_checkpoint(ck, path));
+  if (ck.arch == "paper")
+    j = std::make_unique<PaperJudge>(paper_from_checkpoint(ck, path));
   else if (ck.arch == "mpjudge-ensemble")
     j = std::make_unique<EnsembleJudge>(mpjudge_ensemble_from_checkpoint(ck, path, shared_mobilenet()), ck);
-  else j = std::make_unique<NetJudge>(judge_net_from_checkpoint(ck, path, shared_mobilenet()));
+  else
+    j = std::make_unique<NetJudge>(judge_net_from_checkpoint(ck, path, shared_mobilenet()));
   j->set_training(false);
   return j;
 }
@@ -145,8 +147,7 @@ std::unique_ptr<Judge> new_paper_judge(const PaperConfig& config) {
 }
 
 InputSet prepare_inputs(const Judge& judge, const std::vector<std::string>& paintings,
-                        const std::vector<std::string>& musics, const FeatureOptions& opt, int workers,
-                        Progress* bar) {
+                        const std::vector<std::string>& musics, const FeatureOptions& opt, int workers, Progress* bar) {
   InputSet out;
   out.paintings.resize(paintings.size());
   out.music.resize(musics.size());

@@ -56,7 +56,7 @@ class Judge {
   // Training: the network as one torch module; Error(Model) for an ensemble (trained one member at a time).
   virtual torch::nn::Module& module() = 0;
   virtual void set_training(bool on) = 0;
-  virtual Checkpoint checkpoint() = 0;          // what load_judge reads back
+  virtual Checkpoint checkpoint() = 0;  // what load_judge reads back
   virtual nlohmann::json config_json() const = 0;
 };
 

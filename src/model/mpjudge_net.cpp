@@ -329,11 +329,16 @@ MPJudgeOutput EmotionNetImpl::forward(const PaintingInput& painting, const Music
 
 JudgeNetPtr make_judge_net(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk) {
   switch (c.variant) {
-    case Variant::Man: return std::make_shared<MPJudgeNetImpl>(c, std::move(trunk));
-    case Variant::LateFusion: return std::make_shared<LateFusionNetImpl>(c, std::move(trunk));
-    case Variant::Embedding: return std::make_shared<EmbeddingNetImpl>(c, std::move(trunk));
-    case Variant::Emotion: return std::make_shared<EmotionNetImpl>(c, std::move(trunk));
-    case Variant::PaperSmall: break;
+    case Variant::Man:
+      return std::make_shared<MPJudgeNetImpl>(c, std::move(trunk));
+    case Variant::LateFusion:
+      return std::make_shared<LateFusionNetImpl>(c, std::move(trunk));
+    case Variant::Embedding:
+      return std::make_shared<EmbeddingNetImpl>(c, std::move(trunk));
+    case Variant::Emotion:
+      return std::make_shared<EmotionNetImpl>(c, std::move(trunk));
+    case Variant::PaperSmall:
+      break;
   }
   fail_internal("make_judge_net: variant paper_small is the paper's architecture, not the default one");
 }
