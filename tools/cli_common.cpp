@@ -27,6 +27,30 @@ void add_output_options(CLI::App* app, CommonOptions& o) {
   app->add_option("--threads", o.threads, "Threads for torch (0 = its default)")->capture_default_str();
 }
 
+namespace {
+
+void print_text(const Json& j, const std::string& indent) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it->is_object()) {
+      printf("%s%s:\n", indent.c_str(), it.key().c_str());
+      print_text(*it, indent + "  ");
+    } else if (it->is_string()) {
+      printf("%s%-22s %s\n", indent.c_str(), (it.key() + ":").c_str(), it->get<std::string>().c_str());
+    } else {
+      printf("%s%-22s %s\n", indent.c_str(), (it.key() + ":").c_str(), it->dump().c_str());
+    }
+  }
+}
+
+}  // namespace
+
+void emit(const Json& j, bool json) {
+  if (json)
+    printf("%s\n", j.dump(2).c_str());
+  else
+    print_text(j, "");
+}
+
 static std::string one_line(std::string s) {
   for (auto& c : s)
     if (c == '\n' || c == '\r') c = ' ';

@@ -8,6 +8,8 @@
 #include <functional>
 #include <string>
 
+#include "common/json.h"
+
 namespace mpjudge::cli {
 
 enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kInput = 3, kModel = 4 };
@@ -23,6 +25,15 @@ struct CommonOptions {
 void add_audio_options(CLI::App* app, CommonOptions& o);
 void add_image_options(CLI::App* app, CommonOptions& o);
 void add_output_options(CLI::App* app, CommonOptions& o);
+
+// A subcommand and what runs it once parsed (each cmd_*.cpp registers its own).
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+// Prints a result: JSON (indented) with --json, else "key: value" lines.
+void emit(const Json& j, bool json);
 
 // Runs `body`, turning mpjudge::Error and anything else into a one-line message on stderr and the
 // documented exit code. Never lets an exception escape main.

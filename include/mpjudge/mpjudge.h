@@ -168,6 +168,10 @@ struct RgbImage {
 // whose header claims more than cfg.max_pixels before decoding them. Throws Error(Input) naming `path`.
 RgbImage load_image(const std::string& path, const ImageConfig& cfg = {});
 RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name, const ImageConfig& cfg = {});
+// The paintings of a folder: its regular files whose content is an image (sniffed, as load_image does,
+// not judged by the extension), sorted by name; hidden files are skipped. Throws Error(Input) for a
+// missing folder or one without images.
+std::vector<std::string> list_paintings(const std::string& folder);
 // Resizes with area/cubic interpolation according to the policy.
 RgbImage resize_image(const RgbImage& img, int width, int height, ResizePolicy policy, uint8_t pad_value = 0);
 

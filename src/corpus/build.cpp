@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -887,6 +888,26 @@ CorpusBuildResult build_corpus(const CorpusBuildOptions& opt_in) {
   result.dataset = std::move(d);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
+}
+
+void resolve_media_roots(CorpusBuildOptions& opt, const std::string& debian_flag, const std::string& shared_flag,
+                         const std::string& project_root) {
+  opt.debian_root = debian_flag;
+  if (debian_flag == "auto")
+    opt.debian_root = is_dir(project_root + "/deps/media/usr") ? project_root + "/deps/media" : "/";
+  opt.shared_data.clear();
+  if (shared_flag == "auto") {
+    const char* env = std::getenv("MPJUDGE_SHARED_DATA");
+    for (const std::string& c :
+         {env ? std::string(env) : std::string(), project_root + "/../shared/data", std::string("../shared/data")})
+      if (!c.empty() && is_dir(c)) {
+        opt.shared_data = c;
+        break;
+      }
+  } else if (shared_flag != "none") {
+    if (!is_dir(shared_flag)) fail_usage("--shared-data " + shared_flag + ": expected a folder, found none");
+    opt.shared_data = shared_flag;
+  }
 }
 
 }  // namespace mpjudge

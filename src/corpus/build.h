@@ -48,6 +48,13 @@ struct CorpusBuildResult {
 // are found or a source is damaged. Nothing is left at `out` on failure.
 CorpusBuildResult build_corpus(const CorpusBuildOptions& opt);
 
+// Sets opt.debian_root and opt.shared_data from the --debian-root and --shared-data flags. "auto" means
+// PROJECT/deps/media when scripts/setup.sh unpacked the media there (else "/"), and for shared data the first
+// folder that exists of $MPJUDGE_SHARED_DATA, PROJECT/../shared/data and ./../shared/data (else none);
+// shared "none" is Debian media only. Throws Error(Usage) for a shared-data folder that does not exist.
+void resolve_media_roots(CorpusBuildOptions& opt, const std::string& debian_flag, const std::string& shared_flag,
+                         const std::string& project_root);
+
 // The corpus version recorded in corpus.json ("mpd-open-1", "mpd-open-2"); a new version when media
 // selection, variations or labels change. Throws Error(Usage) for an unknown version.
 std::string corpus_version_name(int version);

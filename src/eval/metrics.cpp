@@ -3,11 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
 #include <random>
 #include <set>
 
 #include "common/error.h"
+#include "common/files.h"
+#include "data/csv.h"
 #include "data/mpd.h"
 
 namespace mpjudge {
@@ -241,6 +244,17 @@ std::map<std::string, PairedDifference> paired_difference(const std::vector<Scor
     out[k].ci95 = percentile_interval(v);
   }
   return out;
+}
+
+void write_predictions_csv(const std::string& path, const std::vector<ScoredPair>& pairs) {
+  std::string csv = "music,painting,music_source,painting_source,mos,pred\n";
+  char num[64];
+  for (const auto& p : pairs) {
+    std::snprintf(num, sizeof num, "%.6f,%.6f\n", p.mos, p.pred);
+    csv += csv_field(p.music) + "," + csv_field(p.painting) + "," + csv_field(p.music_source) + "," +
+           csv_field(p.painting_source) + "," + num;
+  }
+  write_file_atomic(path, csv);
 }
 
 }  // namespace mpjudge

@@ -16,6 +16,10 @@ struct ScoredPair {
   double pred = 0, mos = 0;
 };
 
+// Every scored pair as CSV (music, painting, music_source, painting_source, mos, pred; 6 decimals),
+// written atomically.
+void write_predictions_csv(const std::string& path, const std::vector<ScoredPair>& pairs);
+
 struct ScoredPreference {
   std::string music;
   double pred_chosen = 0, pred_rejected = 0;

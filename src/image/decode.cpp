@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <mutex>
 
@@ -243,6 +245,24 @@ TensorImage normalise(const RgbImage& img, const float mean[3], const float std[
 TensorImage normalise_pm1(const RgbImage& img) {
   const float mean[3] = {0.5f, 0.5f, 0.5f}, std[3] = {0.5f, 0.5f, 0.5f};
   return normalise(img, mean, std);
+}
+
+std::vector<std::string> list_paintings(const std::string& folder) {
+  if (!is_dir(folder)) fail_input(folder, "a folder of paintings", "no such folder");
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.' || !e.is_regular_file()) continue;
+    uint8_t head[64] = {};
+    std::FILE* f = std::fopen(e.path().c_str(), "rb");
+    if (!f) continue;
+    const size_t n = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    if (is_image_kind(sniff(head, n))) out.push_back(folder + "/" + name);
+  }
+  std::sort(out.begin(), out.end());
+  if (out.empty()) fail_input(folder, "paintings (JPEG, PNG, WebP, TIFF or BMP files)", "none");
+  return out;
 }
 
 }  // namespace mpjudge
