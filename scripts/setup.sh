@@ -14,7 +14,7 @@ PKGS=(
   libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libaubio-dev libebur128-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libsqlite3-dev libcpp-httplib-dev
   libssl-dev libgloo-dev
-  python3 python3-torch python3-torchaudio python3-torchvision python3-numpy python3-soundfile python3-pil
+  python3 python3-torch python3-torchaudio python3-torchvision python3-numpy python3-scipy python3-soundfile python3-pil
   fluidsynth timgm6mb-soundfont
 )
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)

@@ -14,13 +14,7 @@ using namespace mpjudge;
 namespace {
 
 at::Tensor read_f32(const std::string& path, int64_t cols) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw std::runtime_error("missing " + path);
-  int64_t n = int64_t(f.tellg()) / 4;
-  at::Tensor t = torch::empty({n / cols, cols});
-  f.seekg(0);
-  f.read(static_cast<char*>(t.data_ptr()), std::streamsize(4 * n));
-  return t;
+  return torch::tensor(testutil::read_f32(path)).view({-1, cols});
 }
 
 }  // namespace

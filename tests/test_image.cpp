@@ -2,7 +2,10 @@
 // and painting descriptors on colour fields of known Lab values and on synthetic shapes.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 
 #include "common/files.h"
 #include "image/image_internal.h"
@@ -212,4 +215,30 @@ TEST(Image, ExtremeAspectRatios) {
     EXPECT_EQ(d.width, wh.first);
     EXPECT_GT(d.lightness, 0);
   }
+}
+
+// A gallery is found by content: an image without an image extension is in, a WAV named .jpg and hidden
+// files are out; an empty or missing folder is an Input error naming it.
+TEST(Image, ListPaintingsSniffsContent) {
+  const std::string dir = testutil::tmp_dir("gallery");
+  auto copy = [&](const std::string& from, const std::string& to) {
+    const std::vector<uint8_t> b = read_file(data(from));
+    write_file_atomic(dir + "/" + to, std::string(b.begin(), b.end()));
+  };
+  copy("gradient_32.png", "b.png");
+  copy("gradient_32.jpg", "a_no_extension");
+  copy("bad/wav_named.jpg", "c.jpg");
+  copy("gradient_32.png", ".hidden.png");
+  const std::vector<std::string> got = list_paintings(dir);
+  EXPECT_EQ(got, (std::vector<std::string>{dir + "/a_no_extension", dir + "/b.png"}));
+  for (const char* f : {"/a_no_extension", "/b.png", "/c.jpg", "/.hidden.png"}) std::remove((dir + f).c_str());
+  try {
+    list_paintings(dir);
+    FAIL() << "an empty folder was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Input);
+    EXPECT_NE(std::string(e.what()).find(dir), std::string::npos) << e.what();
+  }
+  rmdir(dir.c_str());
+  EXPECT_THROW(list_paintings(dir), Error);
 }

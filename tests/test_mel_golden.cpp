@@ -11,19 +11,6 @@
 
 using namespace mpjudge;
 
-namespace {
-
-std::vector<float> read_f32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
-  if (!f) throw std::runtime_error("missing " + path);
-  std::vector<float> v(size_t(f.tellg()) / sizeof(float));
-  f.seekg(0);
-  f.read(reinterpret_cast<char*>(v.data()), std::streamsize(v.size() * sizeof(float)));
-  return v;
-}
-
-}  // namespace
-
 TEST(MelGolden, MatchesTorchaudio) {
   const std::string dir = MPJUDGE_GOLDEN_DIR;
   std::ifstream cf(dir + "/mel_configs.json");
@@ -50,7 +37,7 @@ TEST(MelGolden, MatchesTorchaudio) {
     for (bool log : {false, true}) {
       m.log = log;
       Spectrogram s = mel_spectrogram(pcm, m);
-      std::vector<float> ref = read_f32(dir + "/" + name + (log ? ".db.f32" : ".linear.f32"));
+      std::vector<float> ref = testutil::read_f32(dir + "/" + name + (log ? ".db.f32" : ".linear.f32"));
       ASSERT_EQ(s.n_mels, int(c["n_mels"])) << name;
       ASSERT_EQ(s.n_frames, int(c["n_frames"])) << name;
       ASSERT_EQ(s.data.size(), ref.size()) << name;

@@ -15,12 +15,7 @@ using namespace mpjudge;
 namespace {
 
 torch::Tensor read_f32(const std::string& path, const std::vector<int64_t>& shape) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("missing " + path);
-  torch::Tensor t = torch::empty(shape);
-  f.read(static_cast<char*>(t.data_ptr()), std::streamsize(4 * t.numel()));
-  if (!f) throw std::runtime_error("short " + path);
-  return t;
+  return torch::tensor(testutil::read_f32(path)).view(shape);
 }
 
 double rel(const torch::Tensor& a, const torch::Tensor& b) {

@@ -22,6 +22,18 @@ bool have_shared() {
   return stat(MPJUDGE_SHARED_DATA, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+std::vector<float> read_f32(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) throw std::runtime_error("missing " + path + " (run its golden reference first)");
+  const std::streamoff bytes = f.tellg();
+  if (bytes % 4 != 0) throw std::runtime_error(path + ": " + std::to_string(bytes) + " bytes, not float32");
+  std::vector<float> v(size_t(bytes / 4));
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(v.data()), bytes);
+  if (!f) throw std::runtime_error("short read of " + path);
+  return v;
+}
+
 std::string tmp_dir(const std::string& name) {
   std::string dir = std::string(MPJUDGE_TMP_DIR) + "/" + name;
   std::string cmd = "rm -rf '" + dir + "' && mkdir -p '" + dir + "'";

@@ -13,6 +13,9 @@ std::string shared(const std::string& rel);    // ../shared/data/<rel>
 bool have_shared();                            // ../shared/data exists (developers and CI)
 std::string tmp_dir(const std::string& name);  // a fresh empty folder under build/test_tmp
 
+// A raw little-endian float32 file (what the golden references write). Throws for a missing or odd-sized file.
+std::vector<float> read_f32(const std::string& path);
+
 struct RunResult {
   int exit_code = -1;
   std::string out, err;

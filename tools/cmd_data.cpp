@@ -12,17 +12,6 @@ namespace mpjudge::cli {
 
 namespace {
 
-// The dataset, or Error(Input) with its first problem and how many more there are.
-MpdDataset read_clean(const std::string& dir) {
-  std::vector<MpdProblem> problems;
-  MpdDataset ds = read_mpd(dir, problems);
-  if (!problems.empty())
-    throw Error(ErrorKind::Input,
-                problems[0].str() + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
-                "run `mpjudge data validate " + dir + "` for the full list");
-  return ds;
-}
-
 void print_histogram(const std::vector<int>& h) {
   const int mx = *std::max_element(h.begin(), h.end());
   for (int i = 0; i < 10; ++i)
@@ -94,7 +83,7 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
                std::printf("%s\n", Json{{"imported", o->json_file}, {"out", o->dir}, {"pairs", d.pairs.size()}}.dump().c_str());
                return kOk;
              }
-             const MpdDataset ds = read_clean(o->dir);
+             const MpdDataset ds = read_mpd_checked(o->dir);
              if (stats->parsed()) {
                const MpdStats st = mpd_stats(ds);
                Json j = to_json(st);

@@ -178,10 +178,10 @@ int run_train(TrainConfig& c, const CommonOptions& opt, int argc, char** argv) {
   if (c.rank != 0) return kOk;
   Json out{{"model", r.model},
            {"steps", r.steps},
-           {"seconds", std::round(r.seconds * 10) / 10},
-           {"feature_seconds", std::round(r.feature_seconds * 10) / 10},
-           {"val_srcc", std::round(r.val_srcc * 1e4) / 1e4},
-           {"val_pref_acc", std::round(r.val_pref_acc * 1e4) / 1e4},
+           {"seconds", json_number(r.seconds, 1)},
+           {"feature_seconds", json_number(r.feature_seconds, 1)},
+           {"val_srcc", json_number(r.val_srcc)},
+           {"val_pref_acc", json_number(r.val_pref_acc)},
            {"run", c.out}};
   std::printf("%s\n", opt.json ? out.dump(2).c_str() : out.dump().c_str());
   return kOk;

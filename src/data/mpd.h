@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/stats.h"
+
 namespace mpjudge {
 
 constexpr int kMpdVersion = 1;
@@ -67,6 +69,9 @@ struct MpdProblem {
 
 // Reads what can be read; every problem goes into `problems` (never throws for dataset content).
 MpdDataset read_mpd(const std::string& root, std::vector<MpdProblem>& problems);
+// read_mpd for a dataset that must be clean: Error(Input) with its first problem (and how many more),
+// hinting at `mpjudge data validate`.
+MpdDataset read_mpd_checked(const std::string& root);
 // read_mpd plus the checks that need the whole dataset: media exist and are the right kind, paths stay
 // inside the root, duplicates, double ratings, score vs ratings, contradicting preferences, split ids.
 std::vector<MpdProblem> validate_mpd(const std::string& root);
@@ -85,7 +90,6 @@ double krippendorff_alpha_interval(const std::vector<std::vector<double>>& units
 // Two-way random effects, average of k raters (Shrout & Fleiss 1979), on complete units only.
 std::optional<double> icc_2k(const std::vector<std::vector<double>>& units);
 std::optional<double> icc_21(const std::vector<std::vector<double>>& units);
-double spearman(const std::vector<double>& a, const std::vector<double>& b);
 
 struct MpdStats {
   size_t pairs = 0, musics = 0, paintings = 0, raters = 0, ratings = 0, preferences = 0;
@@ -107,6 +111,15 @@ struct MpdStats {
   std::map<std::string, Count> music_by_kind, music_by_source;
 };
 MpdStats mpd_stats(const MpdDataset& d);
+
+// The split of each music piece and painting, from the split of its pairs (pairs that are "excluded" or
+// have no split are left out), and the split a preference lies within: its music and both paintings in
+// the same one ("" when not).
+struct MediaSplitIndex {
+  std::map<std::string, std::string> music, painting;
+};
+MediaSplitIndex split_of_media(const MpdDataset& d);
+std::string preference_split(const MpdPreference& q, const MediaSplitIndex& index);
 
 // ---- splits --------------------------------------------------------------------------------------
 struct SplitOptions {

@@ -15,31 +15,23 @@
 namespace mpjudge {
 
 EvalOutput evaluate_model(const EvalOptions& opt) {
-  std::vector<MpdProblem> problems;
-  MpdDataset d = read_mpd(opt.data, problems);
-  if (!problems.empty())
-    throw Error(ErrorKind::Input, problems[0].str(), "run `mpjudge data validate " + opt.data + "` for the full list");
+  MpdDataset d = read_mpd_checked(opt.data);
   if (d.split.empty()) fail_usage("eval: " + opt.data + " has no split.json", "run `mpjudge data split` first");
   std::unique_ptr<Judge> judge = load_judge(opt.model);
-  std::map<std::string, std::string> music_split, painting_split;
   MpdDataset sub;  // the split's pairs and ratings, for the ceiling
   std::set<std::string> ids;
   for (const auto& p : d.pairs) {
-    const std::string& s = d.split.count(p.id) ? d.split.at(p.id) : std::string();
-    if (s == "excluded" || s.empty()) continue;
-    music_split[p.music] = s, painting_split[p.painting] = s;
-    if (s == opt.split) sub.pairs.push_back(p), ids.insert(p.id);
+    auto it = d.split.find(p.id);
+    if (it != d.split.end() && it->second == opt.split && it->second != "excluded" && !it->second.empty())
+      sub.pairs.push_back(p), ids.insert(p.id);
   }
   if (sub.pairs.empty()) fail_usage("eval: no pairs in split '" + opt.split + "' of " + opt.data);
   for (const auto& r : d.ratings)
     if (ids.count(r.pair_id)) sub.ratings.push_back(r);
+  const MediaSplitIndex media = split_of_media(d);
   std::vector<MpdPreference> prefs;
-  for (const auto& q : d.preferences) {
-    auto a = music_split.find(q.music), b = painting_split.find(q.chosen), c = painting_split.find(q.rejected);
-    if (a != music_split.end() && b != painting_split.end() && c != painting_split.end() && a->second == opt.split &&
-        b->second == opt.split && c->second == opt.split)
-      prefs.push_back(q);
-  }
+  for (const auto& q : d.preferences)
+    if (preference_split(q, media) == opt.split) prefs.push_back(q);
   // Features of every medium involved, in parallel (cached on disk by content).
   std::set<std::string> mset, pset;
   for (const auto& p : sub.pairs) mset.insert(p.music), pset.insert(p.painting);

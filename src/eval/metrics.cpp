@@ -15,40 +15,6 @@
 
 namespace mpjudge {
 
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  const size_t n = std::min(a.size(), b.size());
-  if (n < 2) return NAN;
-  double ma = 0, mb = 0;
-  for (size_t i = 0; i < n; ++i) ma += a[i], mb += b[i];
-  ma /= double(n), mb /= double(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (size_t i = 0; i < n; ++i)
-    sab += (a[i] - ma) * (b[i] - mb), saa += (a[i] - ma) * (a[i] - ma), sbb += (b[i] - mb) * (b[i] - mb);
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : NAN;
-}
-
-double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b) {
-  // O(n^2): evaluation sets are a few thousand pairs.
-  const size_t n = std::min(a.size(), b.size());
-  double conc = 0, disc = 0, ta = 0, tb = 0;
-  for (size_t i = 0; i < n; ++i)
-    for (size_t j = i + 1; j < n; ++j) {
-      const double x = a[i] - a[j], y = b[i] - b[j];
-      if (x == 0 && y == 0) continue;
-      if (x == 0) {
-        ++ta;
-      } else if (y == 0) {
-        ++tb;
-      } else if ((x > 0) == (y > 0)) {
-        ++conc;
-      } else {
-        ++disc;
-      }
-    }
-  const double d = std::sqrt((conc + disc + ta) * (conc + disc + tb));
-  return d > 0 ? (conc - disc) / d : NAN;
-}
-
 std::vector<double> logistic4_map(const std::vector<double>& x, const std::vector<double>& y) {
   const size_t n = x.size();
   if (n < 5) return x;

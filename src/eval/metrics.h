@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/stats.h"
+
 namespace mpjudge {
 
 struct ScoredPair {
@@ -41,11 +43,9 @@ struct EvalReport {
   std::map<std::string, Metrics> by_painting_source;
 };
 
-double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b);
 // Fits mos ~ b2 + (b1 - b2) / (1 + exp(-(pred - b3) / |b4|)) by Gauss-Newton/Levenberg-Marquardt and
 // returns the mapped predictions (the identity's Pearson when the fit fails).
 std::vector<double> logistic4_map(const std::vector<double>& pred, const std::vector<double>& mos);
-double pearson(const std::vector<double>& a, const std::vector<double>& b);
 // with_fits = false leaves out the slow ones, KRCC and the logistic-mapped PLCC (NaN then).
 Metrics compute_metrics(const std::vector<ScoredPair>& pairs, const std::vector<ScoredPreference>& prefs,
                         bool with_fits = true);

@@ -175,10 +175,7 @@ Fit fit_of(const std::vector<double>& truth, const std::vector<double>& pred) {
 }  // namespace
 
 nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
-  std::vector<MpdProblem> problems;
-  const MpdDataset d = read_mpd(opt.data, problems);
-  if (!problems.empty())
-    throw Error(ErrorKind::Input, problems[0].str(), "run `mpjudge data validate " + opt.data + "` for the full list");
+  const MpdDataset d = read_mpd_checked(opt.data);
   // Music in train pairs only (the final fit must not see val/test music: the judge reads the estimate).
   std::map<std::string, std::set<std::string>> splits_of;
   for (const auto& p : d.pairs) {

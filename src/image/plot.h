@@ -1,4 +1,5 @@
-// Minimal charts as PNG (OpenCV drawing): used by `data stats` for the score histogram. Not a plotting library.
+// Minimal charts as PNG (OpenCV drawing, plot.cpp): the score histogram of `data stats` and the training
+// curves. Not a plotting library.
 #pragma once
 
 #include <string>

@@ -29,6 +29,7 @@
 #include "common/json.h"
 #include "common/progress.h"
 #include "data/mpd.h"
+#include "eval/metrics.h"
 #include "image/plot.h"
 #include "model/checkpoint.h"
 #include "model/encoders.h"
@@ -36,6 +37,7 @@
 #include "model/judge.h"
 #include "model/runtime.h"
 #include "train/distributed.h"
+#include "train/optim.h"
 
 namespace mpjudge {
 namespace {
@@ -103,13 +105,6 @@ torch::Tensor select(const torch::Tensor& t, const torch::Tensor& index) {
   return t.defined() ? t.index_select(0, index) : t;
 }
 
-// ---- metrics -----------------------------------------------------------------------------------------
-
-struct EvalResult {
-  double srcc = NAN, mae = NAN, pref_acc = NAN;
-  size_t n_pairs = 0, n_prefs = 0;
-};
-
 // ---- the trainer -------------------------------------------------------------------------------------
 
 struct Trainer {
@@ -147,30 +142,22 @@ struct Trainer {
     return out;
   }
 
-  EvalResult evaluate(const std::string& split) {
-    EvalResult r;
+  // The split's metrics without the slow fits (compute_metrics: SRCC, MAE, preference accuracy).
+  Metrics evaluate(const std::string& split) {
+    Metrics r;
+    r.srcc = r.mae = r.pref_acc = NAN;
     auto it = splits.find(split);
     if (it == splits.end()) return r;
     const Split& s = it->second;
     judge->set_training(false);
-    if (!s.y.empty()) {
-      std::vector<float> pred = scores_nograd(s.m, s.p);
-      std::vector<double> a(pred.begin(), pred.end()), b(s.y.begin(), s.y.end());
-      r.srcc = spearman(a, b);
-      double mae = 0;
-      for (size_t i = 0; i < a.size(); ++i) mae += std::fabs(a[i] - b[i]);
-      r.mae = mae / double(a.size());
-      r.n_pairs = a.size();
-    }
-    if (!s.pm.empty()) {
-      std::vector<float> w = scores_nograd(s.pm, s.pw), l = scores_nograd(s.pm, s.pl);
-      size_t ok = 0;
-      for (size_t i = 0; i < w.size(); ++i) ok += w[i] > l[i];
-      r.pref_acc = double(ok) / double(w.size());
-      r.n_prefs = w.size();
-    }
+    std::vector<ScoredPair> pairs;
+    std::vector<ScoredPreference> prefs;
+    const std::vector<float> pred = scores_nograd(s.m, s.p);
+    for (size_t i = 0; i < pred.size(); ++i) pairs.push_back({{}, {}, {}, {}, pred[i], s.y[i]});
+    const std::vector<float> w = scores_nograd(s.pm, s.pw), l = scores_nograd(s.pm, s.pl);
+    for (size_t i = 0; i < w.size(); ++i) prefs.push_back({{}, w[i], l[i]});
     judge->set_training(true);
-    return r;
+    return compute_metrics(pairs, prefs, false);
   }
 
   double lr_at(int64_t t) const {
@@ -214,21 +201,14 @@ struct Trainer {
     }
     MPJudgeOutput o = outputs(mi, pi);
     torch::Tensor pred = o.score, target = torch::tensor(y);
-    torch::Tensor diff = pred - target;
-    torch::Tensor loss = cfg.loss == "mse" ? diff.pow(2).sum() : diff.abs().sum();
+    torch::Tensor loss = regression_loss_sum(pred, target, cfg.loss);
     if (cfg.va_weight > 0 && o.music_va.defined()) {
       torch::Tensor im = torch::tensor(mi, torch::kLong);
       torch::Tensor em = (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) *
                          feat.music_va_mask.index_select(0, im);
       loss = loss + cfg.va_weight * em.sum();
     }
-    if (cfg.rank_weight > 0 && idx.size() > 1) {
-      // Pairwise margin ranking within the batch, for pairs whose targets differ by more than the margin.
-      torch::Tensor dy = target.unsqueeze(0) - target.unsqueeze(1), dp = pred.unsqueeze(0) - pred.unsqueeze(1);
-      torch::Tensor mask = (dy > cfg.rank_margin).to(torch::kFloat);
-      torch::Tensor hinge = torch::relu(cfg.rank_margin - dp) * mask;
-      loss = loss + cfg.rank_weight * hinge.sum() / mask.sum().clamp_min(1.0) * double(idx.size());
-    }
+    if (cfg.rank_weight > 0 && idx.size() > 1) loss = loss + cfg.rank_weight * rank_loss_sum(pred, target, cfg.rank_margin);
     return loss;  // a sum over this rank's samples; divided by the global batch by the caller
   }
 
@@ -245,8 +225,84 @@ struct Trainer {
     p2.insert(p2.end(), li.begin(), li.end());
     torch::Tensor s2 = scores(m2, p2);
     const int64_t n = int64_t(idx.size());
-    torch::Tensor margin = (s2.narrow(0, 0, n) - torch::tensor(rw)) - (s2.narrow(0, n, n) - torch::tensor(rl));
-    return -torch::log_sigmoid(cfg.beta * margin).sum();
+    return dpo_loss_sum(s2.narrow(0, 0, n), s2.narrow(0, n, n), torch::tensor(rw), torch::tensor(rl), cfg.beta);
+  }
+
+  // The parameters in training mode, zero moments, and the step counts.
+  void start_optimiser() {
+    judge->set_training(true);
+    for (auto& p : module().named_parameters()) names.push_back(p.key()), params.push_back(p.value());
+    for (auto& p : params) m.push_back(torch::zeros_like(p)), v.push_back(torch::zeros_like(p));
+    const Split& train = splits.at("train");
+    const size_t n_items = cfg.stage == "sft" ? train.y.size() : train.pm.size();
+    steps_per_epoch = std::max<int64_t>(1, int64_t(n_items) / cfg.batch);
+    total_steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * steps_per_epoch;
+  }
+
+  // Rank 0's parameters, moments and step to every process.
+  void broadcast_state() {
+    std::vector<torch::Tensor> all;
+    for (size_t k = 0; k < params.size(); ++k) all.push_back(params[k].detach()), all.push_back(m[k]), all.push_back(v[k]);
+    torch::Tensor st = torch::tensor({step}, torch::kLong);
+    all.push_back(st);
+    dist->broadcast(all);
+    step = st.item<int64_t>();
+  }
+
+  // DPO: the frozen reference model's scores of the train preferences, computed once.
+  void score_reference(const Checkpoint& ref) {
+    const Split& train = splits.at("train");
+    std::unique_ptr<Judge> keep = std::move(judge);
+    judge = load_judge(ref, cfg.ref);
+    ref_w = scores_nograd(train.pm, train.pw);
+    ref_l = scores_nograd(train.pm, train.pl);
+    judge = std::move(keep);
+  }
+
+  // The loss of global batch t, backpropagated: this process's shards in shard order. Returns the loss and,
+  // for DPO, its regression part (summed over processes by the caller).
+  std::pair<double, double> backward_batch(int64_t t) {
+    const Split& S = splits.at("train");
+    const double inv_batch = 1.0 / double(cfg.batch);
+    for (auto& p : params) p.mutable_grad() = torch::Tensor();
+    double loss_value = 0, reg_part = 0;
+    for (int shard = cfg.rank; shard < cfg.grad_shards; shard += cfg.world_size) {
+      torch::Tensor loss;
+      if (cfg.stage == "sft") {
+        loss = regression_loss(batch_of(t, S.y.size(), 1, shard), S) * inv_batch;
+      } else {
+        // Preferences set the epochs; the regression term walks its own permutation of the pairs.
+        torch::Tensor l_dpo = dpo_loss(batch_of(t, S.pm.size(), 2, shard), S) * inv_batch;
+        torch::Tensor l_reg = regression_loss(batch_of(t, S.y.size(), 3, shard), S) * inv_batch;
+        reg_part += l_reg.item<double>();
+        loss = l_dpo + cfg.lambda * l_reg;
+      }
+      loss.backward();  // gradients accumulate over this process's shards, in shard order
+      loss_value += loss.item<double>();
+    }
+    return {loss_value, reg_part};
+  }
+
+  struct StepLog {
+    double loss = 0, regression_loss = 0, lr = 0, grad_norm = 0;
+  };
+  // One optimiser step: the batch's gradients (summed over processes), global-norm clipping, AdamW.
+  StepLog train_step() {
+    const int64_t t = step;
+    StepLog log;
+    std::tie(log.loss, log.regression_loss) = backward_batch(t);
+    std::vector<torch::Tensor> grads;
+    for (auto& p : params) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
+    if (dist) {
+      torch::Tensor lv = torch::tensor({log.loss, log.regression_loss}, torch::kDouble);
+      dist->allreduce_sum(grads, lv);
+      log.loss = lv[0].item<double>(), log.regression_loss = lv[1].item<double>();
+    }
+    const double scale = clip_scale(grads, cfg.clip, &log.grad_norm);
+    log.lr = lr_at(t);
+    adamw_step(params, grads, m, v, t, {log.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay}, scale);
+    step = t + 1;
+    return log;
   }
 
   void save_state(const std::string& path) {
@@ -355,13 +411,10 @@ void write_curves(const std::string& run) {
   write_line_chart_png({srcc, pref}, "validation", "step", run + "/val.png");
 }
 
-}  // namespace
+// ---- the steps of train(), in order -------------------------------------------------------------------
 
-TrainResult train(const TrainConfig& cfg_in) {
-  const auto t0 = Clock::now();
-  Trainer T;
-  T.cfg = cfg_in;
-  TrainConfig& cfg = T.cfg;
+// Options checked, and the defaults that depend on the stage and the variant filled in.
+TrainConfig checked_config(TrainConfig cfg) {
   if (cfg.stage != "sft" && cfg.stage != "dpo") fail_usage("train: --stage must be sft or dpo, found " + cfg.stage);
   if (cfg.stage == "dpo" && cfg.ref.empty()) fail_usage("train: --stage dpo needs --ref CKPT (the SFT model)");
   if (cfg.loss != "l1" && cfg.loss != "mse") fail_usage("train: --loss must be l1 or mse, found " + cfg.loss);
@@ -389,6 +442,173 @@ TrainResult train(const TrainConfig& cfg_in) {
   // MPD-Open (4 epochs: test SRCC -0.012, models/README.md).
   if (cfg.epochs == 0) cfg.epochs = cfg.stage == "dpo" ? 2 : 4;
   if (!(cfg.lr > 0) || cfg.epochs < 1 || cfg.crop_frames < 16) fail_usage("train: expected lr > 0, epochs >= 1");
+  return cfg;
+}
+
+// The run folder: a new one, or the one --resume continues (rank 0 only).
+void prepare_run_folder(const TrainConfig& cfg) {
+  if (cfg.resume && !is_dir(cfg.out)) fail_usage("train: --resume " + cfg.out + ": no such run folder");
+  if (!cfg.resume && is_dir(cfg.out) && access((cfg.out + "/config.json").c_str(), F_OK) == 0)
+    fail_usage("train: " + cfg.out + " already holds a run", "use --resume to continue it, or another --out");
+  mkdir(cfg.out.c_str(), 0755);
+  if (!is_dir(cfg.out)) fail_usage("train: cannot create the run folder " + cfg.out);
+}
+
+// The judge to train: the default architecture in the variant asked for, or the paper's (paper_small),
+// fresh from the seed, or as --init / --ref has it (`start` is then that checkpoint).
+std::unique_ptr<Judge> starting_judge(const TrainConfig& cfg, Checkpoint& start) {
+  const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
+  torch::manual_seed(cfg.seed);
+  if (!start_path.empty()) {
+    start = load_checkpoint(start_path);
+    if (start.arch != "paper" && start.arch != "mpjudge")
+      throw Error(
+          ErrorKind::Model,
+          start_path + ": expected a checkpoint of architecture 'mpjudge' or 'paper', found '" + start.arch + "'",
+          "an ensemble is trained one member at a time: pass a member's checkpoint");
+    return load_judge(start, start_path);
+  }
+  if (cfg.variant == Variant::PaperSmall) return new_paper_judge(PaperConfig::paper_small());
+  MPJudgeConfig mc;
+  if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
+  mc.variant = cfg.variant;
+  mc.va_head = cfg.va_weight > 0 && cfg.variant == Variant::Man;
+  mc.music_inputs = cfg.music_inputs;
+  mc.descriptor_version = cfg.descriptor_version;
+  mc.music_emotion_input = cfg.music_emotion_input;
+  mc.v1_descriptors = cfg.v1_descriptors;
+  mc.descriptor_dim = music_descriptor_dim(mc.descriptor_version, mc.music_emotion_input, mc.v1_descriptors);
+  return new_judge(mc);
+}
+
+// The media that training reads: every medium of a non-excluded pair, and of the preferences that lie
+// within one split.
+void media_used(const MpdDataset& d, std::set<std::string>& musics, std::set<std::string>& paintings) {
+  for (const auto& p : d.pairs)
+    if (d.split.at(p.id) != "excluded") musics.insert(p.music), paintings.insert(p.painting);
+  const MediaSplitIndex index = split_of_media(d);
+  for (const auto& q : d.preferences)
+    if (!preference_split(q, index).empty()) musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
+}
+
+// media.csv valence/arousal labels of the media in `feat` (the emotion baseline's targets, --va-weight's).
+void load_va_labels(const MpdDataset& d, const TrainConfig& cfg, bool learns_scores, Features& feat) {
+  const size_t nm = feat.music_index.size(), np = feat.painting_index.size();
+  std::vector<float> mva(nm * 2, 0), pva(np * 2, 0), mmask(nm, 0), pmask(np, 0);
+  size_t labelled_m = 0, labelled_p = 0;
+  for (const auto& md : d.media) {
+    if (!md.valence || !md.arousal) continue;
+    auto put = [&](const std::map<std::string, int64_t>& index, std::vector<float>& va, std::vector<float>& mask,
+                   size_t& count) {
+      auto it = index.find(md.path);
+      if (it == index.end()) return;
+      va[size_t(it->second) * 2] = float(*md.valence), va[size_t(it->second) * 2 + 1] = float(*md.arousal);
+      mask[size_t(it->second)] = 1, ++count;
+    };
+    if (md.kind == "music") put(feat.music_index, mva, mmask, labelled_m);
+    else put(feat.painting_index, pva, pmask, labelled_p);
+  }
+  feat.music_va = torch::tensor(mva).view({int64_t(nm), 2});
+  feat.painting_va = torch::tensor(pva).view({int64_t(np), 2});
+  feat.music_va_mask = torch::tensor(mmask), feat.painting_va_mask = torch::tensor(pmask);
+  if (cfg.va_weight > 0 && labelled_m == 0)
+    fail_input(cfg.data + "/media.csv", "music valence/arousal labels for --va-weight", "none");
+  if (!learns_scores && (labelled_m == 0 || labelled_p == 0))
+    fail_input(cfg.data + "/media.csv", "valence and arousal for music and paintings (the emotion baseline's labels)",
+               std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");
+}
+
+// Pairs and within-split preferences by split, as feature indices.
+std::map<std::string, Split> index_splits(const MpdDataset& d, const Features& feat) {
+  std::map<std::string, Split> splits;
+  for (const auto& p : d.pairs) {
+    const std::string& s = d.split.at(p.id);
+    if (s == "excluded") continue;
+    Split& sp = splits[s];
+    sp.m.push_back(feat.music_index.at(p.music)), sp.p.push_back(feat.painting_index.at(p.painting));
+    sp.y.push_back(float(p.score));
+  }
+  const MediaSplitIndex index = split_of_media(d);
+  for (const auto& q : d.preferences) {
+    const std::string s = preference_split(q, index);
+    if (s.empty()) continue;
+    Split& sp = splits[s];
+    sp.pm.push_back(feat.music_index.at(q.music));
+    sp.pw.push_back(feat.painting_index.at(q.chosen)), sp.pl.push_back(feat.painting_index.at(q.rejected));
+  }
+  return splits;
+}
+
+// config.json of the run: the options, the model's config, the sizes, the corpus it reads.
+void write_run_config(const Trainer& T) {
+  const TrainConfig& cfg = T.cfg;
+  const Split& train = T.splits.at("train");
+  Json c = T.config_json();
+  c["world_size"] = cfg.world_size;
+  c["threads"] = at::get_num_threads();
+  c["mpjudge"] = version();
+  c["model_config"] = T.judge->config_json();
+  c["train_pairs"] = train.y.size();
+  c["train_preferences"] = train.pm.size();
+  c["total_steps"] = T.total_steps;
+  std::ifstream corpus(cfg.data + "/corpus.json");
+  if (corpus) c["corpus"] = Json::parse(corpus, nullptr, false);
+  write_file_atomic(cfg.out + "/config.json", c.dump(2) + "\n");
+}
+
+// metrics.jsonl opened for appending; on resume it keeps only what the checkpointed steps wrote.
+std::FILE* open_metrics(const std::string& path, bool resume, int64_t step) {
+  std::string kept;
+  if (resume) {
+    std::ifstream f(path);
+    for (std::string line; std::getline(f, line);) {
+      Json j = Json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("step", int64_t(1) << 60) <= step) kept += line + "\n";
+    }
+  }
+  write_file_atomic(path, kept);
+  return std::fopen(path.c_str(), "a");
+}
+
+Json metric_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+// The trained model (with where it came from) and summary.json with every split's metrics.
+void finish(Trainer& T, TrainResult& res, double feature_seconds, Clock::time_point t0) {
+  const TrainConfig& cfg = T.cfg;
+  Checkpoint ck = T.judge->checkpoint();
+  ck.meta["trained"] = {{"stage", cfg.stage}, {"steps", T.step}, {"seed", cfg.seed}, {"data", cfg.data}};
+  std::ifstream corpus(cfg.data + "/corpus.json");
+  if (corpus) {
+    Json c = Json::parse(corpus, nullptr, false);
+    if (!c.is_discarded())
+      ck.meta["trained"]["corpus"] = {{"version", c.value("corpus", "")}, {"seed", c.value("seed", 0)}};
+  }
+  res.model = cfg.out + "/model.mpjc";
+  save_checkpoint(res.model, ck);
+  Json summary{{"model", res.model}, {"stage", cfg.stage}, {"steps", T.step}};
+  for (const char* split : {"val", "test", "test_style", "test_music"}) {
+    const Metrics r = T.evaluate(split);
+    if (r.n_pairs == 0) continue;
+    summary[split] = {{"srcc", r.srcc},
+                      {"mae", r.mae},
+                      {"pref_acc", metric_or_null(r.pref_acc)},
+                      {"pairs", r.n_pairs},
+                      {"preferences", r.n_prefs}};
+    if (std::string(split) == "val") res.val_srcc = r.srcc, res.val_pref_acc = r.pref_acc;
+  }
+  res.seconds = seconds_since(t0);
+  summary["seconds"] = res.seconds;
+  summary["feature_seconds"] = feature_seconds;
+  write_file_atomic(cfg.out + "/summary.json", summary.dump(2) + "\n");
+}
+
+}  // namespace
+
+TrainResult train(const TrainConfig& cfg_in) {
+  const auto t0 = Clock::now();
+  Trainer T;
+  T.cfg = checked_config(cfg_in);
+  const TrainConfig& cfg = T.cfg;
   T.lead = cfg.rank == 0;
   const bool show = T.lead && !cfg.quiet;
   if (cfg.world_size > 1) {
@@ -402,67 +622,19 @@ TrainResult train(const TrainConfig& cfg_in) {
   const int cores = int(std::thread::hardware_concurrency());
   const int local = cfg.nproc > 1 ? cfg.nproc : cfg.local_world > 0 ? cfg.local_world : 1;
   set_threads(cfg.threads > 0 ? cfg.threads : std::max(1, cores / local));
+  if (T.lead) prepare_run_folder(cfg);
 
-  // Run folder.
-  const std::string state_path = cfg.out + "/state.mpjc";
-  if (T.lead) {
-    if (cfg.resume && !is_dir(cfg.out)) fail_usage("train: --resume " + cfg.out + ": no such run folder");
-    if (!cfg.resume && is_dir(cfg.out) && access((cfg.out + "/config.json").c_str(), F_OK) == 0)
-      fail_usage("train: " + cfg.out + " already holds a run", "use --resume to continue it, or another --out");
-    mkdir(cfg.out.c_str(), 0755);
-    if (!is_dir(cfg.out)) fail_usage("train: cannot create the run folder " + cfg.out);
-  }
-
-  // Dataset and splits.
-  std::vector<MpdProblem> problems;
-  T.data = read_mpd(cfg.data, problems);
-  if (!problems.empty())
-    throw Error(ErrorKind::Input, problems[0].str(), "run `mpjudge data validate " + cfg.data + "` for the full list");
+  T.data = read_mpd_checked(cfg.data);
   if (T.data.split.empty())
     fail_usage("train: " + cfg.data + " has no split.json", "run `mpjudge data split " + cfg.data + "` first");
-  std::map<std::string, std::string> music_split, painting_split;
-  std::set<std::string> musics, paintings;
-  for (const auto& p : T.data.pairs) {
-    const std::string& s = T.data.split.at(p.id);
-    if (s == "excluded") continue;
-    music_split[p.music] = s, painting_split[p.painting] = s;
-    musics.insert(p.music), paintings.insert(p.painting);
-  }
-  for (const auto& q : T.data.preferences) {
-    auto a = music_split.find(q.music), b = painting_split.find(q.chosen), c = painting_split.find(q.rejected);
-    if (a != music_split.end() && b != painting_split.end() && c != painting_split.end() && a->second == b->second &&
-        b->second == c->second)
-      musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
-  }
-  // The judge: the default architecture in the variant asked for, or the paper's (paper_small), fresh
-  // from the seed or as --init / --ref has it.
-  MPJudgeConfig mc;
-  if (cfg.man == "last") mc.man_layers = {"block_16_project_BN"};
-  if (!paper_small) mc.variant = cfg.variant;
-  mc.va_head = cfg.va_weight > 0 && cfg.variant == Variant::Man;
-  mc.music_inputs = cfg.music_inputs;
-  mc.descriptor_version = cfg.descriptor_version;
-  mc.music_emotion_input = cfg.music_emotion_input;
-  mc.v1_descriptors = cfg.v1_descriptors;
-  mc.descriptor_dim = music_descriptor_dim(mc.descriptor_version, mc.music_emotion_input, mc.v1_descriptors);
   Checkpoint start;
-  const std::string start_path = !cfg.init.empty() ? cfg.init : cfg.ref;
-  torch::manual_seed(cfg.seed);
-  if (!start_path.empty()) {
-    start = load_checkpoint(start_path);
-    if (start.arch != "paper" && start.arch != "mpjudge")
-      throw Error(
-          ErrorKind::Model,
-          start_path + ": expected a checkpoint of architecture 'mpjudge' or 'paper', found '" + start.arch + "'",
-          "an ensemble is trained one member at a time: pass a member's checkpoint");
-    T.judge = load_judge(start, start_path);
-  } else {
-    T.judge = paper_small ? new_paper_judge(PaperConfig::paper_small()) : new_judge(mc);
-  }
-  // Features: rank 0 first (it fills the on-disk cache), then the others read it.
-  auto tf = Clock::now();
-  // Rank 0 extracts first (on one machine the others then read its cache); the others wait for it as long
+  T.judge = starting_judge(cfg, start);
+
+  // Features: rank 0 first (on one machine the others then read its cache); the others wait for it as long
   // as the store answers, and rank 0 waits for them at most --timeout plus twice its own extraction time.
+  std::set<std::string> musics, paintings;
+  media_used(T.data, musics, paintings);
+  const auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
   T.feat = extract_features(T.data, musics, paintings, *T.judge, cfg, show);
   if (T.dist) T.dist->mark(T.lead ? "features-lead" : "features");
@@ -472,47 +644,8 @@ TrainResult train(const TrainConfig& cfg_in) {
     T.dist->wait("features", others, cfg.timeout_s + 2 * seconds_since(tf));
   }
   const double feature_seconds = seconds_since(tf);
-  {  // media.csv valence/arousal labels, for the emotion variant
-    const size_t nm = T.feat.music_index.size(), np = T.feat.painting_index.size();
-    std::vector<float> mva(nm * 2, 0), pva(np * 2, 0), mmask(nm, 0), pmask(np, 0);
-    size_t labelled_m = 0, labelled_p = 0;
-    for (const auto& md : T.data.media) {
-      if (!md.valence || !md.arousal) continue;
-      auto put = [&](const std::map<std::string, int64_t>& index, std::vector<float>& va, std::vector<float>& mask,
-                     size_t& count) {
-        auto it = index.find(md.path);
-        if (it == index.end()) return;
-        va[size_t(it->second) * 2] = float(*md.valence), va[size_t(it->second) * 2 + 1] = float(*md.arousal);
-        mask[size_t(it->second)] = 1, ++count;
-      };
-      if (md.kind == "music") put(T.feat.music_index, mva, mmask, labelled_m);
-      else put(T.feat.painting_index, pva, pmask, labelled_p);
-    }
-    T.feat.music_va = torch::tensor(mva).view({int64_t(nm), 2});
-    T.feat.painting_va = torch::tensor(pva).view({int64_t(np), 2});
-    T.feat.music_va_mask = torch::tensor(mmask), T.feat.painting_va_mask = torch::tensor(pmask);
-    if (cfg.va_weight > 0 && labelled_m == 0)
-      fail_input(cfg.data + "/media.csv", "music valence/arousal labels for --va-weight", "none");
-    if (!T.judge->learns_scores() && (labelled_m == 0 || labelled_p == 0))
-      fail_input(cfg.data + "/media.csv", "valence and arousal for music and paintings (the emotion baseline's labels)",
-                 std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");
-  }
-  for (const auto& p : T.data.pairs) {
-    const std::string& s = T.data.split.at(p.id);
-    if (s == "excluded") continue;
-    Split& sp = T.splits[s];
-    sp.m.push_back(T.feat.music_index.at(p.music)), sp.p.push_back(T.feat.painting_index.at(p.painting));
-    sp.y.push_back(float(p.score));
-  }
-  for (const auto& q : T.data.preferences) {
-    auto a = music_split.find(q.music), b = painting_split.find(q.chosen), c = painting_split.find(q.rejected);
-    if (a == music_split.end() || b == painting_split.end() || c == painting_split.end() || a->second != b->second ||
-        b->second != c->second)
-      continue;
-    Split& sp = T.splits[a->second];
-    sp.pm.push_back(T.feat.music_index.at(q.music));
-    sp.pw.push_back(T.feat.painting_index.at(q.chosen)), sp.pl.push_back(T.feat.painting_index.at(q.rejected));
-  }
+  load_va_labels(T.data, cfg, T.judge->learns_scores(), T.feat);
+  T.splits = index_splits(T.data, T.feat);
   const Split& train_split = T.splits["train"];
   if (train_split.y.size() < size_t(cfg.batch))
     fail_input(cfg.data + "/split.json", "at least one batch (" + std::to_string(cfg.batch) + ") of train pairs",
@@ -522,138 +655,43 @@ TrainResult train(const TrainConfig& cfg_in) {
                "at least one batch (" + std::to_string(cfg.batch) + ") of preferences within the train split",
                std::to_string(train_split.pm.size()));
 
-  T.judge->set_training(true);
-  for (auto& p : T.module().named_parameters()) {
-    T.names.push_back(p.key());
-    T.params.push_back(p.value());
-  }
-  for (auto& p : T.params) T.m.push_back(torch::zeros_like(p)), T.v.push_back(torch::zeros_like(p));
-  const size_t n_items = cfg.stage == "sft" ? train_split.y.size() : train_split.pm.size();
-  T.steps_per_epoch = std::max<int64_t>(1, int64_t(n_items) / cfg.batch);
-  T.total_steps = cfg.steps > 0 ? cfg.steps : cfg.epochs * T.steps_per_epoch;
+  T.start_optimiser();
+  const std::string state_path = cfg.out + "/state.mpjc";
   if (cfg.resume && T.lead) {
     if (access(state_path.c_str(), F_OK) != 0)
       fail_usage("train: --resume " + cfg.out + ": no state.mpjc yet", "start the run again without --resume");
     T.load_state(state_path);
   }
-  if (T.dist) {  // everyone starts from rank 0's parameters, moments and step
-    std::vector<torch::Tensor> all;
-    for (size_t k = 0; k < T.params.size(); ++k)
-      all.push_back(T.params[k].detach()), all.push_back(T.m[k]), all.push_back(T.v[k]);
-    torch::Tensor st = torch::tensor({T.step}, torch::kLong);
-    all.push_back(st);
-    T.dist->broadcast(all);
-    T.step = st.item<int64_t>();
-  }
+  if (T.dist) T.broadcast_state();  // everyone starts from rank 0's parameters, moments and step
+  if (cfg.stage == "dpo") T.score_reference(cfg.init.empty() ? start : load_checkpoint(cfg.ref));
+  if (T.lead && !cfg.resume) write_run_config(T);
 
-  // DPO reference: the frozen SFT model's scores on the train preferences, computed once.
-  if (cfg.stage == "dpo") {
-    const Checkpoint ref = cfg.init.empty() ? start : load_checkpoint(cfg.ref);  // start is --ref unless --init
-    std::unique_ptr<Judge> keep = std::move(T.judge);
-    T.judge = load_judge(ref, cfg.ref);
-    T.ref_w = T.scores_nograd(train_split.pm, train_split.pw);
-    T.ref_l = T.scores_nograd(train_split.pm, train_split.pl);
-    T.judge = std::move(keep);
-  }
-
-  if (T.lead) {
-    Json c = T.config_json();
-    c["world_size"] = cfg.world_size;
-    c["threads"] = at::get_num_threads();
-    c["mpjudge"] = version();
-    c["model_config"] = T.judge->config_json();
-    c["train_pairs"] = train_split.y.size();
-    c["train_preferences"] = train_split.pm.size();
-    c["total_steps"] = T.total_steps;
-    std::ifstream corpus(cfg.data + "/corpus.json");
-    if (corpus) c["corpus"] = Json::parse(corpus, nullptr, false);
-    if (!cfg.resume) write_file_atomic(cfg.out + "/config.json", c.dump(2) + "\n");
-  }
-
-  // Metrics file: on resume keep only what the checkpointed steps wrote.
-  std::string metrics_path = cfg.out + "/metrics.jsonl";
-  if (T.lead) {
-    std::string kept;
-    if (cfg.resume) {
-      std::ifstream f(metrics_path);
-      for (std::string line; std::getline(f, line);) {
-        Json j = Json::parse(line, nullptr, false);
-        if (!j.is_discarded() && j.value("step", int64_t(1) << 60) <= T.step) kept += line + "\n";
-      }
-    }
-    write_file_atomic(metrics_path, kept);
-  }
-  std::FILE* metrics = T.lead ? std::fopen(metrics_path.c_str(), "a") : nullptr;
+  std::FILE* metrics = T.lead ? open_metrics(cfg.out + "/metrics.jsonl", cfg.resume, T.step) : nullptr;
   const int64_t eval_every = cfg.eval_every > 0 ? cfg.eval_every : T.steps_per_epoch;
-
   Progress bar("train " + cfg.stage, size_t(T.total_steps), !show);
   bar.tick(size_t(T.step));
   const auto tl = Clock::now();
-  const Split& S = train_split;
-  const double inv_batch = 1.0 / double(cfg.batch);
   while (T.step < T.total_steps) {
-    const int64_t t = T.step;
-    for (auto& p : T.params) p.mutable_grad() = torch::Tensor();
-    double loss_value = 0, reg_part = 0;
-    for (int shard = cfg.rank; shard < cfg.grad_shards; shard += cfg.world_size) {
-      torch::Tensor loss;
-      if (cfg.stage == "sft") {
-        loss = T.regression_loss(T.batch_of(t, S.y.size(), 1, shard), S) * inv_batch;
-      } else {
-        // Preferences set the epochs; the regression term walks its own permutation of the pairs.
-        torch::Tensor l_dpo = T.dpo_loss(T.batch_of(t, S.pm.size(), 2, shard), S) * inv_batch;
-        torch::Tensor l_reg = T.regression_loss(T.batch_of(t, S.y.size(), 3, shard), S) * inv_batch;
-        reg_part += l_reg.item<double>();
-        loss = l_dpo + cfg.lambda * l_reg;
-      }
-      loss.backward();  // gradients accumulate over this process's shards, in shard order
-      loss_value += loss.item<double>();
-    }
-    std::vector<torch::Tensor> grads;
-    for (auto& p : T.params) grads.push_back(p.grad().defined() ? p.grad() : torch::zeros_like(p));
-    if (T.dist) {
-      torch::Tensor lv = torch::tensor({loss_value, reg_part}, torch::kDouble);
-      T.dist->allreduce_sum(grads, lv);
-      loss_value = lv[0].item<double>(), reg_part = lv[1].item<double>();
-    }
-    // Global gradient-norm clipping, then AdamW (decoupled weight decay; biases and norms too, as torch).
-    double sq = 0;
-    for (auto& g : grads) sq += g.pow(2).sum().item<double>();
-    const double gnorm = std::sqrt(sq);
-    const double scale = cfg.clip > 0 && gnorm > cfg.clip ? cfg.clip / (gnorm + 1e-6) : 1.0;
-    const double lr = T.lr_at(t);
-    const double bc1 = 1 - std::pow(cfg.beta1, double(t + 1)), bc2 = 1 - std::pow(cfg.beta2, double(t + 1));
-    {
-      torch::NoGradGuard ng;
-      for (size_t k = 0; k < T.params.size(); ++k) {
-        torch::Tensor g = grads[k] * scale;
-        T.m[k].mul_(cfg.beta1).add_(g, 1 - cfg.beta1);
-        T.v[k].mul_(cfg.beta2).addcmul_(g, g, 1 - cfg.beta2);
-        T.params[k].mul_(1 - lr * cfg.weight_decay);
-        torch::Tensor denom = (T.v[k] / bc2).sqrt_().add_(cfg.eps);
-        T.params[k].addcdiv_(T.m[k], denom, -lr / bc1);
-      }
-    }
-    T.step = t + 1;
+    const Trainer::StepLog log = T.train_step();
     if (metrics) {
       Json j{{"step", T.step},     {"epoch", double(T.step) / double(T.steps_per_epoch)},
-             {"loss", loss_value}, {"lr", lr},
-             {"grad_norm", gnorm}, {"seconds", std::round(seconds_since(tl) * 1000) / 1000}};
-      if (cfg.stage == "dpo") j["regression_loss"] = reg_part;
+             {"loss", log.loss},   {"lr", log.lr},
+             {"grad_norm", log.grad_norm}, {"seconds", std::round(seconds_since(tl) * 1000) / 1000}};
+      if (cfg.stage == "dpo") j["regression_loss"] = log.regression_loss;
       std::fprintf(metrics, "%s\n", j.dump().c_str());
       std::fflush(metrics);
     }
     char status[96];
-    std::snprintf(status, sizeof status, "loss %.4f", loss_value);
+    std::snprintf(status, sizeof status, "loss %.4f", log.loss);
     bar.tick(1, status);
     const bool last = T.step == T.total_steps;
     if (T.lead && (T.step % eval_every == 0 || last)) {
-      EvalResult r = T.evaluate("val");
-      Json j{{"step", T.step},
-             {"val_srcc", std::isfinite(r.srcc) ? Json(r.srcc) : Json(nullptr)},
-             {"val_mae", std::isfinite(r.mae) ? Json(r.mae) : Json(nullptr)},
-             {"val_pref_acc", std::isfinite(r.pref_acc) ? Json(r.pref_acc) : Json(nullptr)}};
-      std::fprintf(metrics, "%s\n", j.dump().c_str());
+      const Metrics r = T.evaluate("val");
+      Json e{{"step", T.step},
+             {"val_srcc", metric_or_null(r.srcc)},
+             {"val_mae", metric_or_null(r.mae)},
+             {"val_pref_acc", metric_or_null(r.pref_acc)}};
+      std::fprintf(metrics, "%s\n", e.dump().c_str());
       std::fflush(metrics);
     }
     if (T.lead && (T.step % cfg.ckpt_every == 0 || last)) {
@@ -667,33 +705,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   TrainResult res;
   res.steps = T.step;
   res.feature_seconds = feature_seconds;
-  if (T.lead) {
-    Checkpoint ck = T.judge->checkpoint();
-    ck.meta["trained"] = {{"stage", cfg.stage}, {"steps", T.step}, {"seed", cfg.seed}, {"data", cfg.data}};
-    std::ifstream corpus(cfg.data + "/corpus.json");
-    if (corpus) {
-      Json c = Json::parse(corpus, nullptr, false);
-      if (!c.is_discarded())
-        ck.meta["trained"]["corpus"] = {{"version", c.value("corpus", "")}, {"seed", c.value("seed", 0)}};
-    }
-    res.model = cfg.out + "/model.mpjc";
-    save_checkpoint(res.model, ck);
-    Json summary{{"model", res.model}, {"stage", cfg.stage}, {"steps", T.step}};
-    for (const char* split : {"val", "test", "test_style", "test_music"}) {
-      EvalResult r = T.evaluate(split);
-      if (r.n_pairs == 0) continue;
-      summary[split] = {{"srcc", r.srcc},
-                        {"mae", r.mae},
-                        {"pref_acc", std::isfinite(r.pref_acc) ? Json(r.pref_acc) : Json(nullptr)},
-                        {"pairs", r.n_pairs},
-                        {"preferences", r.n_prefs}};
-      if (std::string(split) == "val") res.val_srcc = r.srcc, res.val_pref_acc = r.pref_acc;
-    }
-    res.seconds = seconds_since(t0);
-    summary["seconds"] = res.seconds;
-    summary["feature_seconds"] = feature_seconds;
-    write_file_atomic(cfg.out + "/summary.json", summary.dump(2) + "\n");
-  }
+  if (T.lead) finish(T, res, feature_seconds, t0);
   if (T.dist) T.dist->barrier();
   res.seconds = seconds_since(t0);
   return res;
