@@ -78,9 +78,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    std::vector<MpdProblem> problems;
-    const MpdDataset d = read_mpd(data, problems);
-    if (!problems.empty()) throw Error(ErrorKind::Input, problems[0].str());
+    const MpdDataset d = read_mpd_checked(data);
     std::set<std::string> heldout;  // music of val and test pairs
     for (const auto& p : d.pairs) {
       auto it = d.split.find(p.id);

@@ -62,16 +62,19 @@ int main(int argc, char** argv) {
   for (auto& t : th) t.join();
   const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, size_t(p * double(lat.size())))]; };
+  auto pct = [&](double p) {
+    return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, size_t(p * double(lat.size())))];
+  };
   int errors = failures;
   std::string st;
   for (auto [k, v] : statuses) {
     if (k != 200) errors += v;
     st += (st.empty() ? "" : ",") + std::string("\"") + std::to_string(k) + "\":" + std::to_string(v);
   }
-  printf("{\"clients\":%d,\"seconds\":%.1f,\"ok\":%zu,\"errors\":%d,\"connection_failures\":%d,\"statuses\":{%s},"
-         "\"rps\":%.2f,\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f}\n",
-         clients, wall, lat.size(), errors, int(failures), st.c_str(), double(lat.size()) / wall, pct(0.5), pct(0.99),
-         lat.empty() ? 0.0 : lat.back());
+  printf(
+      "{\"clients\":%d,\"seconds\":%.1f,\"ok\":%zu,\"errors\":%d,\"connection_failures\":%d,\"statuses\":{%s},"
+      "\"rps\":%.2f,\"p50_ms\":%.1f,\"p99_ms\":%.1f,\"max_ms\":%.1f}\n",
+      clients, wall, lat.size(), errors, int(failures), st.c_str(), double(lat.size()) / wall, pct(0.5), pct(0.99),
+      lat.empty() ? 0.0 : lat.back());
   return 0;
 }

@@ -20,8 +20,8 @@ PKGS=(
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 # --tests: also what the test suite needs beyond the build: Debian's Chromium for the web page test,
 # iproute2 for the multi-host training test (network namespaces), and a second General MIDI soundfont
-# (MuseScore General Lite) for the descriptors' ground-truth test.
-[ "${1:-}" = "--tests" ] && PKGS+=(chromium iproute2 musescore-general-soundfont-small)
+# (MuseScore General Lite) for the descriptors' ground-truth test, and clang-format for the format check.
+[ "${1:-}" = "--tests" ] && PKGS+=(chromium iproute2 musescore-general-soundfont-small clang-format)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -17,7 +17,8 @@ TEST(Optim, AdamWMatchesTorchOverTwentySteps) {
   std::vector<torch::Tensor> m, v;
   for (auto& p : ours) m.push_back(torch::zeros_like(p)), v.push_back(torch::zeros_like(p));
   const AdamWOptions o{2e-2, 0.9, 0.999, 1e-8, 0.05};
-  torch::optim::AdamW ref(theirs, torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay));
+  torch::optim::AdamW ref(
+      theirs, torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).eps(o.eps).weight_decay(o.weight_decay));
   double max_diff = 0;
   for (int64_t t = 0; t < 20; ++t) {
     std::vector<torch::Tensor> grads;
@@ -51,9 +52,9 @@ TEST(Optim, LossesOnHandValues) {
   EXPECT_NEAR(rank_loss_sum(pred, target, 0.05).item<double>(), 0.25 / 3 * 3, 1e-6);
   EXPECT_NEAR(rank_loss_sum(torch::tensor({0.1, 0.2}), torch::tensor({0.5, 0.5}), 0.05).item<double>(), 0.0, 1e-9);
   // DPO: margin = (0.6 - 0.5) - (0.4 - 0.45) = 0.15; beta 20 -> -log sigmoid(3) = log(1 + e^-3).
-  const double dpo = dpo_loss_sum(torch::tensor({0.6}), torch::tensor({0.4}), torch::tensor({0.5}),
-                                  torch::tensor({0.45}), 20.0)
-                         .item<double>();
+  const double dpo =
+      dpo_loss_sum(torch::tensor({0.6}), torch::tensor({0.4}), torch::tensor({0.5}), torch::tensor({0.45}), 20.0)
+          .item<double>();
   EXPECT_NEAR(dpo, std::log1p(std::exp(-3.0)), 1e-5);
   // Chosen already far ahead: the loss vanishes; behind: it grows linearly in beta * margin.
   EXPECT_LT(dpo_loss_sum(torch::tensor({1.0}), torch::tensor({0.0}), torch::tensor({0.0}), torch::tensor({0.0}), 20.0)

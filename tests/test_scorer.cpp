@@ -63,8 +63,8 @@ TEST(MPJudgeNet, ModulatedModelDependsOnMusicAndTrains) {
   EXPECT_GT(a.maps[0].abs().max().item<float>(), 0.0f);
   // Gradients reach the MAN blocks and the music encoder through the frozen trunk.
   a.score.sum().backward();
-  for (const char* name : {"man.0.feat.weight", "man.1.gamma.weight", "global_man.gamma.weight", "music.mlp.0.weight",
-                           "head.2.weight"}) {
+  for (const char* name :
+       {"man.0.feat.weight", "man.1.gamma.weight", "global_man.gamma.weight", "music.mlp.0.weight", "head.2.weight"}) {
     auto params = net->named_parameters();
     ASSERT_TRUE(params.contains(name)) << name;
     ASSERT_TRUE(params[name].grad().defined()) << name;
@@ -197,9 +197,9 @@ TEST(ExportFixture, Write) {
   torch::NoGradGuard no_grad;
   torch::Tensor image = MobileNetV2::input_from(load_image(data("painting_224_a.png")));
   MusicInput mi = random_music(1, 11);
-  PaintingInput pi{net->trunk_map(image),
-                   torch::tensor(painting_descriptor_vector(describe_image(load_image(data("painting_224_a.png")))))
-                       .unsqueeze(0)};
+  PaintingInput pi{
+      net->trunk_map(image),
+      torch::tensor(painting_descriptor_vector(describe_image(load_image(data("painting_224_a.png"))))).unsqueeze(0)};
   MPJudgeOutput o = net->forward(pi, mi);
   auto dump = [&](const torch::Tensor& x, const std::string& name) {
     torch::Tensor c = x.contiguous();

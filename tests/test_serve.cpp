@@ -102,7 +102,7 @@ std::vector<std::string> common_args(const std::string& dir) {
 
 // An annotation project: 6 music x 6 paintings to rate, and 4 comparisons.
 std::string make_project(const std::string& dir) {
-  const std::vector<std::string> music{"pitch_3s_22k.wav", "chord_22k.flac", "chord_22k.ogg",
+  const std::vector<std::string> music{"pitch_3s_22k.wav", "chord_22k.flac",    "chord_22k.ogg",
                                        "chord_44k.mp3",    "mel_input_22k.wav", "tone440_stereo_44k.wav"};
   const std::vector<std::string> paintings{"painting_224_a.png", "painting_224_b.png", "gradient_32.png",
                                            "gradient_32.jpg",    "gradient_32.bmp",    "gradient_32.webp"};
@@ -168,10 +168,9 @@ TEST(Serve, ScoresRanksServesMapsAndCountsRequests) {
   ASSERT_TRUE(again);
   EXPECT_DOUBLE_EQ(json::parse(again->body)["score"].get<double>(), score);
 
-  httplib::MultipartFormDataItems rank{part("music", data("pitch_3s_22k.wav")),
-                                       part("painting", data("painting_224_a.png")),
-                                       part("painting", data("painting_224_b.png")),
-                                       part("painting", data("gradient_32.png"))};
+  httplib::MultipartFormDataItems rank{
+      part("music", data("pitch_3s_22k.wav")), part("painting", data("painting_224_a.png")),
+      part("painting", data("painting_224_b.png")), part("painting", data("gradient_32.png"))};
   auto rr = cli.Post("/v1/rank", rank);
   ASSERT_TRUE(rr);
   ASSERT_EQ(rr->status, 200) << rr->body;
@@ -206,15 +205,17 @@ TEST(Serve, ErrorsAreJsonWithTheRightStatus) {
   }());
   auto cli = srv.client();
   // 400: a field missing, an empty upload, a corrupt file of a known kind.
-  expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav"))}), 400);
+  expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav"))}),
+                    400);
   expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{{"music", "", "x.wav", ""},
-                                                                         part("painting", data("gradient_32.png"))}),
+                                                                          part("painting", data("gradient_32.png"))}),
                     400);
   std::string wav = slurp(data("pitch_3s_22k.wav")).substr(0, 60);
   expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{{"music", wav, "cut.wav", ""},
-                                                                         part("painting", data("gradient_32.png"))}),
+                                                                          part("painting", data("gradient_32.png"))}),
                     400);
-  expect_json_error(cli.Post("/v1/rank", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav"))}), 400);
+  expect_json_error(cli.Post("/v1/rank", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav"))}),
+                    400);
   // 403: another site's page posting here, or a host name that is not this loopback server (DNS
   // rebinding); the same origin is fine.
   const httplib::MultipartFormDataItems pair{part("music", data("pitch_3s_22k.wav")),
@@ -232,20 +233,22 @@ TEST(Serve, ErrorsAreJsonWithTheRightStatus) {
   EXPECT_EQ(same->status, 200) << same->body;
   // 415: the wrong kind of file in a field.
   expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("gradient_32.png")),
-                                                                         part("painting", data("gradient_32.png"))}),
+                                                                          part("painting", data("gradient_32.png"))}),
                     415);
   expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
-                                                                         part("painting", data("chord_22k.flac"))}),
+                                                                          part("painting", data("chord_22k.flac"))}),
                     415);
   // 413: a body over --max-upload-mb.
-  expect_json_error(cli.Post("/v1/score", httplib::MultipartFormDataItems{{"music", std::string(1500000, 'x'), "big.wav", ""},
-                                                                         part("painting", data("gradient_32.png"))}),
-                    413);
+  expect_json_error(
+      cli.Post("/v1/score", httplib::MultipartFormDataItems{{"music", std::string(1500000, 'x'), "big.wav", ""},
+                                                            part("painting", data("gradient_32.png"))}),
+      413);
   // 404: unknown routes, maps that do not exist, annotation when it is off, and paths that try to escape.
   expect_json_error(cli.Get("/v1/nothing"), 404);
   expect_json_error(cli.Get("/v1/maps/0123456789abcdef0123456789abcdef/0.png"), 404);
   expect_json_error(cli.Get("/v1/annotate/next"), 404);
-  for (const char* p : {"/../../etc/passwd", "/v1/maps/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/app.js/../../x"}) {
+  for (const char* p :
+       {"/../../etc/passwd", "/v1/maps/../../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/app.js/../../x"}) {
     auto r = cli.Get(p);
     ASSERT_TRUE(r) << p;
     EXPECT_TRUE(r->status == 404 || r->status == 400) << p << " -> " << r->status;
@@ -273,7 +276,7 @@ TEST(Serve, FullQueueAnswers429AndTheRestSucceed) {
     th.emplace_back([&, k] {
       auto cli = srv.client();
       auto r = cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", clips[size_t(k)]),
-                                                                    part("painting", data("painting_224_b.png"))});
+                                                                     part("painting", data("painting_224_b.png"))});
       status[size_t(k)] = r ? r->status : -1;
       if (r && r->status != 200) expect_json_error(r, 429);
     });
@@ -324,20 +327,24 @@ TEST(Annotate, TokensIsolationPathsAndExport) {
   ASSERT_TRUE(media);
   EXPECT_EQ(media->status, 200);
   EXPECT_EQ(media->body, slurp(data("pitch_3s_22k.wav")));
-  for (const char* p : {"../annotations.sqlite", "/etc/passwd", "music/../../annotations.sqlite", "music/.hidden",
-                        "music/nothere.wav"})
+  for (const char* p :
+       {"../annotations.sqlite", "/etc/passwd", "music/../../annotations.sqlite", "music/.hidden", "music/nothere.wav"})
     expect_json_error(cli.Get("/v1/annotate/media?path=" + httplib::detail::encode_query_param(p), bearer(ann)), 404);
 
   // Bad answers: wrong field, out of range, unknown task.
   const std::string task = std::to_string(t["id"].get<int64_t>());
-  expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"rating\": 6}", "application/json"), 400);
+  expect_json_error(
+      cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"rating\": 6}", "application/json"), 400);
   // 2^32 + 1 and -(2^32) + 3 would read as 1 and 3 if narrowed to int before the range check.
   for (const char* big : {"4294967297", "-4294967293", "18446744073709551617"})
-    expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann),
-                               "{\"task\": " + task + ", \"rating\": " + big + "}", "application/json"),
+    expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"rating\": " + big + "}",
+                               "application/json"),
                       400);
-  expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"choice\": \"a\"}", "application/json"), 400);
-  expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": 99999, \"rating\": 3}", "application/json"), 404);
+  expect_json_error(
+      cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": " + task + ", \"choice\": \"a\"}", "application/json"),
+      400);
+  expect_json_error(
+      cli.Post("/v1/annotate/answer", bearer(ann), "{\"task\": 99999, \"rating\": 3}", "application/json"), 404);
   expect_json_error(cli.Post("/v1/annotate/answer", bearer(ann), "not json", "application/json"), 400);
 
   // ann rates every rating task 5 (the first one 4, then changed to 5); bob rates them 1..5 in turn.
@@ -355,8 +362,12 @@ TEST(Annotate, TokensIsolationPathsAndExport) {
     json ta = json::parse(cli.Get("/v1/annotate/next", bearer(ann))->body)["task"];
     json tb = json::parse(cli.Get("/v1/annotate/next", bearer(bob))->body)["task"];
     if (ta.is_null() && tb.is_null()) break;
-    if (!ta.is_null()) post(ann, ta["kind"] == "rate" ? json{{"task", ta["id"]}, {"rating", 5}} : json{{"task", ta["id"]}, {"choice", "a"}});
-    if (!tb.is_null()) post(bob, tb["kind"] == "rate" ? json{{"task", tb["id"]}, {"rating", 1 + k % 5}} : json{{"task", tb["id"]}, {"choice", k % 2 ? "a" : "b"}});
+    if (!ta.is_null())
+      post(ann,
+           ta["kind"] == "rate" ? json{{"task", ta["id"]}, {"rating", 5}} : json{{"task", ta["id"]}, {"choice", "a"}});
+    if (!tb.is_null())
+      post(bob, tb["kind"] == "rate" ? json{{"task", tb["id"]}, {"rating", 1 + k % 5}}
+                                     : json{{"task", tb["id"]}, {"choice", k % 2 ? "a" : "b"}});
     ++k;
   }
   json mine = json::parse(cli.Get("/v1/annotate/answers", bearer(ann))->body);
@@ -413,7 +424,8 @@ TEST(Annotate, BadTaskFilesAreRefusedWholeNamingTheEntry) {
     std::ofstream(dir + "/t.json") << j.dump();
     return testutil::run_cli("annotate load --project '" + dir + "/proj' --tasks '" + dir + "/t.json'");
   };
-  auto r = load({{"rate", {{{"music", "m/a.wav"}, {"painting", "m/p.png"}}, {{"music", "m/a.wav"}, {"painting", "../x.png"}}}}});
+  auto r = load(
+      {{"rate", {{{"music", "m/a.wav"}, {"painting", "m/p.png"}}, {{"music", "m/a.wav"}, {"painting", "../x.png"}}}}});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("rate[1]"), std::string::npos) << r.err;
   r = load({{"rate", {{{"music", "m/p.png"}, {"painting", "m/p.png"}}}}});
@@ -443,7 +455,8 @@ TEST(Annotate, BadTaskFilesAreRefusedWholeNamingTheEntry) {
 TEST(Annotate, SigkillDuringABurstLosesNoAcknowledgedAnswer) {
   std::string dir = testutil::tmp_dir("annotate_kill");
   std::string project = make_project(dir);
-  std::vector<std::string> tokens{add_annotator(project, "a1"), add_annotator(project, "a2"), add_annotator(project, "a3")};
+  std::vector<std::string> tokens{add_annotator(project, "a1"), add_annotator(project, "a2"),
+                                  add_annotator(project, "a3")};
   auto args = common_args(dir);
   args.insert(args.end(), {"--project", project});
   auto srv = std::make_unique<ServerProcess>(args);

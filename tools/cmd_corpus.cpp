@@ -16,9 +16,11 @@ std::vector<Command> add_corpus_commands(CLI::App& app, CommonOptions& opt) {
   };
   auto o = std::make_shared<Corpus>();
   CorpusBuildOptions& cb = o->cb;
-  auto* corpus = app.add_subcommand("corpus", "MPD-Open: build the open corpus of real media scored by the reference panel");
+  auto* corpus =
+      app.add_subcommand("corpus", "MPD-Open: build the open corpus of real media scored by the reference panel");
   corpus->require_subcommand(1);
-  auto* build = corpus->add_subcommand("build", "Gather, vary, describe and score media into an MPD dataset (docs/corpus.md)");
+  auto* build =
+      corpus->add_subcommand("build", "Gather, vary, describe and score media into an MPD dataset (docs/corpus.md)");
   build->add_option("--out", cb.out, "Dataset folder to create")->required();
   build->add_option("--version", cb.version, "Corpus version: 2 (real recordings with listener emotions), 1 (v1)")
       ->capture_default_str();

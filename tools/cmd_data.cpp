@@ -34,7 +34,8 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
   validate->add_option("DIR", o->dir, "Dataset folder")->required();
   add_output_options(validate, opt);
   auto* stats = data->add_subcommand(
-      "stats", "Counts, score histogram, inter-rater agreement (Krippendorff's alpha, ICC) and the single-rater ceiling");
+      "stats",
+      "Counts, score histogram, inter-rater agreement (Krippendorff's alpha, ICC) and the single-rater ceiling");
   stats->add_option("DIR", o->dir, "Dataset folder")->required();
   stats->add_option("--histogram-png", o->hist_png, "Also draw the score histogram here");
   add_output_options(stats, opt);
@@ -45,7 +46,8 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
   split->add_option("--seed", so.seed, "Random seed")->capture_default_str();
   split->add_option("--val", so.val, "Share of music pieces and paintings for validation")->capture_default_str();
   split->add_option("--test", so.test, "Share for test")->capture_default_str();
-  split->add_option("--style-key", so.style_key, "painting_source, music_source, or '' for none")->capture_default_str();
+  split->add_option("--style-key", so.style_key, "painting_source, music_source, or '' for none")
+      ->capture_default_str();
   split->add_option("--test-music", so.test_music_sources, "Music sources held out as test_music (comma-separated)")
       ->delimiter(',');
   split
@@ -70,8 +72,10 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
                const std::vector<MpdProblem> problems = validate_mpd(o->dir);
                if (opt.json) {
                  Json list = Json::array();
-                 for (const auto& p : problems) list.push_back({{"file", p.file}, {"row", p.row}, {"message", p.message}});
-                 std::printf("%s\n", Json{{"dataset", o->dir}, {"problems", list}, {"ok", problems.empty()}}.dump(2).c_str());
+                 for (const auto& p : problems)
+                   list.push_back({{"file", p.file}, {"row", p.row}, {"message", p.message}});
+                 std::printf("%s\n",
+                             Json{{"dataset", o->dir}, {"problems", list}, {"ok", problems.empty()}}.dump(2).c_str());
                } else {
                  for (const auto& p : problems) std::printf("%s\n", p.str().c_str());
                  std::printf("%s: %zu problem(s)\n", o->dir.c_str(), problems.size());
@@ -80,7 +84,8 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
              }
              if (import->parsed()) {
                const MpdDataset d = import_authors_json(o->json_file, o->dir);
-               std::printf("%s\n", Json{{"imported", o->json_file}, {"out", o->dir}, {"pairs", d.pairs.size()}}.dump().c_str());
+               std::printf("%s\n",
+                           Json{{"imported", o->json_file}, {"out", o->dir}, {"pairs", d.pairs.size()}}.dump().c_str());
                return kOk;
              }
              const MpdDataset ds = read_mpd_checked(o->dir);
@@ -90,8 +95,8 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
                if (!o->hist_png.empty()) {
                  std::vector<std::string> labels;
                  for (int i = 0; i < 10; ++i) labels.push_back(std::to_string(i / 10.0).substr(0, 3));
-                 write_bar_chart_png(st.histogram, labels, "MPD score histogram (" + std::to_string(st.pairs) + " pairs)",
-                                     o->hist_png);
+                 write_bar_chart_png(st.histogram, labels,
+                                     "MPD score histogram (" + std::to_string(st.pairs) + " pairs)", o->hist_png);
                  j["histogram_png"] = o->hist_png;
                }
                emit(j, opt.json);
@@ -107,7 +112,8 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
                return kOk;
              }
              export_authors_json(ds, o->json_file);
-             std::printf("%s\n", Json{{"exported", o->dir}, {"out", o->json_file}, {"pairs", ds.pairs.size()}}.dump().c_str());
+             std::printf("%s\n",
+                         Json{{"exported", o->dir}, {"out", o->json_file}, {"pairs", ds.pairs.size()}}.dump().c_str());
              return kOk;
            }}};
 }

@@ -46,7 +46,8 @@ std::vector<Command> add_media_commands(CLI::App& app, CommonOptions& opt) {
                                       "posteriors for music; cached by content hash");
   features->add_option("--painting", f->painting, "Painting file");
   features->add_option("--music", f->music, "Music file");
-  features->add_option("--cache-dir", f->cache_dir, "Feature cache folder (default $MPJUDGE_CACHE or ~/.cache/mpjudge)");
+  features->add_option("--cache-dir", f->cache_dir,
+                       "Feature cache folder (default $MPJUDGE_CACHE or ~/.cache/mpjudge)");
   features->add_flag("--no-cache", f->no_cache, "Neither read nor write the cache");
   features->add_flag("--values", f->values, "Include the full feature vector");
   add_output_options(features, opt);

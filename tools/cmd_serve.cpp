@@ -1,11 +1,11 @@
 // `mpjudge serve` and `mpjudge annotate ...`: flags only; the work is in src/serve and src/annotate.
 #include "cmd_serve.h"
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <memory>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "annotate/store.h"
 #include "common/files.h"
@@ -47,7 +47,7 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
     s->add_option("--project,--data", st->project, "Annotation project folder")->required();
     add_output_options(s, opt);
   }
-  load->add_option("--tasks", st->tasks, "Task file (JSON; docs/annotation.md)")->required();
+  load->add_option("--tasks", st->tasks, "Task file (JSON; docs/server.md, Annotation)")->required();
   add->add_option("--name", st->name, "Annotator name")->required();
   exp->add_option("--out", st->out, "Dataset folder to write")->required();
   exp->add_flag("--force", st->force, "Replace an existing folder");

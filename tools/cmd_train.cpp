@@ -21,90 +21,48 @@ extern char** environ;
 
 namespace mpjudge::cli {
 
+namespace {
+
+// One flag per TrainField: --NAME with '_' as '-'.
+struct AddFlag {
+  CLI::App* t;
+  static std::string flag(const TrainField& f) {
+    std::string n = std::string("--") + f.name;
+    for (auto& ch : n)
+      if (ch == '_') ch = '-';
+    return n;
+  }
+  static void decorate(CLI::Option* o, const TrainField& f) {
+    if (f.required)
+      o->required();
+    else
+      o->capture_default_str();
+    if (f.env) o->envname(f.env);
+  }
+  template <class T>
+  void operator()(const TrainField& f, T& v) const {
+    decorate(t->add_option(flag(f), v, f.help), f);
+  }
+  void operator()(const TrainField& f, bool& v) const { t->add_flag(flag(f), v, f.help); }
+  void operator()(const TrainField& f, Variant& v) const {
+    t->add_option_function<std::string>(
+        flag(f),
+        [&v](const std::string& name) {
+          const std::optional<Variant> parsed = variant_from_name(name);
+          if (!parsed)
+            throw CLI::ValidationError("--variant",
+                                       std::string("expected ") + variant_names() + ", found '" + name + "'");
+          v = *parsed;
+        },
+        f.help);
+  }
+};
+
+}  // namespace
+
 CLI::App* add_train_command(CLI::App& app, TrainConfig& c, CommonOptions& opt) {
   auto* t = app.add_subcommand("train", "Train MPJudge: regression (sft), then preference optimisation (dpo)");
-  t->add_option("--data", c.data, "MPD dataset folder (with split.json)")->required();
-  t->add_option("--out", c.out, "Run folder (config.json, metrics.jsonl, curves, state.mpjc, model.mpjc)")->required();
-  t->add_option("--stage", c.stage, "sft | dpo")->capture_default_str();
-  t->add_option("--ref", c.ref, "dpo: frozen reference checkpoint (the SFT model; also the starting point)");
-  t->add_option("--init", c.init, "Start from this checkpoint instead of a fresh model");
-  t->add_flag("--resume", c.resume, "Continue the run in --out from its last checkpoint");
-  t->add_option("--man", c.man, "MAN placement of a fresh model: all (14x14 and 7x7 stages) | last (7x7 only)")
-      ->capture_default_str();
-  t->add_option_function<std::string>(
-      "--variant",
-      [&c](const std::string& name) {
-        const std::optional<Variant> v = variant_from_name(name);
-        if (!v)
-          throw CLI::ValidationError("--variant",
-                                     std::string("expected ") + variant_names() + ", found '" + name + "'");
-        c.variant = *v;
-      },
-      "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small (the "
-      "authors' ViT-AdaIN from pixels; docs/evaluation.md). Default man");
-  t->add_option("--va-weight", c.va_weight,
-                "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)")
-      ->capture_default_str();
-  t->add_option("--music-inputs", c.music_inputs,
-                "Music encoder of a fresh model: all (log-mel CNN + pitch posteriors + descriptors) | descriptors")
-      ->capture_default_str();
-  t->add_option("--descriptor-version", c.descriptor_version,
-                "Music descriptors of a fresh model: 2 (tempo/mode confidences; docs/descriptors.md) | 1 (as before "
-                "2026-12)")
-      ->capture_default_str();
-  t->add_flag("--music-emotion-input", c.music_emotion_input,
-              "A fresh model also reads the music-emotion estimator's valence and arousal (descriptor version 2)");
-  t->add_flag("--v1-descriptors", c.v1_descriptors,
-              "A fresh model also reads version 1's tempo, mode and key strength (descriptor version 2)");
-  t->add_option("--loss", c.loss, "sft regression loss: l1 | mse")->capture_default_str();
-  t->add_option("--rank-weight", c.rank_weight, "sft: weight of the in-batch pairwise ranking term")
-      ->capture_default_str();
-  t->add_option("--rank-margin", c.rank_margin, "sft: margin of the ranking term")->capture_default_str();
-  t->add_option("--lr", c.lr, "Peak learning rate (AdamW); 0 = 1e-3 for sft, 2e-4 for dpo")->capture_default_str();
-  t->add_option("--lr-min", c.lr_min, "Final learning rate of the cosine schedule")->capture_default_str();
-  t->add_option("--weight-decay", c.weight_decay, "AdamW decoupled weight decay")->capture_default_str();
-  t->add_option("--beta1", c.beta1, "AdamW beta1")->capture_default_str();
-  t->add_option("--beta2", c.beta2, "AdamW beta2")->capture_default_str();
-  t->add_option("--eps", c.eps, "AdamW epsilon")->capture_default_str();
-  t->add_option("--warmup", c.warmup, "Share of the steps with linear warm-up")->capture_default_str();
-  t->add_option("--clip", c.clip, "Global gradient-norm clip (0 = off)")->capture_default_str();
-  t->add_option("--epochs", c.epochs, "Passes over the train pairs (sft) or preferences (dpo); 0 = 4 for sft, 2 for dpo")->capture_default_str();
-  t->add_option("--steps", c.steps, "Optimiser steps (overrides --epochs when > 0)")->capture_default_str();
-  t->add_option("--batch", c.batch, "Global batch size")->capture_default_str();
-  t->add_option("--grad-shards", c.grad_shards,
-                "The batch is computed as this many equal shards (summed in order); processes take shards round "
-                "robin, so any process count that divides it gives the same arithmetic")
-      ->capture_default_str();
-  t->add_option("--beta", c.beta, "dpo: inverse temperature on score differences")->capture_default_str();
-  t->add_option("--lambda", c.lambda, "dpo: weight of the regression term")->capture_default_str();
-  t->add_option("--crop-frames", c.crop_frames, "Log-mel frames per training clip")->capture_default_str();
-  t->add_option("--ckpt-every", c.ckpt_every, "Steps between checkpoints")->capture_default_str();
-  t->add_option("--eval-every", c.eval_every, "Steps between validations (0 = every epoch)")->capture_default_str();
-  t->add_option("--seed", c.seed, "Seed (initialisation and batch order)")->capture_default_str();
-  t->add_option("--feature-threads", c.feature_threads, "Feature extraction workers (0 = cores)")
-      ->capture_default_str();
-  t->add_option("--cache-dir", c.cache_dir, "Feature cache folder (default $MPJUDGE_CACHE or ~/.cache/mpjudge)");
-  t->add_option("--nproc", c.nproc, "Data-parallel processes on this machine")->capture_default_str();
-  // torch.distributed's launcher conventions: each flag falls back to the variable torchrun, SLURM
-  // scripts and Kubernetes jobs set (docs/training.md).
-  t->add_option("--rank", c.rank, "This process's rank (multi-machine)")->envname("RANK")->capture_default_str();
-  t->add_option("--world-size", c.world_size, "Total processes over all machines")
-      ->envname("WORLD_SIZE")
-      ->capture_default_str();
-  t->add_option("--master-addr", c.master_addr, "Address of rank 0 (hosts the TCPStore)")
-      ->envname("MASTER_ADDR")
-      ->capture_default_str();
-  t->add_option("--master-port", c.master_port, "Port of rank 0's TCPStore")
-      ->envname("MASTER_PORT")
-      ->capture_default_str();
-  t->add_option("--interface", c.interface, "Network interface for Gloo (default: the one that routes to the master)")
-      ->envname("GLOO_SOCKET_IFNAME");
-  t->add_option("--timeout", c.timeout_s,
-                "Seconds to wait for the store, the other ranks and each collective before giving up")
-      ->capture_default_str();
-  t->add_option("--local-world-size", c.local_world, "Processes of this job on this machine (threads per process)")
-      ->envname("LOCAL_WORLD_SIZE");
-  t->add_flag("--quiet", c.quiet, "No progress bar");
+  visit_train_fields(c, AddFlag{t});
   add_output_options(t, opt);
   return t;
 }

@@ -9,9 +9,11 @@
 
 namespace mpjudge::cli {
 
-std::vector<Command> add_media_commands(CLI::App& app, CommonOptions& opt);   // describe, features, info
-std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt);   // score, rank, explain, init-model, ensemble
-std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt);    // data validate|stats|split|import-json|export-json
+std::vector<Command> add_media_commands(CLI::App& app, CommonOptions& opt);  // describe, features, info
+std::vector<Command> add_judge_commands(CLI::App& app,
+                                        CommonOptions& opt);  // score, rank, explain, init-model, ensemble
+std::vector<Command> add_data_commands(CLI::App& app,
+                                       CommonOptions& opt);  // data validate|stats|split|import-json|export-json
 std::vector<Command> add_corpus_commands(CLI::App& app, CommonOptions& opt);  // corpus build|panel
 std::vector<Command> add_eval_commands(CLI::App& app, CommonOptions& opt);    // eval, report
 

@@ -1,6 +1,6 @@
 """Python side of mpjudge for converters, exports and golden references (Debian python3-torch):
 the .mpjc checkpoint reader/writer (docs/checkpoint.md) and the `paper` architecture in PyTorch with the
-parameter names of the authors' released code (DESIGN.md 1.2). Not used at run time by mpjudge itself."""
+parameter names of the authors' released code (src/model/paper.h). Not used at run time by mpjudge itself."""
 import hashlib
 import json
 import os

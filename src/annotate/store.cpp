@@ -126,15 +126,15 @@ AnnotationStore::AnnotationStore(const std::string& project, bool create) : proj
   const std::string db = project + "/annotations.sqlite";
   struct stat st {};
   if (!create && stat(db.c_str(), &st) != 0)
-    throw Error(ErrorKind::Input,
-                project + ": expected an annotation project (annotations.sqlite), found none",
+    throw Error(ErrorKind::Input, project + ": expected an annotation project (annotations.sqlite), found none",
                 "create one with `mpjudge annotate load --project " + project + " --tasks TASKS.json`");
   if (create) {
     std::error_code ec;
     fs::create_directories(project + "/media", ec);
     if (ec) fail_usage(project + ": cannot create the project folder (" + ec.message() + ")");
   }
-  if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
+  if (sqlite3_open_v2(db.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_FULLMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -250,7 +250,9 @@ size_t AnnotationStore::load_tasks(const std::string& task_file) {
   try {
     for (const auto& [p, kind] : kinds) {
       auto src = sources.find(p);
-      Stmt s(db_, "INSERT INTO media(path, kind, source) VALUES (?1, ?2, ?3) ON CONFLICT(path) DO UPDATE SET source = excluded.source");
+      Stmt s(db_,
+             "INSERT INTO media(path, kind, source) VALUES (?1, ?2, ?3) ON CONFLICT(path) DO UPDATE SET source = "
+             "excluded.source");
       s.bind(1, p).bind(2, kind).bind(3, src != sources.end() ? src->second : std::string("unknown")).step();
     }
     for (const auto& it : items) {
@@ -330,8 +332,10 @@ void AnnotationStore::save_answer(int64_t annotator, int64_t task_id, const std:
          "ON CONFLICT(annotator, task) DO UPDATE SET rating = excluded.rating, choice = excluded.choice, "
          "answered = excluded.answered");
   s.bind(1, annotator).bind(2, task_id);
-  if (kind == "rate") s.bind(3, int64_t(rating)).bind_null(4);
-  else s.bind_null(3).bind(4, choice);
+  if (kind == "rate")
+    s.bind(3, int64_t(rating)).bind_null(4);
+  else
+    s.bind_null(3).bind(4, choice);
   s.bind(5, now_utc()).step();
 }
 
@@ -411,7 +415,8 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
       while (m.step()) source[m.s(0)] = m.s(1), kind[m.s(0)] = m.s(2);
       Stmt r(db_,
              "SELECT t.id, t.music, t.painting, n.name, a.rating FROM answers a JOIN tasks t ON t.id = a.task "
-             "JOIN annotators n ON n.id = a.annotator WHERE t.kind = 'rate' AND a.rating IS NOT NULL ORDER BY t.id, n.name");
+             "JOIN annotators n ON n.id = a.annotator WHERE t.kind = 'rate' AND a.rating IS NOT NULL ORDER BY t.id, "
+             "n.name");
       std::map<int64_t, std::vector<double>> by_task;
       std::map<int64_t, std::pair<std::string, std::string>> pair_media;
       while (r.step()) {
@@ -432,7 +437,8 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
       }
       Stmt c(db_,
              "SELECT t.id, t.music, t.painting, t.painting_b, SUM(a.choice = 'a'), COUNT(*) FROM answers a "
-             "JOIN tasks t ON t.id = a.task WHERE t.kind = 'compare' AND a.choice IS NOT NULL GROUP BY t.id ORDER BY t.id");
+             "JOIN tasks t ON t.id = a.task WHERE t.kind = 'compare' AND a.choice IS NOT NULL GROUP BY t.id ORDER BY "
+             "t.id");
       while (c.step()) {
         const int64_t na = c.i(4), n = c.i(5);
         if (2 * na == n) {
@@ -440,8 +446,8 @@ ExportSummary AnnotationStore::export_mpd(const std::string& out, bool force) {
           continue;
         }
         const bool a_wins = 2 * na > n;
-        d.preferences.push_back({"c" + std::to_string(c.i(0)), c.s(1), a_wins ? c.s(2) : c.s(3), a_wins ? c.s(3) : c.s(2),
-                                 int(n), double(a_wins ? na : n - na) / double(n), 0});
+        d.preferences.push_back({"c" + std::to_string(c.i(0)), c.s(1), a_wins ? c.s(2) : c.s(3),
+                                 a_wins ? c.s(3) : c.s(2), int(n), double(a_wins ? na : n - na) / double(n), 0});
         used.insert(c.s(1)), used.insert(c.s(2)), used.insert(c.s(3));
       }
       exec("COMMIT");

@@ -8,9 +8,9 @@
 //   PROJECT/media/...            the task media, copied in by load_tasks
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +26,7 @@ struct Annotator {
 
 struct AnnotationTask {
   int64_t id = 0;
-  std::string kind;  // "rate" | "compare"
+  std::string kind;                         // "rate" | "compare"
   std::string music, painting, painting_b;  // media paths relative to PROJECT/media; painting_b for compare
 };
 
@@ -57,7 +57,7 @@ class AnnotationStore {
 
   static constexpr int kRatingMin = 1, kRatingMax = 5;
 
-  // Task file (JSON, docs/annotation.md): {"rate": [{"music", "painting"}], "compare": [{"music", "a", "b"}],
+  // Task file (JSON, docs/server.md "Annotation"): {"rate": [{"music", "painting"}], "compare": [{"music", "a", "b"}],
   // "sources": {path: label}}, media paths relative to the file's folder. Checks every entry first (file,
   // entry and field named on error), then copies the media and adds the tasks in one transaction: all or
   // nothing. Already-loaded tasks are skipped. Returns the number of new tasks.

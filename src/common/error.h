@@ -1,6 +1,6 @@
 // Helpers that build mpjudge::Error with the house message shape:
 //   "<file>: expected <what>, found <what>"  (+ an optional HINT line printed by the CLI).
-// Not a logging facility: see log.h.
+// Not a logging facility: progress and messages go to stderr from the CLI (common/progress.h).
 #pragma once
 
 #include <mpjudge/mpjudge.h>

@@ -16,12 +16,13 @@ Json summary(const std::vector<float>& v) {
   for (float x : v)
     sum += x, sq += double(x) * x, mn = std::min(mn, double(x)), mx = std::max(mx, double(x)), nonzero += x != 0;
   const double mean = v.empty() ? 0 : sum / double(v.size());
-  return Json{{"mean", json_number(mean, 5)},
-              {"std", json_number(std::sqrt(std::max(0.0, sq / double(std::max<size_t>(1, v.size())) - mean * mean)), 5)},
-              {"min", json_number(mn, 5)},
-              {"max", json_number(mx, 5)},
-              {"l2_norm", json_number(std::sqrt(sq), 5)},
-              {"nonzero", nonzero}};
+  return Json{
+      {"mean", json_number(mean, 5)},
+      {"std", json_number(std::sqrt(std::max(0.0, sq / double(std::max<size_t>(1, v.size())) - mean * mean)), 5)},
+      {"min", json_number(mn, 5)},
+      {"max", json_number(mx, 5)},
+      {"l2_norm", json_number(std::sqrt(sq), 5)},
+      {"nonzero", nonzero}};
 }
 
 std::string midi_name(int midi) {
@@ -37,9 +38,7 @@ Json json_number(double v, int decimals) {
   return std::round(v * scale) / scale;
 }
 
-Json json_number(const std::optional<double>& v, int decimals) {
-  return v ? json_number(*v, decimals) : Json(nullptr);
-}
+Json json_number(const std::optional<double>& v, int decimals) { return v ? json_number(*v, decimals) : Json(nullptr); }
 
 Json json_ms_since(std::chrono::steady_clock::time_point t0) {
   return json_number(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(), 1);

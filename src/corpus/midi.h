@@ -16,12 +16,12 @@ struct MidiKey {
 };
 
 struct MidiVariation {
-  int transpose = 0;         // semitones, drums (channel 10) untouched
-  double tempo = 1.0;        // playback speed factor (>1 faster)
-  bool flip_mode = false;    // major -> parallel minor (lower 3rd, 6th, 7th) or minor -> major
-  int program = -1;          // 0..127: every melodic program change replaced; -1 = keep
+  int transpose = 0;          // semitones, drums (channel 10) untouched
+  double tempo = 1.0;         // playback speed factor (>1 faster)
+  bool flip_mode = false;     // major -> parallel minor (lower 3rd, 6th, 7th) or minor -> major
+  int program = -1;           // 0..127: every melodic program change replaced; -1 = keep
   std::vector<int> programs;  // non-empty: melodic channel c plays programs[c % size] (an ensemble); wins over program
-  std::string name() const;  // "orig", "t+5_x1.25_minor_p48", ...
+  std::string name() const;   // "orig", "t+5_x1.25_minor_p48", ...
 };
 
 class MidiFile {

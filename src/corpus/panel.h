@@ -68,8 +68,8 @@ struct Rater {
 struct PanelConfig {
   int raters = 7;
   uint64_t seed = 1;
-  double weight_spread = 0.35;                // log-normal spread of each rater's weights around the base weights
-  double bias_sd = 0.25;                      // per-rater leniency on the latent scale
+  double weight_spread = 0.35;              // log-normal spread of each rater's weights around the base weights
+  double bias_sd = 0.25;                    // per-rater leniency on the latent scale
   double noise_min = 0.6, noise_max = 0.8;  // per-rater rating noise (latent sd)
   // Paired comparison (v2 preferences): a rater comparing two paintings for one piece judges the
   // difference of its own latent coherences with noise comparison_noise_ratio x its rating noise, and

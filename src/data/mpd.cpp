@@ -206,9 +206,10 @@ MpdDataset read_mpd_checked(const std::string& root) {
   std::vector<MpdProblem> problems;
   MpdDataset d = read_mpd(root, problems);
   if (!problems.empty())
-    throw Error(ErrorKind::Input,
-                problems[0].str() + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
-                "run `mpjudge data validate " + root + "` for the full list");
+    throw Error(
+        ErrorKind::Input,
+        problems[0].str() + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
+        "run `mpjudge data validate " + root + "` for the full list");
   return d;
 }
 

@@ -23,11 +23,20 @@ std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -149,8 +158,8 @@ std::string calibration(const std::vector<std::pair<std::string, EvalOutput>>& r
     for (size_t b = 0; b < 10; ++b)
       if (n[b] >= 5) pts += fmt(P(sp[b] / n[b], false), 1) + "," + fmt(P(sm[b] / n[b], true), 1) + " ";
     o << "<polyline points=\"" << pts << "\" fill=\"none\" stroke=\"" << colour(k) << "\" stroke-width=\"2\"/>";
-    o << "<text x=\"" << S + 4 << "\" y=\"" << m + 16.0 * double(k) << "\" style=\"fill:" << colour(k) << "\" class=\"leg\">"
-      << esc(res[k].first) << "</text>";
+    o << "<text x=\"" << S + 4 << "\" y=\"" << m + 16.0 * double(k) << "\" style=\"fill:" << colour(k)
+      << "\" class=\"leg\">" << esc(res[k].first) << "</text>";
   }
   o << "<text x=\"" << S / 2 << "\" y=\"" << S - 8 << "\" class=\"tick\">mean predicted (bins of 0.1)</text>";
   o << "<text x=\"12\" y=\"" << S / 2 << "\" class=\"tick\" transform=\"rotate(-90 12 " << S / 2
@@ -204,12 +213,14 @@ ReportSummary write_report(const ReportOptions& opt) {
   h << "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>mpjudge report: " << esc(opt.split)
     << " split</title><style>"
        "body{font:15px/1.45 system-ui,sans-serif;color:#1a1a1a;background:#fff;margin:1.5rem;max-width:80rem}"
-       "table{border-collapse:collapse;margin:1rem 0}th,td{border-bottom:1px solid #ccc;padding:.25rem .7rem;text-align:right}"
+       "table{border-collapse:collapse;margin:1rem 0}th,td{border-bottom:1px solid #ccc;padding:.25rem "
+       ".7rem;text-align:right}"
        "th:first-child,td:first-child{text-align:left}.ci{color:#555;font-size:.85em}"
        ".charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{margin:0}svg text{font:11px system-ui,sans-serif;fill:#333}"
        "svg .t{font-weight:600;font-size:12px}svg .lab{text-anchor:end}svg .tick{text-anchor:middle}"
        "svg .grid{stroke:#e3e3e3}svg .ci{stroke:#111;stroke-width:2}svg .frame{fill:none;stroke:#999}"
-       "svg .diag{stroke:#999;stroke-dasharray:4 3}.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}"
+       "svg .diag{stroke:#999;stroke-dasharray:4 "
+       "3}.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(15rem,1fr));gap:1rem}"
        ".gallery img{width:100%;display:block}.gallery figcaption{font-size:.85em}"
        "</style></head><body>";
   h << "<h1>mpjudge evaluation report</h1><p>Dataset <code>" << esc(opt.data) << "</code>, split <b>" << esc(opt.split)

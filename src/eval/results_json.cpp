@@ -4,9 +4,9 @@
 namespace mpjudge {
 
 Json to_json(const Metrics& m) {
-  return Json{{"srcc", json_number(m.srcc)},  {"plcc", json_number(m.plcc)}, {"krcc", json_number(m.krcc)},
-              {"mae", json_number(m.mae)},    {"rmse", json_number(m.rmse)}, {"pref_acc", json_number(m.pref_acc)},
-              {"n_pairs", m.n_pairs},         {"n_prefs", m.n_prefs}};
+  return Json{{"srcc", json_number(m.srcc)}, {"plcc", json_number(m.plcc)}, {"krcc", json_number(m.krcc)},
+              {"mae", json_number(m.mae)},   {"rmse", json_number(m.rmse)}, {"pref_acc", json_number(m.pref_acc)},
+              {"n_pairs", m.n_pairs},        {"n_prefs", m.n_prefs}};
 }
 
 Json to_json(const EvalOutput& r, const std::string& model, const std::string& split) {
@@ -29,7 +29,8 @@ Json to_json(const ReportSummary& rs) {
   Json runs = Json::array();
   for (size_t k = 0; k < rs.results.size(); ++k) {
     const auto& [name, r] = rs.results[k];
-    Json run{{"name", name}, {"srcc", json_number(r.report.point.srcc)}, {"pref_acc", json_number(r.report.point.pref_acc)}};
+    Json run{
+        {"name", name}, {"srcc", json_number(r.report.point.srcc)}, {"pref_acc", json_number(r.report.point.pref_acc)}};
     if (k > 0) {  // the first run's advantage over this one, paired bootstrap
       Json d = Json::object();
       for (const auto& [key, x] : rs.vs_first[k - 1])
@@ -106,10 +107,9 @@ Json to_json(const CorpusBuildResult& r, const CorpusBuildOptions& opt) {
            {"seconds", json_number(r.seconds, 1)}};
   for (const auto& [k, c] : st.music_by_kind) out["music_by_kind"][k] = Json{{"clips", c.clips}, {"pairs", c.pairs}};
   if (r.version >= 2)
-    out["preference_check"] = {
-        {"pairs", r.preference_check.pairs},
-        {"preference_agrees_with_latent", json_number(r.preference_check.preference_agrees)},
-        {"mean_score_agrees_with_latent", json_number(r.preference_check.mean_score_agrees)}};
+    out["preference_check"] = {{"pairs", r.preference_check.pairs},
+                               {"preference_agrees_with_latent", json_number(r.preference_check.preference_agrees)},
+                               {"mean_score_agrees_with_latent", json_number(r.preference_check.mean_score_agrees)}};
   return out;
 }
 

@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 #include "common/error.h"

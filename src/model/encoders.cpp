@@ -13,9 +13,7 @@
 #include "model/tf_graph.h"
 
 namespace mpjudge {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 std::string weights_root() {
   if (const char* env = getenv("MPJUDGE_WEIGHTS")) {

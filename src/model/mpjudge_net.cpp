@@ -20,45 +20,66 @@ int64_t stage_channels(const std::string& layer) {
 
 }  // namespace
 
+// Each field of MPJudgeConfig once: its JSON key, the member, and the value a checkpoint that lacks the key
+// had (format-1 checkpoints have no painting descriptors; those before 2026-12 read descriptors version 1).
+template <class Config, class Visitor>
+void visit_config_fields(Config& c, Visitor&& v) {
+  const MPJudgeConfig d;
+  v("variant", c.variant, Variant::Man);
+  v("man_layers", c.man_layers, d.man_layers);
+  v("man_hidden", c.man_hidden, d.man_hidden);
+  v("music_dim", c.music_dim, d.music_dim);
+  v("n_mels", c.n_mels, d.n_mels);
+  v("pitch_dim", c.pitch_dim, d.pitch_dim);
+  v("descriptor_dim", c.descriptor_dim, d.descriptor_dim);
+  v("head_hidden", c.head_hidden, d.head_hidden);
+  v("painting_descriptor_dim", c.painting_descriptor_dim, int64_t(0));
+  v("va_head", c.va_head, false);
+  v("music_inputs", c.music_inputs, std::string("all"));
+  v("descriptor_version", c.descriptor_version, 1);
+  v("music_emotion_input", c.music_emotion_input, false);
+  v("v1_descriptors", c.v1_descriptors, false);
+}
+
+namespace {
+
+struct ToJson {
+  nlohmann::json& j;
+  template <class T>
+  void operator()(const char* key, const T& v, const T&) const {
+    j[key] = v;
+  }
+  void operator()(const char* key, const Variant& v, const Variant&) const { j[key] = variant_name(v); }
+};
+
+struct FromJson {
+  const nlohmann::json& j;
+  template <class T>
+  void operator()(const char* key, T& v, const T& absent) const {
+    v = j.value(key, absent);
+  }
+  void operator()(const char* key, Variant& v, const Variant& absent) const {
+    const std::string name = j.value(key, std::string(variant_name(absent)));
+    const std::optional<Variant> parsed = variant_from_name(name);
+    if (!parsed || *parsed == Variant::PaperSmall)
+      throw Error(ErrorKind::Model,
+                  "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + name + "'");
+    v = *parsed;
+  }
+};
+
+}  // namespace
+
 nlohmann::json MPJudgeConfig::to_json() const {
-  return {{"variant", variant_name(variant)},
-          {"man_layers", man_layers},
-          {"man_hidden", man_hidden},
-          {"music_dim", music_dim},
-          {"n_mels", n_mels},
-          {"pitch_dim", pitch_dim},
-          {"descriptor_dim", descriptor_dim},
-          {"head_hidden", head_hidden},
-          {"painting_descriptor_dim", painting_descriptor_dim},
-          {"va_head", va_head},
-          {"music_inputs", music_inputs},
-          {"descriptor_version", descriptor_version},
-          {"music_emotion_input", music_emotion_input},
-          {"v1_descriptors", v1_descriptors}};
+  nlohmann::json j = nlohmann::json::object();
+  visit_config_fields(*this, ToJson{j});
+  return j;
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   MPJudgeConfig c;
   try {
-    const std::string v = j.value("variant", std::string("man"));
-    const std::optional<Variant> parsed = variant_from_name(v);
-    if (!parsed || *parsed == Variant::PaperSmall)
-      throw Error(ErrorKind::Model,
-                  "MPJudge config: variant must be man, late_fusion, embedding or emotion, found '" + v + "'");
-    c.variant = *parsed;
-    c.man_layers = j.value("man_layers", c.man_layers);
-    c.man_hidden = j.value("man_hidden", c.man_hidden);
-    c.music_dim = j.value("music_dim", c.music_dim);
-    c.n_mels = j.value("n_mels", c.n_mels);
-    c.pitch_dim = j.value("pitch_dim", c.pitch_dim);
-    c.descriptor_dim = j.value("descriptor_dim", c.descriptor_dim);
-    c.head_hidden = j.value("head_hidden", c.head_hidden);
-    c.painting_descriptor_dim = j.value("painting_descriptor_dim", int64_t(0));  // absent: format 1
-    c.va_head = j.value("va_head", false);
-    c.music_inputs = j.value("music_inputs", std::string("all"));
-    c.descriptor_version = j.value("descriptor_version", 1);
-    c.music_emotion_input = j.value("music_emotion_input", false);
-    c.v1_descriptors = j.value("v1_descriptors", false);
+    visit_config_fields(c, FromJson{j});
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }
@@ -274,7 +295,8 @@ MPJudgeOutput MPJudgeNetImpl::forward(const PaintingInput& painting, const Music
             : trunk->graph().run(torch::Tensor(), {next}, {{config.man_layers[k], y}}).at(next);
   }
   torch::Tensor pooled = x.mean({2, 3});  // [B, 1280]
-  if (config.painting_descriptor_dim > 0) pooled = torch::cat({pooled, global_man->forward(painting.descriptors, m)}, 1);
+  if (config.painting_descriptor_dim > 0)
+    pooled = torch::cat({pooled, global_man->forward(painting.descriptors, m)}, 1);
   out.score = torch::sigmoid(head->forward(pooled)).squeeze(-1);
   return out;
 }

@@ -104,8 +104,8 @@ struct MusicEncoderImpl : torch::nn::Module {
 TORCH_MODULE(MusicEncoder);
 
 struct MPJudgeOutput {
-  torch::Tensor score;              // [B] in [0, 1]
-  std::vector<torch::Tensor> maps;  // per MAN block: [B, H, W] (none for the other variants)
+  torch::Tensor score;                  // [B] in [0, 1]
+  std::vector<torch::Tensor> maps;      // per MAN block: [B, H, W] (none for the other variants)
   torch::Tensor music_va, painting_va;  // emotion variant: [B, 2] valence, arousal in [-1, 1]
 };
 

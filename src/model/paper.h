@@ -1,4 +1,4 @@
-// The paper's MPJudge network, exactly as the authors' released code lays it out (DESIGN.md 1.2):
+// The paper's MPJudge network, exactly as the authors' released code lays it out:
 // a ViT-like visual encoder (16x16 patches, learned positions, no CLS token) whose blocks inject the
 // music embedding by AdaIN (Modality-Adaptive Normalization), a mel-image CNN music encoder, and a
 // mean-pooled linear head. Parameter names match the authors' state_dict under the prefixes
@@ -28,7 +28,7 @@ struct PaperConfig {
   double adain_eps = 1e-5;  // added to the (unbiased) standard deviation, as the authors do
 
   static PaperConfig paper() { return {}; }
-  static PaperConfig paper_small() {  // trainable on 2 CPU cores: ~123 ms per pair (DESIGN.md 2)
+  static PaperConfig paper_small() {  // trainable on 2 CPU cores: ~123 ms per training pair
     PaperConfig c;
     c.layers = 6;
     c.width = 256;

@@ -3,9 +3,9 @@
 // workers + queue requests already admitted gets 429 at once instead of waiting.
 #include "serve/server.h"
 
-#include <mpjudge/mpjudge.h>
 #include <httplib.h>
 #include <malloc.h>
+#include <mpjudge/mpjudge.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -106,8 +106,7 @@ class Metrics {
 
 class ScorerPool {
  public:
-  ScorerPool(const std::string& model, const FeatureOptions& fo, int workers, int queue)
-      : capacity_(workers + queue) {
+  ScorerPool(const std::string& model, const FeatureOptions& fo, int workers, int queue) : capacity_(workers + queue) {
     for (int i = 0; i < workers; ++i) scorers_.push_back(std::make_unique<Scorer>(model, fo));
     for (auto& s : scorers_) free_.push_back(s.get());
   }
@@ -286,7 +285,8 @@ struct Server {
     }
     nlohmann::json ranking = nlohmann::json::array();
     for (const auto& e : (*lease)->rank(music, paths))
-      ranking.push_back({{"painting", names[e.painting]}, {"sha256", fs::path(e.painting).stem().string()}, {"score", e.score}});
+      ranking.push_back(
+          {{"painting", names[e.painting]}, {"sha256", fs::path(e.painting).stem().string()}, {"score", e.score}});
     send_json(res, 200, {{"music", {{"sha256", msha}}}, {"ranking", ranking}});
   }
 
@@ -395,7 +395,8 @@ struct Server {
     svr.Post("/v1/rank", wrap("/v1/rank", [this](const httplib::Request& q, httplib::Response& r) { rank(q, r); }));
     svr.Get(R"(/v1/maps/([0-9a-f]{32})/([0-9]{1,2})\.png)",
             wrap("/v1/maps", [this](const httplib::Request& req, httplib::Response& res) {
-              const std::string png = opt.work_dir + "/maps/" + req.matches[1].str() + "/" + req.matches[2].str() + ".png";
+              const std::string png =
+                  opt.work_dir + "/maps/" + req.matches[1].str() + "/" + req.matches[2].str() + ".png";
               if (!fs::exists(png)) throw HttpError{404, "no such modulation map"};
               std::vector<uint8_t> b = read_file(png, 64 << 20);
               res.set_content(reinterpret_cast<const char*>(b.data()), b.size(), "image/png");
@@ -410,56 +411,66 @@ struct Server {
       });
     }
     // Annotation: the token decides who is answering; there is no way to name another annotator.
-    svr.Post("/v1/annotate/login", wrap("/v1/annotate/login", [this](const httplib::Request& req, httplib::Response& res) {
+    svr.Post("/v1/annotate/login",
+             wrap("/v1/annotate/login", [this](const httplib::Request& req, httplib::Response& res) {
                send_json(res, 200, {{"progress", progress_json(auth(req).id)}});
              }));
     svr.Get("/v1/annotate/next", wrap("/v1/annotate/next", [this](const httplib::Request& req, httplib::Response& res) {
               Annotator a = auth(req);
               auto t = store->next_task(a.id);
-              send_json(res, 200, {{"task", t ? task_json(*t) : nlohmann::json(nullptr)}, {"progress", progress_json(a.id)}});
+              send_json(res, 200,
+                        {{"task", t ? task_json(*t) : nlohmann::json(nullptr)}, {"progress", progress_json(a.id)}});
             }));
-    svr.Get("/v1/annotate/answers", wrap("/v1/annotate/answers", [this](const httplib::Request& req, httplib::Response& res) {
+    svr.Get("/v1/annotate/answers",
+            wrap("/v1/annotate/answers", [this](const httplib::Request& req, httplib::Response& res) {
               Annotator a = auth(req);
               nlohmann::json list = nlohmann::json::array();
               for (const auto& x : store->answers(a.id)) {
                 nlohmann::json j{{"task", x.task}, {"kind", x.kind}, {"answered_at", x.answered_at}};
-                if (x.kind == "rate") j["rating"] = x.rating;
-                else j["choice"] = x.choice;
+                if (x.kind == "rate")
+                  j["rating"] = x.rating;
+                else
+                  j["choice"] = x.choice;
                 list.push_back(j);
               }
               send_json(res, 200, {{"annotator", a.name}, {"answers", list}});
             }));
-    svr.Post("/v1/annotate/answer", wrap("/v1/annotate/answer", [this](const httplib::Request& req, httplib::Response& res) {
-               Annotator a = auth(req);
-               nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
-               if (j.is_discarded() || !j.is_object() || !j.contains("task") || !j["task"].is_number_integer())
-                 throw HttpError{400, "expected a JSON body {\"task\": ID, \"rating\": 1-5} or {\"task\": ID, \"choice\": \"a\"|\"b\"}"};
-               const int64_t task = j["task"].get<int64_t>();
-               auto t = store->task(task);
-               if (!t) throw HttpError{404, "no task " + std::to_string(task)};
-               if (t->kind == "rate") {
-                 if (!j.contains("rating") || !j["rating"].is_number_integer())
-                   throw HttpError{400, "task " + std::to_string(task) + " is a rating task: expected an integer 'rating' 1-5"};
-                 // Range-checked as a 64-bit value: narrowing first would turn 2^32 + 1 into a valid 1.
-                 const int64_t rating = j["rating"].is_number_unsigned() && j["rating"].get<uint64_t>() > uint64_t(INT64_MAX)
-                                            ? INT64_MAX
-                                            : j["rating"].get<int64_t>();
-                 store->answer_rating(a.id, task, rating);
-               } else {
-                 if (!j.contains("choice") || !j["choice"].is_string())
-                   throw HttpError{400, "task " + std::to_string(task) + " is a comparison: expected 'choice' \"a\" or \"b\""};
-                 store->answer_choice(a.id, task, j["choice"].get<std::string>());
-               }
-               send_json(res, 200, {{"saved", true}, {"task", task}, {"progress", progress_json(a.id)}});
-             }));
-    svr.Get("/v1/annotate/media", wrap("/v1/annotate/media", [this](const httplib::Request& req, httplib::Response& res) {
+    svr.Post(
+        "/v1/annotate/answer", wrap("/v1/annotate/answer", [this](const httplib::Request& req, httplib::Response& res) {
+          Annotator a = auth(req);
+          nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
+          if (j.is_discarded() || !j.is_object() || !j.contains("task") || !j["task"].is_number_integer())
+            throw HttpError{
+                400, "expected a JSON body {\"task\": ID, \"rating\": 1-5} or {\"task\": ID, \"choice\": \"a\"|\"b\"}"};
+          const int64_t task = j["task"].get<int64_t>();
+          auto t = store->task(task);
+          if (!t) throw HttpError{404, "no task " + std::to_string(task)};
+          if (t->kind == "rate") {
+            if (!j.contains("rating") || !j["rating"].is_number_integer())
+              throw HttpError{400,
+                              "task " + std::to_string(task) + " is a rating task: expected an integer 'rating' 1-5"};
+            // Range-checked as a 64-bit value: narrowing first would turn 2^32 + 1 into a valid 1.
+            const int64_t rating = j["rating"].is_number_unsigned() && j["rating"].get<uint64_t>() > uint64_t(INT64_MAX)
+                                       ? INT64_MAX
+                                       : j["rating"].get<int64_t>();
+            store->answer_rating(a.id, task, rating);
+          } else {
+            if (!j.contains("choice") || !j["choice"].is_string())
+              throw HttpError{400,
+                              "task " + std::to_string(task) + " is a comparison: expected 'choice' \"a\" or \"b\""};
+            store->answer_choice(a.id, task, j["choice"].get<std::string>());
+          }
+          send_json(res, 200, {{"saved", true}, {"task", task}, {"progress", progress_json(a.id)}});
+        }));
+    svr.Get("/v1/annotate/media",
+            wrap("/v1/annotate/media", [this](const httplib::Request& req, httplib::Response& res) {
               auth(req);
               auto file = store->media_file(req.get_param_value("path"));
               if (!file) throw HttpError{404, "no task medium at that path"};
               std::vector<uint8_t> b = read_file(*file, 1ULL << 31);
               std::string kind = sniff(b.data(), b.size());
               static const std::map<std::string, std::string> types = {
-                  {"wav", "audio/wav"}, {"flac", "audio/flac"}, {"ogg", "audio/ogg"}, {"mp3", "audio/mpeg"},
+                  {"wav", "audio/wav"}, {"flac", "audio/flac"}, {"ogg", "audio/ogg"},   {"mp3", "audio/mpeg"},
                   {"png", "image/png"}, {"jpeg", "image/jpeg"}, {"webp", "image/webp"}, {"bmp", "image/bmp"}};
               auto it = types.find(kind);
               res.set_content(reinterpret_cast<const char*>(b.data()), b.size(),

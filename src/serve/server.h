@@ -12,14 +12,14 @@ namespace mpjudge {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;  // 0 = any free port (the chosen one is printed)
-  std::string model;        // checkpoint (already resolved to the default by the CLI)
-  std::string project;      // annotation project folder; "" = no annotation endpoints
-  std::string web_dir;      // index.html, app.js, app.css
-  std::string work_dir;     // uploads (by content hash) and modulation-map PNGs
-  std::string cache_dir;    // feature cache (FeatureOptions::cache_dir)
-  int workers = 0;          // scoring workers, each with its own Scorer; 0 = hardware threads
-  int queue = 16;           // scoring requests that may wait for a worker; beyond that: 429
+  int port = 8080;                        // 0 = any free port (the chosen one is printed)
+  std::string model;                      // checkpoint (already resolved to the default by the CLI)
+  std::string project;                    // annotation project folder; "" = no annotation endpoints
+  std::string web_dir;                    // index.html, app.js, app.css
+  std::string work_dir;                   // uploads (by content hash) and modulation-map PNGs
+  std::string cache_dir;                  // feature cache (FeatureOptions::cache_dir)
+  int workers = 0;                        // scoring workers, each with its own Scorer; 0 = hardware threads
+  int queue = 16;                         // scoring requests that may wait for a worker; beyond that: 429
   int64_t max_upload_bytes = 64LL << 20;  // a whole request body; beyond that: 413
   int max_rank_paintings = 64;
 };
@@ -27,7 +27,7 @@ struct ServeOptions {
 // Loads the model(s) once, binds, calls on_ready(port) and serves until stop_flag is set (checked
 // every 100 ms) or SIGINT/SIGTERM when install_signal_handlers. Throws Error on a bad option, model or
 // web folder, or when the port is taken.
-void serve(const ServeOptions& opt, const std::function<void(int port)>& on_ready, std::atomic<bool>* stop_flag = nullptr,
-           bool install_signal_handlers = true);
+void serve(const ServeOptions& opt, const std::function<void(int port)>& on_ready,
+           std::atomic<bool>* stop_flag = nullptr, bool install_signal_handlers = true);
 
 }  // namespace mpjudge

@@ -105,6 +105,17 @@ torch::Tensor select(const torch::Tensor& t, const torch::Tensor& index) {
   return t.defined() ? t.index_select(0, index) : t;
 }
 
+struct RunFieldsJson {
+  Json& j;
+  template <class T>
+  void operator()(const TrainField& f, const T& v) const {
+    if (f.run) j[f.name] = v;
+  }
+  void operator()(const TrainField& f, const Variant& v) const {
+    if (f.run) j[f.name] = variant_name(v);
+  }
+};
+
 // ---- the trainer -------------------------------------------------------------------------------------
 
 struct Trainer {
@@ -193,8 +204,8 @@ struct Trainer {
       // its media.csv label, where there is one.
       MPJudgeOutput o = outputs(mi, pi);
       torch::Tensor im = torch::tensor(mi, torch::kLong), ip = torch::tensor(pi, torch::kLong);
-      torch::Tensor em = (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) *
-                         feat.music_va_mask.index_select(0, im);
+      torch::Tensor em =
+          (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) * feat.music_va_mask.index_select(0, im);
       torch::Tensor ep = (o.painting_va - feat.painting_va.index_select(0, ip)).pow(2).sum(1) *
                          feat.painting_va_mask.index_select(0, ip);
       return em.sum() + ep.sum();
@@ -204,11 +215,12 @@ struct Trainer {
     torch::Tensor loss = regression_loss_sum(pred, target, cfg.loss);
     if (cfg.va_weight > 0 && o.music_va.defined()) {
       torch::Tensor im = torch::tensor(mi, torch::kLong);
-      torch::Tensor em = (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) *
-                         feat.music_va_mask.index_select(0, im);
+      torch::Tensor em =
+          (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) * feat.music_va_mask.index_select(0, im);
       loss = loss + cfg.va_weight * em.sum();
     }
-    if (cfg.rank_weight > 0 && idx.size() > 1) loss = loss + cfg.rank_weight * rank_loss_sum(pred, target, cfg.rank_margin);
+    if (cfg.rank_weight > 0 && idx.size() > 1)
+      loss = loss + cfg.rank_weight * rank_loss_sum(pred, target, cfg.rank_margin);
     return loss;  // a sum over this rank's samples; divided by the global batch by the caller
   }
 
@@ -242,7 +254,8 @@ struct Trainer {
   // Rank 0's parameters, moments and step to every process.
   void broadcast_state() {
     std::vector<torch::Tensor> all;
-    for (size_t k = 0; k < params.size(); ++k) all.push_back(params[k].detach()), all.push_back(m[k]), all.push_back(v[k]);
+    for (size_t k = 0; k < params.size(); ++k)
+      all.push_back(params[k].detach()), all.push_back(m[k]), all.push_back(v[k]);
     torch::Tensor st = torch::tensor({step}, torch::kLong);
     all.push_back(st);
     dist->broadcast(all);
@@ -346,46 +359,17 @@ struct Trainer {
     for (auto& b : module().named_buffers()) {
       auto it = ck.tensors.find("buffer." + b.key());
       if (it == ck.tensors.end() || !it->second.sizes().equals(b.value().sizes()))
-        throw Error(ErrorKind::Model,
-                    path + ": expected tensor buffer." + b.key() + ", found none or another shape");
+        throw Error(ErrorKind::Model, path + ": expected tensor buffer." + b.key() + ", found none or another shape");
       b.value().copy_(it->second);
     }
     step = ck.meta.at("step").get<int64_t>();
   }
 
+  // The run's fields (visit_train_fields, those marked `run`), for config.json and the --resume check.
   Json config_json() const {
-    return {{"stage", cfg.stage},
-            {"data", cfg.data},
-            {"ref", cfg.ref},
-            {"init", cfg.init},
-            {"man", cfg.man},
-            {"variant", variant_name(cfg.variant)},
-            {"va_weight", cfg.va_weight},
-            {"music_inputs", cfg.music_inputs},
-            {"descriptor_version", cfg.descriptor_version},
-            {"music_emotion_input", cfg.music_emotion_input},
-            {"v1_descriptors", cfg.v1_descriptors},
-            {"loss", cfg.loss},
-            {"rank_weight", cfg.rank_weight},
-            {"rank_margin", cfg.rank_margin},
-            {"lr", cfg.lr},
-            {"lr_min", cfg.lr_min},
-            {"weight_decay", cfg.weight_decay},
-            {"beta1", cfg.beta1},
-            {"beta2", cfg.beta2},
-            {"eps", cfg.eps},
-            {"warmup", cfg.warmup},
-            {"clip", cfg.clip},
-            {"epochs", cfg.epochs},
-            {"steps", cfg.steps},
-            {"batch", cfg.batch},
-            {"grad_shards", cfg.grad_shards},
-            {"beta", cfg.beta},
-            {"lambda", cfg.lambda},
-            {"crop_frames", cfg.crop_frames},
-            {"ckpt_every", cfg.ckpt_every},
-            {"eval_every", cfg.eval_every},
-            {"seed", cfg.seed}};
+    Json j = Json::object();
+    visit_train_fields(cfg, RunFieldsJson{j});
+    return j;
   }
 };
 
@@ -488,7 +472,8 @@ void media_used(const MpdDataset& d, std::set<std::string>& musics, std::set<std
     if (d.split.at(p.id) != "excluded") musics.insert(p.music), paintings.insert(p.painting);
   const MediaSplitIndex index = split_of_media(d);
   for (const auto& q : d.preferences)
-    if (!preference_split(q, index).empty()) musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
+    if (!preference_split(q, index).empty())
+      musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
 }
 
 // media.csv valence/arousal labels of the media in `feat` (the emotion baseline's targets, --va-weight's).
@@ -505,8 +490,10 @@ void load_va_labels(const MpdDataset& d, const TrainConfig& cfg, bool learns_sco
       va[size_t(it->second) * 2] = float(*md.valence), va[size_t(it->second) * 2 + 1] = float(*md.arousal);
       mask[size_t(it->second)] = 1, ++count;
     };
-    if (md.kind == "music") put(feat.music_index, mva, mmask, labelled_m);
-    else put(feat.painting_index, pva, pmask, labelled_p);
+    if (md.kind == "music")
+      put(feat.music_index, mva, mmask, labelled_m);
+    else
+      put(feat.painting_index, pva, pmask, labelled_p);
   }
   feat.music_va = torch::tensor(mva).view({int64_t(nm), 2});
   feat.painting_va = torch::tensor(pva).view({int64_t(np), 2});
@@ -674,9 +661,12 @@ TrainResult train(const TrainConfig& cfg_in) {
   while (T.step < T.total_steps) {
     const Trainer::StepLog log = T.train_step();
     if (metrics) {
-      Json j{{"step", T.step},     {"epoch", double(T.step) / double(T.steps_per_epoch)},
-             {"loss", log.loss},   {"lr", log.lr},
-             {"grad_norm", log.grad_norm}, {"seconds", std::round(seconds_since(tl) * 1000) / 1000}};
+      Json j{{"step", T.step},
+             {"epoch", double(T.step) / double(T.steps_per_epoch)},
+             {"loss", log.loss},
+             {"lr", log.lr},
+             {"grad_norm", log.grad_norm},
+             {"seconds", std::round(seconds_since(tl) * 1000) / 1000}};
       if (cfg.stage == "dpo") j["regression_loss"] = log.regression_loss;
       std::fprintf(metrics, "%s\n", j.dump().c_str());
       std::fflush(metrics);

@@ -64,8 +64,94 @@ struct TrainConfig {
   int timeout_s = 600;    // joining, each collective, and waiting for the other ranks' features (+ 2x rank 0's)
   std::string interface;  // Gloo's network interface; "" = the one that routes to master_addr
   int local_world = 0;    // processes of this job on this machine, for the thread count (0 = nproc, or 1)
-  std::string argv0;  // the executable, for --nproc
+  std::string argv0;      // the executable, for --nproc
 };
+
+// Every field of TrainConfig that a user sets, listed once: `mpjudge train` makes its flags from this list
+// (--NAME with '_' as '-'; bools are flags) and a run's config.json takes the fields marked `run` (checked
+// on --resume). NAME is the JSON key. `v(field, member)` is called for each, in order.
+struct TrainField {
+  const char* name;
+  const char* help;
+  bool run = true;            // part of the run: written to config.json, must match on --resume
+  bool required = false;      // a flag that must be given
+  const char* env = nullptr;  // the flag falls back to this environment variable
+};
+template <class Config, class Visitor>
+void visit_train_fields(Config& c, Visitor&& v) {
+  // what
+  v(TrainField{"stage", "sft | dpo"}, c.stage);
+  v(TrainField{"data", "MPD dataset folder (with split.json)", true, true}, c.data);
+  v(TrainField{"out", "Run folder (config.json, metrics.jsonl, curves, state.mpjc, model.mpjc)", false, true}, c.out);
+  v(TrainField{"ref", "dpo: frozen reference checkpoint (the SFT model; also the starting point)"}, c.ref);
+  v(TrainField{"init", "Start from this checkpoint instead of a fresh model"}, c.init);
+  v(TrainField{"resume", "Continue the run in --out from its last checkpoint", false}, c.resume);
+  v(TrainField{"man", "MAN placement of a fresh model: all (14x14 and 7x7 stages) | last (7x7 only)"}, c.man);
+  v(TrainField{"variant",
+               "Judge of a fresh model: man (MPJudge) | late_fusion | embedding | emotion (baselines) | paper_small "
+               "(the authors' ViT-AdaIN from pixels; docs/evaluation.md); default man"},
+    c.variant);
+  v(TrainField{"va_weight",
+               "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)"},
+    c.va_weight);
+  v(TrainField{"music_inputs",
+               "Music encoder of a fresh model: all (log-mel CNN + pitch posteriors + descriptors) | descriptors"},
+    c.music_inputs);
+  v(TrainField{"descriptor_version",
+               "Music descriptors of a fresh model: 2 (tempo/mode confidences; docs/descriptors.md) | 1 (as before "
+               "2026-12)"},
+    c.descriptor_version);
+  v(TrainField{"music_emotion_input",
+               "A fresh model also reads the music-emotion estimator's valence and arousal (descriptor version 2)"},
+    c.music_emotion_input);
+  v(TrainField{"v1_descriptors",
+               "A fresh model also reads version 1's tempo, mode and key strength (descriptor version 2)"},
+    c.v1_descriptors);
+  // optimisation
+  v(TrainField{"loss", "sft regression loss: l1 | mse"}, c.loss);
+  v(TrainField{"rank_weight", "sft: weight of the in-batch pairwise ranking term"}, c.rank_weight);
+  v(TrainField{"rank_margin", "sft: margin of the ranking term"}, c.rank_margin);
+  v(TrainField{"lr", "Peak learning rate (AdamW); 0 = 1e-3 for sft, 3e-4 for paper_small, 2e-4 for dpo"}, c.lr);
+  v(TrainField{"lr_min", "Final learning rate of the cosine schedule"}, c.lr_min);
+  v(TrainField{"weight_decay", "AdamW decoupled weight decay"}, c.weight_decay);
+  v(TrainField{"beta1", "AdamW beta1"}, c.beta1);
+  v(TrainField{"beta2", "AdamW beta2"}, c.beta2);
+  v(TrainField{"eps", "AdamW epsilon"}, c.eps);
+  v(TrainField{"warmup", "Share of the steps with linear warm-up"}, c.warmup);
+  v(TrainField{"clip", "Global gradient-norm clip (0 = off)"}, c.clip);
+  v(TrainField{"epochs", "Passes over the train pairs (sft) or preferences (dpo); 0 = 4 for sft, 2 for dpo"}, c.epochs);
+  v(TrainField{"steps", "Optimiser steps (overrides --epochs when > 0)"}, c.steps);
+  v(TrainField{"batch", "Global batch size"}, c.batch);
+  v(TrainField{"grad_shards",
+               "The batch is computed as this many equal shards (summed in order); processes take shards round "
+               "robin, so any process count that divides it gives the same arithmetic"},
+    c.grad_shards);
+  v(TrainField{"beta", "dpo: inverse temperature on score differences"}, c.beta);
+  v(TrainField{"lambda", "dpo: weight of the regression term"}, c.lambda);
+  v(TrainField{"crop_frames", "Log-mel frames per training clip"}, c.crop_frames);
+  // bookkeeping
+  v(TrainField{"ckpt_every", "Steps between checkpoints"}, c.ckpt_every);
+  v(TrainField{"eval_every", "Steps between validations (0 = every epoch)"}, c.eval_every);
+  v(TrainField{"seed", "Seed (initialisation and batch order)"}, c.seed);
+  v(TrainField{"feature_threads", "Feature extraction workers (0 = cores)", false}, c.feature_threads);
+  v(TrainField{"cache_dir", "Feature cache folder (default $MPJUDGE_CACHE or ~/.cache/mpjudge)", false}, c.cache_dir);
+  v(TrainField{"quiet", "No progress bar", false}, c.quiet);
+  // distributed: torch.distributed's launcher conventions, each flag falls back to the variable torchrun,
+  // SLURM scripts and Kubernetes jobs set (docs/training.md)
+  v(TrainField{"nproc", "Data-parallel processes on this machine", false}, c.nproc);
+  v(TrainField{"rank", "This process's rank (multi-machine)", false, false, "RANK"}, c.rank);
+  v(TrainField{"world_size", "Total processes over all machines", false, false, "WORLD_SIZE"}, c.world_size);
+  v(TrainField{"master_addr", "Address of rank 0 (hosts the TCPStore)", false, false, "MASTER_ADDR"}, c.master_addr);
+  v(TrainField{"master_port", "Port of rank 0's TCPStore", false, false, "MASTER_PORT"}, c.master_port);
+  v(TrainField{"interface", "Network interface for Gloo (default: the one that routes to the master)", false, false,
+               "GLOO_SOCKET_IFNAME"},
+    c.interface);
+  v(TrainField{"timeout", "Seconds to wait for the store, the other ranks and each collective before giving up", false},
+    c.timeout_s);
+  v(TrainField{"local_world_size", "Processes of this job on this machine (threads per process)", false, false,
+               "LOCAL_WORLD_SIZE"},
+    c.local_world);
+}
 
 struct TrainResult {
   std::string model;  // RUN/model.mpjc

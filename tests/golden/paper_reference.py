@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden reference for mpjudge's `paper` network: an independent PyTorch implementation of the
-architecture in DESIGN.md 1.2 with the parameter names of the authors' released code, at a tiny size.
+architecture of the paper (as in src/model/paper.h) with the parameter names of the authors' released code, at a tiny size.
 It writes the weights as the authors' two state_dicts (model.pt, music.pt), converts them with
 tools/convert_paper_checkpoint.py, and records inputs, outputs (score, per-block modulation maps) and the
 gradient of every parameter for a fixed loss. usage: paper_reference.py REPO OUTDIR"""
