@@ -8,7 +8,8 @@
 #include <cstdio>
 
 #include "common/files.h"
-#include "image/image_internal.h"
+#include "image/bcp37.h"
+#include "image/decode_bytes.h"
 #include "test_util.h"
 
 using namespace mpjudge;

@@ -1,7 +1,7 @@
 // The annotation project (see store.h): SQLite schema, tokens, answers, MPD export.
 #include "annotate/store.h"
 
-#include <openssl/evp.h>
+#include <mpjudge/mpjudge.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -77,15 +77,7 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-std::string sha256(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned k = 0; k < n; ++k) out += hex[md[k] >> 4], out += hex[md[k] & 15];
-  return out;
-}
+std::string sha256(const std::string& s) { return sha256_hex(reinterpret_cast<const uint8_t*>(s.data()), s.size()); }
 
 std::string random_token() {
   unsigned char b[24];

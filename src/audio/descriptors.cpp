@@ -10,7 +10,7 @@
 #include <memory>
 #include <numeric>
 
-#include "audio/audio_internal.h"
+#include "audio/music_emotion.h"
 #include "audio/stft.h"
 #include "common/error.h"
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "audio/audio_internal.h"
+#include "audio/music_emotion.h"
 #include "common/error.h"
 
 namespace mpjudge {

@@ -11,7 +11,7 @@
 #include <regex>
 #include <set>
 
-#include "audio/audio_internal.h"
+#include "audio/music_emotion.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/parallel.h"

@@ -16,7 +16,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
-#include "image/image_internal.h"
+#include "image/decode_bytes.h"
 
 namespace mpjudge {
 namespace {

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "common/error.h"
-#include "image/image_internal.h"
+#include "image/bcp37.h"
 
 namespace mpjudge {
 namespace {

@@ -4,10 +4,10 @@
 
 #include <mpjudge/mpjudge.h>
 
-#include "audio/audio_internal.h"
+#include "audio/decode_bytes.h"
 #include "common/error.h"
 #include "common/files.h"
-#include "image/image_internal.h"
+#include "image/decode_bytes.h"
 #include "model/encoders.h"
 #include "model/feature_cache.h"
 #include "model/runtime.h"

@@ -3,9 +3,10 @@
 
 #include <memory>
 
-#include "audio/audio_internal.h"
+#include "audio/decode_bytes.h"
+#include "audio/music_emotion.h"
 #include "common/files.h"
-#include "image/image_internal.h"
+#include "image/decode_bytes.h"
 #include "model/encoders.h"
 #include "model/tensors.h"
 

@@ -5,7 +5,6 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "common/progress.h"
-#include "image/image_internal.h"
 #include "model/encoders.h"
 #include "model/inputs.h"
 #include "model/runtime.h"

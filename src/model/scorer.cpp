@@ -4,10 +4,8 @@
 
 #include <algorithm>
 
-#include "audio/audio_internal.h"
 #include "common/error.h"
 #include "common/files.h"
-#include "image/image_internal.h"
 #include "model/judge.h"
 #include "model/mpjudge_net.h"
 #include "model/runtime.h"

@@ -1,4 +1,5 @@
-// Internals of the image front-end shared between its .cpp files and the tests; not public API.
+// Decoding images from bytes in memory and reading their headers (the image front-end's entry for the
+// model layer, the server and the tests).
 #pragma once
 
 #include <mpjudge/mpjudge.h>
@@ -12,13 +13,5 @@ RgbImage decode_image_bytes(const uint8_t* data, size_t size, const std::string&
 
 // Width and height from the file header of a sniffed image kind; false when the header is unreadable.
 bool image_header_dims(const uint8_t* data, size_t size, const std::string& kind, int64_t& w, int64_t& h);
-
-// The BCP-37 colour table of Palmer et al. (2013): Lab and mean happy/sad/angry ratings (-100..100).
-struct Bcp37Colour {
-  const char* name;
-  double L, a, b, happy, sad, angry;
-};
-const Bcp37Colour* bcp37_colours();  // 37 entries
-constexpr int kBcp37Count = 37;
 
 }  // namespace mpjudge
