@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "model/config_json.h"
 
 namespace mpjudge {
 namespace {
@@ -43,21 +44,14 @@ void visit_config_fields(Config& c, Visitor&& v) {
 
 namespace {
 
-struct ToJson {
-  nlohmann::json& j;
-  template <class T>
-  void operator()(const char* key, const T& v, const T&) const {
-    j[key] = v;
-  }
+// config_json.h's readers, with the variant as its name.
+struct ToJson : ConfigToJson {
+  using ConfigToJson::operator();
   void operator()(const char* key, const Variant& v, const Variant&) const { j[key] = variant_name(v); }
 };
 
-struct FromJson {
-  const nlohmann::json& j;
-  template <class T>
-  void operator()(const char* key, T& v, const T& absent) const {
-    v = j.value(key, absent);
-  }
+struct FromJson : ConfigFromJson {
+  using ConfigFromJson::operator();
   void operator()(const char* key, Variant& v, const Variant& absent) const {
     const std::string name = j.value(key, std::string(variant_name(absent)));
     const std::optional<Variant> parsed = variant_from_name(name);
@@ -72,14 +66,14 @@ struct FromJson {
 
 nlohmann::json MPJudgeConfig::to_json() const {
   nlohmann::json j = nlohmann::json::object();
-  visit_config_fields(*this, ToJson{j});
+  visit_config_fields(*this, ToJson{{j}});
   return j;
 }
 
 MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
   MPJudgeConfig c;
   try {
-    visit_config_fields(c, FromJson{j});
+    visit_config_fields(c, FromJson{{j}});
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("MPJudge config: ") + e.what());
   }

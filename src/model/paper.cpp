@@ -5,32 +5,39 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "model/config_json.h"
 #include "model/inputs.h"
 
 namespace mpjudge {
 
+namespace {
+
+// Each field of PaperConfig once (config_json.h).
+template <class Config, class Visitor>
+void visit_paper_fields(Config& c, Visitor&& v) {
+  const PaperConfig d;
+  v("image_size", c.image_size, d.image_size);
+  v("patch", c.patch, d.patch);
+  v("layers", c.layers, d.layers);
+  v("width", c.width, d.width);
+  v("heads", c.heads, d.heads);
+  v("mel_size", c.mel_size, d.mel_size);
+  v("music_channels", c.music_channels, d.music_channels);
+  v("adain_eps", c.adain_eps, d.adain_eps);
+}
+
+}  // namespace
+
 nlohmann::json PaperConfig::to_json() const {
-  return {{"image_size", image_size},
-          {"patch", patch},
-          {"layers", layers},
-          {"width", width},
-          {"heads", heads},
-          {"mel_size", mel_size},
-          {"music_channels", music_channels},
-          {"adain_eps", adain_eps}};
+  nlohmann::json j = nlohmann::json::object();
+  visit_paper_fields(*this, ConfigToJson{j});
+  return j;
 }
 
 PaperConfig PaperConfig::from_json(const nlohmann::json& j) {
   PaperConfig c;
   try {
-    c.image_size = j.value("image_size", c.image_size);
-    c.patch = j.value("patch", c.patch);
-    c.layers = j.value("layers", c.layers);
-    c.width = j.value("width", c.width);
-    c.heads = j.value("heads", c.heads);
-    c.mel_size = j.value("mel_size", c.mel_size);
-    c.music_channels = j.value("music_channels", c.music_channels);
-    c.adain_eps = j.value("adain_eps", c.adain_eps);
+    visit_paper_fields(c, ConfigFromJson{j});
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Model, std::string("paper config: ") + e.what());
   }
