@@ -107,6 +107,42 @@ TEST(Mpd, ValidDatasetStatsAndRoundTrip) {
   MpdDataset again = read_mpd(dir + "/reimported", pr2);
   EXPECT_TRUE(pr2.empty());
   EXPECT_EQ(again.pairs.size(), 4u);
+  // The import links the media into its folder, so the new dataset validates as it is.
+  for (const auto& p : validate_mpd(dir + "/reimported")) ADD_FAILURE() << "reimported: " << p.str();
+}
+
+// An authors' list elsewhere, with an absolute path and one that climbs out of its folder: each medium is
+// linked under media/imported/ and the dataset validates; a missing medium is reported, not invented.
+TEST(Mpd, ImportJsonLinksMediaFromAnywhere) {
+  const std::string src = make_dataset("mpd_import_src");
+  const std::string list = testutil::tmp_dir("mpd_import_list");
+  write(list + "/pairs.json",
+        "[{\"image_path\": \"" + src +
+            "/media/p1.png\", \"audio_path\": \"../mpd_import_src/media/a.flac\", \"score\": 0.5},"
+            " {\"image_path\": \"" +
+            src + "/media/p2.jpg\", \"audio_path\": \"../mpd_import_src/media/a.flac\", \"score\": 0.25}]");
+  const std::string out = list + "/ds";
+  MpdDataset d = import_authors_json(list + "/pairs.json", out);
+  ASSERT_EQ(d.pairs.size(), 2u);
+  EXPECT_EQ(d.pairs[0].music, d.pairs[1].music);  // one medium, one link
+  EXPECT_EQ(d.pairs[0].painting.rfind("media/imported/", 0), 0u) << d.pairs[0].painting;
+  for (const auto& p : validate_mpd(out)) ADD_FAILURE() << p.str();
+  write(list + "/missing.json", R"([{"image_path": "nope.png", "audio_path": "nope.wav", "score": 0.5}])");
+  import_authors_json(list + "/missing.json", list + "/ds2");
+  const auto problems = validate_mpd(list + "/ds2");
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].str().find("nope"), std::string::npos) << problems[0].str();
+}
+
+// A pairs.csv saved by a spreadsheet starts with a UTF-8 byte-order mark: its first column is still pair_id.
+TEST(Mpd, CsvWithByteOrderMarkReads) {
+  const std::string dir = make_dataset("mpd_bom");
+  std::ifstream f(dir + "/pairs.csv");
+  const std::string text((std::istreambuf_iterator<char>(f)), {});
+  write(dir + "/pairs.csv", "\xEF\xBB\xBF" + text);
+  for (const auto& p : validate_mpd(dir)) ADD_FAILURE() << p.str();
+  std::vector<MpdProblem> pr;
+  EXPECT_EQ(read_mpd(dir, pr).pairs.front().id, "p1");
 }
 
 TEST(Mpd, MalformedDatasetsReportFileAndRow) {

@@ -9,7 +9,9 @@ bool parse_csv(const std::string& t, std::vector<std::vector<std::string>>& rows
   std::string field;
   bool quoted = false, any = false;
   int line = 1, quote_line = 0;
-  for (size_t i = 0; i < t.size(); ++i) {
+  // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first field.
+  const size_t start = t.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  for (size_t i = start; i < t.size(); ++i) {
     char c = t[i];
     if (quoted) {
       if (c == '"') {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -424,6 +425,34 @@ MpdDataset import_authors_json(const std::string& json_file, const std::string& 
     p.row = int(i) + 1;
     d.pairs.push_back(p);
   }
+  // The authors' paths are relative to the JSON's folder (or absolute); an MPD dataset's are relative to
+  // its own folder. Each medium that exists is linked into DIR: at the same relative path when that stays
+  // inside, else under media/imported/. A missing one keeps its path, for `data validate` to report.
+  namespace fs = std::filesystem;
+  const fs::path from = fs::absolute(fs::path(json_file)).parent_path();
+  std::error_code ec;
+  fs::create_directories(out_root, ec);
+  std::map<std::string, std::string> placed;
+  auto place = [&](const std::string& given) {
+    auto it = placed.find(given);
+    if (it != placed.end()) return it->second;
+    const fs::path src = fs::path(given).is_absolute() ? fs::path(given) : from / given;
+    std::string rel = given;
+    if (fs::exists(src)) {
+      if (!safe_relative(given))
+        rel = "media/imported/" + std::to_string(placed.size() + 1) + "_" + fs::path(given).filename().string();
+      const fs::path dst = fs::path(out_root) / rel;
+      if (!fs::exists(dst)) {
+        fs::create_directories(dst.parent_path(), ec);
+        fs::create_symlink(fs::canonical(src), dst, ec);
+        if (ec)
+          throw Error(ErrorKind::Internal,
+                      out_root + ": could not link " + rel + " to " + src.string() + ": " + ec.message());
+      }
+    }
+    return placed[given] = rel;
+  };
+  for (auto& p : d.pairs) p.music = place(p.music), p.painting = place(p.painting);
   write_mpd(d, out_root);
   d.root = out_root;
   return d;
