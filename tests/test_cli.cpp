@@ -1,6 +1,8 @@
 // CLI smoke tests: the real build/mpjudge binary, its JSON output and its documented exit codes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -55,7 +57,14 @@ TEST(Cli, DescribePaintingJsonAndBoth) {
 TEST(Cli, ExitCodes) {
   EXPECT_EQ(run_cli("describe").exit_code, 2);            // usage: nothing to describe
   EXPECT_EQ(run_cli("describe --bogus x").exit_code, 2);  // usage: unknown flag
-  EXPECT_EQ(run_cli("").exit_code, 2);                    // usage: no subcommand
+  {  // in the house form, not CLI11's own text, and naming the subcommand's help
+    auto r = run_cli("describe --bogus x");
+    EXPECT_EQ(r.err.rfind("mpjudge: error: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find("mpjudge describe --help"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(run_cli("describe --help").exit_code, 0);
+  }
+  EXPECT_EQ(run_cli("").exit_code, 2);  // usage: no subcommand
   EXPECT_EQ(run_cli("describe --music x.wav --threads 100000").exit_code, 2);
   auto r = run_cli("describe --music '" + data("bad/truncated.wav") + "'");
   EXPECT_EQ(r.exit_code, 3);

@@ -3,6 +3,8 @@
 // Exit codes: docs/cli.md.
 #include <mpjudge/mpjudge.h>
 
+#include <cstdio>
+
 #include "cli_common.h"
 #include "cmd_emotion.h"
 #include "cmd_serve.h"
@@ -35,8 +37,13 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : cli::kUsage;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // Every other parse error is a usage error in the house form (docs/cli.md), naming the subcommand's help.
+    std::string sub;
+    for (const CLI::App* a = &app; !a->get_subcommands().empty();)
+      a = a->get_subcommands().front(), sub += " " + a->get_name();
+    std::fprintf(stderr, "mpjudge: error: %s (hint: see `mpjudge%s --help`)\n", e.what(), sub.c_str());
+    return cli::kUsage;
   }
   return cli::guarded([&]() -> int {
     set_threads(opt.threads);
