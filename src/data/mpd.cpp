@@ -30,11 +30,14 @@ bool exists(const std::string& p) {
   return stat(p.c_str(), &st) == 0;
 }
 
+// The file's text, or "" when it cannot be read (read_mpd reports problems, it does not throw).
 std::string slurp(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  try {
+    const std::vector<uint8_t> b = read_file(p, 1ULL << 30);
+    return std::string(b.begin(), b.end());
+  } catch (const Error&) {
+    return "";
+  }
 }
 
 bool parse_double(const std::string& s, double& v) {
