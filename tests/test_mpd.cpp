@@ -134,6 +134,25 @@ TEST(Mpd, ImportJsonLinksMediaFromAnywhere) {
   EXPECT_NE(problems[0].str().find("nope"), std::string::npos) << problems[0].str();
 }
 
+// `eval` on a dataset without split.json evaluates every pair (split "all"); asking it for a split it does not
+// have is a usage error that says so.
+TEST(Mpd, EvalWithoutSplitJsonTakesEveryPair) {
+  const std::string dir = make_dataset("mpd_eval_all");
+  ASSERT_EQ(testutil::run_cli("init-model --out '" + dir + "/m.mpjc' --seed 2 --random-man").exit_code, 0);
+  const std::string base =
+      "eval --model '" + dir + "/m.mpjc' --data '" + dir + "' --cache-dir '" + dir + "/cache' --bootstrap 20 --json";
+  auto r = testutil::run_cli(base);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["split"], "all");
+  EXPECT_EQ(j["n_pairs"], 4);
+  EXPECT_EQ(j["n_prefs"], 2);
+  EXPECT_EQ(nlohmann::json::parse(testutil::run_cli(base + " --split all").out)["n_pairs"], 4);
+  auto bad = testutil::run_cli(base + " --split test");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("no split.json"), std::string::npos) << bad.err;
+}
+
 // A pairs.csv saved by a spreadsheet starts with a UTF-8 byte-order mark: its first column is still pair_id.
 TEST(Mpd, CsvWithByteOrderMarkReads) {
   const std::string dir = make_dataset("mpd_bom");

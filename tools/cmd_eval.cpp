@@ -21,7 +21,9 @@ std::vector<Command> add_eval_commands(CLI::App& app, CommonOptions& opt) {
                                   "preference accuracy, bootstrap 95% intervals, subsets, the human ceiling");
   eval->add_option("--model", ev->e.model, "Checkpoint (default: the shipped model)");
   eval->add_option("--data", ev->e.data, "MPD dataset folder (with split.json)")->required();
-  eval->add_option("--split", ev->e.split, "train | val | test | test_style | test_music")->capture_default_str();
+  eval->add_option("--split", ev->e.split,
+                   "train | val | test | test_style | test_music | all (every pair); default test, or all when the "
+                   "dataset has no split.json");
   eval->add_option("--bootstrap", ev->e.bootstrap, "Bootstrap resamples (by music piece)")->capture_default_str();
   eval->add_option("--seed", ev->e.seed, "Bootstrap seed")->capture_default_str();
   eval->add_option("--cache-dir", ev->cache_dir, "Feature cache folder");
@@ -35,7 +37,7 @@ std::vector<Command> add_eval_commands(CLI::App& app, CommonOptions& opt) {
                    if (opt.threads > 0) e.feature_threads = opt.threads;
                    const EvalOutput r = evaluate_model(e);
                    if (!ev->predictions.empty()) write_predictions_csv(ev->predictions, r.pairs);
-                   emit(to_json(r, e.model, e.split), opt.json);
+                   emit(to_json(r, e.model, r.split), opt.json);
                    return kOk;
                  }});
 

@@ -16,22 +16,26 @@ namespace mpjudge {
 
 EvalOutput evaluate_model(const EvalOptions& opt) {
   MpdDataset d = read_mpd_checked(opt.data);
-  if (d.split.empty()) fail_usage("eval: " + opt.data + " has no split.json", "run `mpjudge data split` first");
+  const std::string split = !opt.split.empty() ? opt.split : d.split.empty() ? "all" : "test";
+  const bool all = split == "all";
+  if (d.split.empty() && !all)
+    fail_usage("eval: " + opt.data + " has no split.json, so there is no split '" + split + "'",
+               "run `mpjudge data split` first, or evaluate every pair with --split all");
   std::unique_ptr<Judge> judge = load_judge(opt.model);
   MpdDataset sub;  // the split's pairs and ratings, for the ceiling
   std::set<std::string> ids;
   for (const auto& p : d.pairs) {
     auto it = d.split.find(p.id);
-    if (it != d.split.end() && it->second == opt.split && it->second != "excluded" && !it->second.empty())
+    if (all || (it != d.split.end() && it->second == split && it->second != "excluded" && !it->second.empty()))
       sub.pairs.push_back(p), ids.insert(p.id);
   }
-  if (sub.pairs.empty()) fail_usage("eval: no pairs in split '" + opt.split + "' of " + opt.data);
+  if (sub.pairs.empty()) fail_usage("eval: no pairs in split '" + split + "' of " + opt.data);
   for (const auto& r : d.ratings)
     if (ids.count(r.pair_id)) sub.ratings.push_back(r);
   const MediaSplitIndex media = split_of_media(d);
   std::vector<MpdPreference> prefs;
   for (const auto& q : d.preferences)
-    if (preference_split(q, media) == opt.split) prefs.push_back(q);
+    if (all || preference_split(q, media) == split) prefs.push_back(q);
   // Features of every medium involved, in parallel (cached on disk by content).
   std::set<std::string> mset, pset;
   for (const auto& p : sub.pairs) mset.insert(p.music), pset.insert(p.painting);
@@ -77,6 +81,7 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   out.report = evaluate_scores(out.pairs, sp, opt.bootstrap, opt.seed);
   out.prefs = std::move(sp);
   out.ceiling = mpd_stats(sub).ceiling;
+  out.split = split;
   return out;
 }
 

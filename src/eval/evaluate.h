@@ -12,7 +12,10 @@
 namespace mpjudge {
 
 struct EvalOptions {
-  std::string model, data, split = "test";
+  std::string model, data;
+  // The split to evaluate: train | val | test | test_style | test_music, or "all" (every pair and every
+  // preference, split.json or not). Empty: "test" when the dataset has split.json, else "all".
+  std::string split;
   int bootstrap = 1000;
   uint64_t seed = 1;
   FeatureOptions features;
@@ -21,6 +24,7 @@ struct EvalOptions {
 
 struct EvalOutput {
   EvalReport report;
+  std::string split;              // the split evaluated (EvalOptions::split resolved)
   std::optional<double> ceiling;  // mean single-rater SRCC vs the others on the split's pairs
   std::vector<ScoredPair> pairs;
   std::vector<ScoredPreference> prefs;
