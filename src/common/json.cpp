@@ -8,8 +8,6 @@ namespace mpjudge {
 
 namespace {
 
-double r4(double v) { return std::round(v * 1e4) / 1e4; }  // stable, readable output
-
 Json summary(const std::vector<float>& v) {
   double sum = 0, sq = 0, mn = 1e300, mx = -1e300;
   int nonzero = 0;
@@ -93,31 +91,31 @@ Json score_json(const ScoreResult& r, const std::string& music, const std::strin
 Json to_json(const MusicDescriptors& d) {
   Json j;
   j["descriptor_version"] = d.version;
-  j["tempo_bpm"] = r4(d.tempo_bpm);
-  j["tempo_confidence"] = r4(d.tempo_confidence);
+  j["tempo_bpm"] = json_number(d.tempo_bpm);
+  j["tempo_confidence"] = json_number(d.tempo_confidence);
   if (d.version >= 2) {
     j["tempo_source"] = d.tempo_source;
     j["steady_beat"] = d.tempo_source == "beat";
   }
-  j["onset_rate_hz"] = r4(d.onset_rate_hz);
+  j["onset_rate_hz"] = json_number(d.onset_rate_hz);
   j["key"] = d.key;
   j["mode"] = d.mode;
-  j["key_strength"] = r4(d.key_strength);
+  j["key_strength"] = json_number(d.key_strength);
   if (d.version >= 2) {
-    j["mode_confidence"] = r4(d.mode_confidence);
+    j["mode_confidence"] = json_number(d.mode_confidence);
     j["mode_clear"] = d.mode_confidence >= kClearMode;
   }
-  j["loudness_lufs"] = r4(d.loudness_lufs);
-  j["loudness_range_lu"] = r4(d.loudness_range_lu);
-  j["spectral_centroid_hz"] = r4(d.spectral_centroid_hz);
-  j["pitch_height"] = r4(d.pitch_height);
-  j["pitch_confidence"] = r4(d.pitch_confidence);
-  j["rms_db"] = r4(d.rms_db);
-  j["dynamic_range_db"] = r4(d.dynamic_range_db);
-  j["duration_s"] = r4(d.duration_s);
+  j["loudness_lufs"] = json_number(d.loudness_lufs);
+  j["loudness_range_lu"] = json_number(d.loudness_range_lu);
+  j["spectral_centroid_hz"] = json_number(d.spectral_centroid_hz);
+  j["pitch_height"] = json_number(d.pitch_height);
+  j["pitch_confidence"] = json_number(d.pitch_confidence);
+  j["rms_db"] = json_number(d.rms_db);
+  j["dynamic_range_db"] = json_number(d.dynamic_range_db);
+  j["duration_s"] = json_number(d.duration_s);
   if (d.version >= 2) {
-    j["valence"] = r4(d.valence);
-    j["arousal"] = r4(d.arousal);
+    j["valence"] = json_number(d.valence);
+    j["arousal"] = json_number(d.arousal);
     j["emotion_model"] = d.emotion_model;
   }
   return j;
@@ -127,15 +125,17 @@ Json to_json(const PaintingDescriptors& d) {
   Json j;
   j["width"] = d.width;
   j["height"] = d.height;
-  j["lightness"] = r4(d.lightness);
-  j["chroma"] = r4(d.chroma);
-  j["a"] = r4(d.a);
-  j["b"] = r4(d.b);
-  j["contrast"] = r4(d.contrast);
-  j["edge_density"] = r4(d.edge_density);
-  j["angularity"] = r4(d.angularity);
-  j["colourfulness"] = r4(d.colourfulness);
-  j["emotion"] = {{"happy", r4(d.emotion.happy)}, {"sad", r4(d.emotion.sad)}, {"angry", r4(d.emotion.angry)}};
+  j["lightness"] = json_number(d.lightness);
+  j["chroma"] = json_number(d.chroma);
+  j["a"] = json_number(d.a);
+  j["b"] = json_number(d.b);
+  j["contrast"] = json_number(d.contrast);
+  j["edge_density"] = json_number(d.edge_density);
+  j["angularity"] = json_number(d.angularity);
+  j["colourfulness"] = json_number(d.colourfulness);
+  j["emotion"] = {{"happy", json_number(d.emotion.happy)},
+                  {"sad", json_number(d.emotion.sad)},
+                  {"angry", json_number(d.emotion.angry)}};
   return j;
 }
 
@@ -147,9 +147,9 @@ Json to_json(const Spectrogram& s) {
     auto [lo, hi] = std::minmax_element(s.data.begin(), s.data.end());
     double sum = 0;
     for (float v : s.data) sum += v;
-    j["min"] = r4(*lo);
-    j["max"] = r4(*hi);
-    j["mean"] = r4(sum / double(s.data.size()));
+    j["min"] = json_number(*lo);
+    j["max"] = json_number(*hi);
+    j["mean"] = json_number(sum / double(s.data.size()));
   }
   return j;
 }

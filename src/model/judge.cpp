@@ -39,7 +39,6 @@ class NetJudge : public DefaultJudgeBase {
                                                 : std::string("mpjudge-") + variant_name(net_->config.variant);
   }
   MPJudgeOutput forward(const PaintingInput& p, const MusicInput& m) override { return net_->forward(p, m); }
-  bool has_music_va() const override { return net_->config.va_head; }
   torch::nn::Module& module() override { return *net_; }
   void set_training(bool on) override { net_->train(on); }
   Checkpoint checkpoint() override { return judge_net_checkpoint(*net_); }

@@ -51,8 +51,6 @@ class Judge {
   // Whether SFT fits the pair scores; the emotion baseline fits media.csv valence/arousal labels instead
   // (forward then gives music_va and painting_va).
   virtual bool learns_scores() const { return true; }
-  // Whether an auxiliary valence/arousal head on the music embedding exists (forward gives music_va).
-  virtual bool has_music_va() const { return false; }
   // Training: the network as one torch module; Error(Model) for an ensemble (trained one member at a time).
   virtual torch::nn::Module& module() = 0;
   virtual void set_training(bool on) = 0;

@@ -101,6 +101,13 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   return f;
 }
 
+// Squared error of predicted valence/arousal against the media.csv labels of the media at `index`, summed
+// over the labelled ones.
+torch::Tensor va_error(const torch::Tensor& pred, const torch::Tensor& labels, const torch::Tensor& mask,
+                       const torch::Tensor& index) {
+  return ((pred - labels.index_select(0, index)).pow(2).sum(1) * mask.index_select(0, index)).sum();
+}
+
 torch::Tensor select(const torch::Tensor& t, const torch::Tensor& index) {
   return t.defined() ? t.index_select(0, index) : t;
 }
@@ -204,20 +211,15 @@ struct Trainer {
       // its media.csv label, where there is one.
       MPJudgeOutput o = outputs(mi, pi);
       torch::Tensor im = torch::tensor(mi, torch::kLong), ip = torch::tensor(pi, torch::kLong);
-      torch::Tensor em =
-          (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) * feat.music_va_mask.index_select(0, im);
-      torch::Tensor ep = (o.painting_va - feat.painting_va.index_select(0, ip)).pow(2).sum(1) *
-                         feat.painting_va_mask.index_select(0, ip);
-      return em.sum() + ep.sum();
+      return va_error(o.music_va, feat.music_va, feat.music_va_mask, im) +
+             va_error(o.painting_va, feat.painting_va, feat.painting_va_mask, ip);
     }
     MPJudgeOutput o = outputs(mi, pi);
     torch::Tensor pred = o.score, target = torch::tensor(y);
     torch::Tensor loss = regression_loss_sum(pred, target, cfg.loss);
     if (cfg.va_weight > 0 && o.music_va.defined()) {
-      torch::Tensor im = torch::tensor(mi, torch::kLong);
-      torch::Tensor em =
-          (o.music_va - feat.music_va.index_select(0, im)).pow(2).sum(1) * feat.music_va_mask.index_select(0, im);
-      loss = loss + cfg.va_weight * em.sum();
+      loss = loss +
+             cfg.va_weight * va_error(o.music_va, feat.music_va, feat.music_va_mask, torch::tensor(mi, torch::kLong));
     }
     if (cfg.rank_weight > 0 && idx.size() > 1)
       loss = loss + cfg.rank_weight * rank_loss_sum(pred, target, cfg.rank_margin);
@@ -467,10 +469,10 @@ std::unique_ptr<Judge> starting_judge(const TrainConfig& cfg, Checkpoint& start)
 
 // The media that training reads: every medium of a non-excluded pair, and of the preferences that lie
 // within one split.
-void media_used(const MpdDataset& d, std::set<std::string>& musics, std::set<std::string>& paintings) {
+void media_used(const MpdDataset& d, const MediaSplitIndex& index, std::set<std::string>& musics,
+                std::set<std::string>& paintings) {
   for (const auto& p : d.pairs)
     if (d.split.at(p.id) != "excluded") musics.insert(p.music), paintings.insert(p.painting);
-  const MediaSplitIndex index = split_of_media(d);
   for (const auto& q : d.preferences)
     if (!preference_split(q, index).empty())
       musics.insert(q.music), paintings.insert(q.chosen), paintings.insert(q.rejected);
@@ -506,7 +508,7 @@ void load_va_labels(const MpdDataset& d, const TrainConfig& cfg, bool learns_sco
 }
 
 // Pairs and within-split preferences by split, as feature indices.
-std::map<std::string, Split> index_splits(const MpdDataset& d, const Features& feat) {
+std::map<std::string, Split> index_splits(const MpdDataset& d, const MediaSplitIndex& index, const Features& feat) {
   std::map<std::string, Split> splits;
   for (const auto& p : d.pairs) {
     const std::string& s = d.split.at(p.id);
@@ -515,7 +517,6 @@ std::map<std::string, Split> index_splits(const MpdDataset& d, const Features& f
     sp.m.push_back(feat.music_index.at(p.music)), sp.p.push_back(feat.painting_index.at(p.painting));
     sp.y.push_back(float(p.score));
   }
-  const MediaSplitIndex index = split_of_media(d);
   for (const auto& q : d.preferences) {
     const std::string s = preference_split(q, index);
     if (s.empty()) continue;
@@ -620,7 +621,8 @@ TrainResult train(const TrainConfig& cfg_in) {
   // Features: rank 0 first (on one machine the others then read its cache); the others wait for it as long
   // as the store answers, and rank 0 waits for them at most --timeout plus twice its own extraction time.
   std::set<std::string> musics, paintings;
-  media_used(T.data, musics, paintings);
+  const MediaSplitIndex media_splits = split_of_media(T.data);
+  media_used(T.data, media_splits, musics, paintings);
   const auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
   T.feat = extract_features(T.data, musics, paintings, *T.judge, cfg, show);
@@ -632,7 +634,7 @@ TrainResult train(const TrainConfig& cfg_in) {
   }
   const double feature_seconds = seconds_since(tf);
   load_va_labels(T.data, cfg, T.judge->learns_scores(), T.feat);
-  T.splits = index_splits(T.data, T.feat);
+  T.splits = index_splits(T.data, media_splits, T.feat);
   const Split& train_split = T.splits["train"];
   if (train_split.y.size() < size_t(cfg.batch))
     fail_input(cfg.data + "/split.json", "at least one batch (" + std::to_string(cfg.batch) + ") of train pairs",
