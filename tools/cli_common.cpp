@@ -22,9 +22,9 @@ void add_image_options(CLI::App* app, CommonOptions& o) {
   app->add_option("--max-pixels", o.image.max_pixels, "Refuse images larger than this (pixels)")->capture_default_str();
 }
 
-void add_output_options(CLI::App* app, CommonOptions& o) {
+void add_output_options(CLI::App* app, CommonOptions& o, bool threads) {
   app->add_flag("--json", o.json, "Print JSON instead of text");
-  app->add_option("--threads", o.threads, "Threads for torch (0 = its default)")->capture_default_str();
+  if (threads) app->add_option("--threads", o.threads, "Threads for torch (0 = its default)")->capture_default_str();
 }
 
 namespace {

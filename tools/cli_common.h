@@ -12,7 +12,9 @@
 
 namespace mpjudge::cli {
 
-enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kInput = 3, kModel = 4 };
+// 5: a batch (`score --pairs`) in which some pairs failed; the results of the others were written.
+// 130: interrupted (SIGINT/SIGTERM) before the results were complete; nothing was written.
+enum ExitCode { kOk = 0, kInternal = 1, kUsage = 2, kInput = 3, kModel = 4, kSomeFailed = 5, kInterrupted = 130 };
 
 // Options every subcommand that reads music/paintings understands.
 struct CommonOptions {
@@ -24,7 +26,8 @@ struct CommonOptions {
 
 void add_audio_options(CLI::App* app, CommonOptions& o);
 void add_image_options(CLI::App* app, CommonOptions& o);
-void add_output_options(CLI::App* app, CommonOptions& o);
+// --json, and --threads (torch's intra-op threads) unless the command runs no torch (threads = false).
+void add_output_options(CLI::App* app, CommonOptions& o, bool threads = true);
 
 // A subcommand and what runs it once parsed (each cmd_*.cpp registers its own).
 struct Command {

@@ -51,7 +51,7 @@ std::vector<Command> add_corpus_commands(CLI::App& app, CommonOptions& opt) {
   add_output_options(build, opt);
   auto* panel = corpus->add_subcommand(
       "panel", "The reference panel's terms, weights, rater model and GEMS coordinates, with reference samples");
-  add_output_options(panel, opt);
+  add_output_options(panel, opt, false);
 
   return {{corpus, [o, build, &opt] {
              if (!build->parsed()) {

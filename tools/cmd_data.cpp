@@ -32,13 +32,13 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
   auto* validate =
       data->add_subcommand("validate", "Check a dataset; every problem with its file and row; exit 0 only when clean");
   validate->add_option("DIR", o->dir, "Dataset folder")->required();
-  add_output_options(validate, opt);
+  add_output_options(validate, opt, false);
   auto* stats = data->add_subcommand(
       "stats",
       "Counts, score histogram, inter-rater agreement (Krippendorff's alpha, ICC) and the single-rater ceiling");
   stats->add_option("DIR", o->dir, "Dataset folder")->required();
   stats->add_option("--histogram-png", o->hist_png, "Also draw the score histogram here");
-  add_output_options(stats, opt);
+  add_output_options(stats, opt, false);
   auto* split = data->add_subcommand(
       "split", "Write split.json: train/val/test disjoint by music and painting, plus a held-out style split");
   SplitOptions& so = o->split;
@@ -58,7 +58,7 @@ std::vector<Command> add_data_commands(CLI::App& app, CommonOptions& opt) {
                   "Cut val/test within each music source, so each source is in train, val and test");
   split->add_option("--style-share", so.style_share, "Share of style groups held out as test_style")
       ->capture_default_str();
-  add_output_options(split, opt);
+  add_output_options(split, opt, false);
   auto* import = data->add_subcommand(
       "import-json", "Import the authors' JSON list [{image_path, audio_path, score}] as an MPD dataset");
   import->add_option("FILE", o->json_file, "JSON list")->required();

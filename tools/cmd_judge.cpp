@@ -2,11 +2,15 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "commands.h"
 #include "common/files.h"
+#include "common/progress.h"
+#include "data/csv.h"
+#include "data/pairs_file.h"
 
 namespace mpjudge::cli {
 
@@ -57,6 +61,103 @@ void write_maps(Json& out, const ScoreResult& r, const std::string& painting, co
   out["maps_json"] = json_path;
 }
 
+// What `score --help` says about where the shipped judge's scores come from (and the model card).
+constexpr const char* kScoreFooter =
+    "The shipped judge learned from a simulated expert panel on real paintings and real recordings "
+    "(MPD-Open), not from human experts' scores; models/README.md is its model card.";
+
+volatile std::sig_atomic_t g_interrupted = 0;
+struct Interrupted {};
+
+std::string csv_number(double v, int decimals) {
+  const Json j = json_number(v, decimals);
+  return j.is_null() ? "" : j.dump();
+}
+
+std::string csv_row(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + csv_field(fields[i]);
+  return line + "\n";
+}
+
+// `score --pairs FILE --out OUT`: the model loads once; each pair's result is streamed to OUT's temp file
+// as it is scored and OUT appears at the end (an interrupt or an error leaves no partial OUT). A pair
+// whose media fail is written with its error and the rest go on: exit kSomeFailed then.
+int score_batch(const std::string& pairs_file, const std::string& out_path, const ModelFlags& m,
+                const CommonOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool csv = out_path.size() >= 4 && out_path.compare(out_path.size() - 4, 4, ".csv") == 0;
+  const bool jsonl = out_path.size() >= 6 && out_path.compare(out_path.size() - 6, 6, ".jsonl") == 0;
+  if (!csv && !jsonl)
+    throw Error(ErrorKind::Usage, "score: expected --out to end in .jsonl or .csv, found " + out_path);
+  const std::vector<ScorePair> pairs = read_pairs_file(pairs_file);
+  Scorer scorer(model_or_default_path(m.model), m.features());
+  AtomicFile out(out_path);
+  if (csv) out.write(csv_row({"id", "music", "painting", "score", "percentile", "error"}));
+  g_interrupted = 0;
+  auto on_signal = [](int) { g_interrupted = 1; };
+  auto old_int = std::signal(SIGINT, on_signal), old_term = std::signal(SIGTERM, on_signal);
+  Progress bar("score: pairs", pairs.size());
+  std::vector<double> scores;
+  Json failures = Json::array();
+  try {
+    scorer.score_pairs(pairs, [&](const PairScore& ps) {
+      const ScorePair& p = pairs[ps.index];
+      if (ps.ok) scores.push_back(ps.result.score);
+      if (csv) {
+        out.write(csv_row({ps.id, p.music.name, p.painting.name, ps.ok ? csv_number(ps.result.score, 4) : "",
+                           ps.ok ? csv_number(ps.result.percentile, 1) : "", ps.ok ? "" : ps.failure.error}));
+      } else {
+        Json j{{"id", ps.id}, {"music", p.music.name}, {"painting", p.painting.name}};
+        j["score"] = ps.ok ? json_number(ps.result.score) : Json();
+        j["percentile"] = ps.ok ? json_number(ps.result.percentile, 1) : Json();
+        j["error"] = ps.ok ? Json() : Json(ps.failure.error);
+        out.write(j.dump() + "\n");
+      }
+      if (!ps.ok) failures.push_back({{"id", ps.id}, {"error", ps.failure.error}});
+      bar.tick(1, failures.empty() ? "" : std::to_string(failures.size()) + " failed");
+      if (g_interrupted) throw Interrupted{};
+    });
+  } catch (const Interrupted&) {
+    std::signal(SIGINT, old_int), std::signal(SIGTERM, old_term);
+    std::fprintf(stderr, "mpjudge: interrupted after %zu of %zu pairs; %s was not written\n", bar.done(), pairs.size(),
+                 out_path.c_str());
+    return kInterrupted;
+  } catch (...) {
+    std::signal(SIGINT, old_int), std::signal(SIGTERM, old_term);
+    throw;
+  }
+  std::signal(SIGINT, old_int), std::signal(SIGTERM, old_term);
+  bar.finish();
+  out.commit();
+  const ScoreSummary sum = summarise_scores(scores);
+  Json pct = Json::object();
+  for (const auto& [p, v] : sum.percentiles) pct["p" + std::to_string(p)] = json_number(v);
+  Json j{{"pairs", pairs.size()},
+         {"scored", sum.n},
+         {"failed", failures.size()},
+         {"mean", json_number(sum.mean)},
+         {"median", json_number(sum.median)},
+         {"sd", json_number(sum.sd)},
+         {"ci95", {json_number(sum.ci95_lo), json_number(sum.ci95_hi)}},
+         {"percentiles", pct},
+         {"model", scorer.model_path()},
+         {"model_sha256", scorer.model().sha256},
+         {"model_version", scorer.model().version},
+         {"out", out_path}};
+  if (!failures.empty()) j["failures"] = failures;
+  j["ms"] = json_ms_since(t0);
+  emit(j, opt.json);
+  return failures.empty() ? kOk : kSomeFailed;
+}
+
+template <class T>
+void add_reference_flags(CLI::App* sub, T& r) {
+  sub->add_option("--data", r.data, "MPD dataset whose split gives the reference scores (its own corpus)");
+  sub->add_option("--split", r.split, "Split of --data to score")->capture_default_str();
+  sub->add_option("--version", r.version, "Version string stored in the checkpoint (results carry it)");
+}
+
 }  // namespace
 
 std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
@@ -64,7 +165,7 @@ std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
 
   struct Score {
     ModelFlags m;
-    std::string music, painting, out_dir;
+    std::string music, painting, out_dir, pairs, out_file;
   };
   for (const bool explain : {false, true}) {
     auto s = std::make_shared<Score>();
@@ -73,11 +174,28 @@ std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
                                          "Modulation maps: where the music changes the painting's features "
                                          "(overlay PNGs + raw maps JSON)")
                     : app.add_subcommand("score", "Coherence of a painting with the music that inspired it, in [0, 1]");
-    sub->add_option("--music", s->music, "Music file")->required();
-    sub->add_option("--painting", s->painting, "Painting file")->required();
-    if (explain) sub->add_option("--out", s->out_dir, "Output folder (created)")->required();
+    if (!explain) sub->footer(kScoreFooter);
+    auto* music = sub->add_option("--music", s->music, "Music file");
+    auto* painting = sub->add_option("--painting", s->painting, "Painting file");
+    if (explain) {
+      music->required(), painting->required();
+      sub->add_option("--out", s->out_dir, "Output folder (created)")->required();
+    } else {
+      auto* pairs = sub->add_option("--pairs", s->pairs,
+                                    "Batch: a CSV (music,painting[,id] header) or JSONL file of pairs; paths "
+                                    "relative to its folder");
+      auto* out = sub->add_option("--out", s->out_file, "Batch: results file (.jsonl or .csv), written atomically");
+      pairs->excludes(music)->excludes(painting)->needs(out);
+      out->needs(pairs);
+    }
     add_model_flags(sub, s->m, opt);
-    out.push_back({sub, [s, explain, &opt] {
+    out.push_back({sub, [s, explain, &opt]() -> int {
+                     if (!explain && !s->pairs.empty()) return score_batch(s->pairs, s->out_file, s->m, opt);
+                     if (s->music.empty() || s->painting.empty())
+                       throw Error(ErrorKind::Usage,
+                                   "score: expected --music and --painting (or --pairs), found " +
+                                       std::string(s->music.empty() ? "no --music" : "no --painting"),
+                                   "see `mpjudge score --help`");
                      const auto t0 = std::chrono::steady_clock::now();
                      Scorer scorer(model_or_default_path(s->m.model), s->m.features());
                      const ScoreResult r = scorer.score(s->music, s->painting);
@@ -102,26 +220,49 @@ std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
       ->required();
   rank->add_option("--top", rk->top, "How many to list (0 = all)")->capture_default_str();
   add_model_flags(rank, rk->m, opt);
-  out.push_back(
-      {rank, [rk, &opt] {
-         const std::vector<std::string> files = list_paintings(rk->gallery);
-         const auto t0 = std::chrono::steady_clock::now();
-         Scorer scorer(model_or_default_path(rk->m.model), rk->m.features());
-         const std::vector<RankEntry> ranked = scorer.rank(rk->music, files, rk->top);
-         Json list = Json::array();
-         for (size_t i = 0; i < ranked.size(); ++i)
-           list.push_back({{"rank", i + 1}, {"painting", ranked[i].painting}, {"score", json_number(ranked[i].score)}});
-         Json j{{"music", rk->music}, {"model", scorer.model_path()}, {"paintings", files.size()}, {"ranking", list}};
-         j["ms"] = json_ms_since(t0);
-         if (opt.json) {
-           std::printf("%s\n", j.dump(2).c_str());
-         } else {
-           for (const auto& e : list)
-             std::printf("%3d  %.4f  %s\n", e["rank"].get<int>(), e["score"].get<double>(),
-                         e["painting"].get<std::string>().c_str());
-         }
-         return kOk;
-       }});
+  out.push_back({rank, [rk, &opt] {
+                   const std::vector<std::string> files = list_paintings(rk->gallery);
+                   const auto t0 = std::chrono::steady_clock::now();
+                   Scorer scorer(model_or_default_path(rk->m.model), rk->m.features());
+                   RankOptions ro;
+                   ro.top_k = rk->top;
+                   ro.skip_unreadable = true;
+                   Progress bar("rank: paintings", files.size(), files.size() < 200);
+                   ro.progress = [&bar](size_t done, size_t) { bar.tick(done - bar.done()); };
+                   const RankResult ranked =
+                       scorer.rank(MusicSource(rk->music), std::vector<PaintingSource>(files.begin(), files.end()), ro);
+                   bar.finish();
+                   Json list = Json::array();
+                   for (size_t i = 0; i < ranked.ranking.size(); ++i) {
+                     const RankEntry& e = ranked.ranking[i];
+                     list.push_back({{"rank", i + 1},
+                                     {"painting", e.painting},
+                                     {"score", json_number(e.score)},
+                                     {"percentile", json_number(score_percentile(scorer.model(), e.score), 1)}});
+                   }
+                   Json skipped = Json::array();
+                   for (const auto& f : ranked.skipped) {
+                     skipped.push_back({{"painting", f.name}, {"error", f.error}});
+                     std::fprintf(stderr, "mpjudge: warning: skipped %s: %s\n", f.name.c_str(), f.error.c_str());
+                   }
+                   Json j{{"music", rk->music},
+                          {"model", scorer.model_path()},
+                          {"model_sha256", scorer.model().sha256},
+                          {"model_version", scorer.model().version},
+                          {"paintings", files.size()},
+                          {"ranking", list},
+                          {"skipped", skipped}};
+                   j["ms"] = json_ms_since(t0);
+                   if (opt.json) {
+                     std::printf("%s\n", j.dump(2).c_str());
+                   } else {
+                     for (const auto& e : list)
+                       std::printf("%3d  %.4f  %s\n", e["rank"].get<int>(), e["score"].get<double>(),
+                                   e["painting"].get<std::string>().c_str());
+                     if (!skipped.empty()) std::printf("(%zu unreadable paintings skipped)\n", skipped.size());
+                   }
+                   return kOk;
+                 }});
 
   struct Init {
     std::string out;
@@ -142,7 +283,8 @@ std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
                  }});
 
   struct Ensemble {
-    std::string out;
+    ModelFlags m;
+    std::string out, data, split = "test", version;
     std::vector<std::string> members;
   };
   auto en = std::make_shared<Ensemble>();
@@ -150,9 +292,30 @@ std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
       app.add_subcommand("ensemble", "Write one checkpoint averaging trained judges (scores and modulation maps)");
   ens->add_option("--out", en->out, "Checkpoint to write")->required();
   ens->add_option("MEMBERS", en->members, "Trained default-architecture checkpoints (at least 2)")->required();
+  add_reference_flags(ens, *en);
   add_output_options(ens, opt);
   out.push_back({ens, [en, &opt] {
-                   emit(Json::parse(write_ensemble_model(en->out, en->members)), opt.json);
+                   Json j = Json::parse(write_ensemble_model(en->out, en->members));
+                   if (!en->data.empty() || !en->version.empty())
+                     j["reference"] = Json::parse(
+                         write_model_reference(en->out, en->out, en->data, en->split, en->version, en->m.features()));
+                   emit(j, opt.json);
+                   return kOk;
+                 }});
+
+  auto rf = std::make_shared<Ensemble>();
+  auto* ref = app.add_subcommand("reference",
+                                 "Store a model's version and its scores on its own corpus's test split (what "
+                                 "`score` reports percentiles against) in a copy of the checkpoint");
+  ref->add_option("--model", rf->m.model, "Checkpoint to read")->required();
+  ref->add_option("--out", rf->out, "Checkpoint to write (may be the same file; written atomically)")->required();
+  ref->add_option("--cache-dir", rf->m.cache_dir, "Feature cache folder");
+  add_reference_flags(ref, *rf);
+  add_output_options(ref, opt);
+  out.push_back({ref, [rf, &opt] {
+                   emit(Json::parse(write_model_reference(rf->m.model, rf->out, rf->data, rf->split, rf->version,
+                                                          rf->m.features())),
+                        opt.json);
                    return kOk;
                  }});
   return out;

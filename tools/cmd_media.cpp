@@ -21,7 +21,7 @@ std::vector<Command> add_media_commands(CLI::App& app, CommonOptions& opt) {
   describe->add_option("--painting", d->painting, "Painting file (JPEG, PNG, WebP, TIFF, BMP)");
   add_audio_options(describe, opt);
   add_image_options(describe, opt);
-  add_output_options(describe, opt);
+  add_output_options(describe, opt, false);
   out.push_back({describe, [d, &opt] {
                    if (d->music.empty() && d->painting.empty())
                      throw Error(ErrorKind::Usage, "describe needs --music FILE and/or --painting FILE");

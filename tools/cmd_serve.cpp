@@ -17,7 +17,7 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   struct State {
     ServeOptions so;
     double max_upload_mb = 64;
-    std::string project, tasks, name, out;
+    std::string project, legacy_data, tasks, name, out;
     bool force = false;
   };
   auto st = std::make_shared<State>();
@@ -26,7 +26,10 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   c.serve->add_option("--port", st->so.port, "TCP port (0 = any free port, printed)")->capture_default_str();
   c.serve->add_option("--host", st->so.host, "Address to listen on")->capture_default_str();
   c.serve->add_option("--model", st->so.model, "Checkpoint (default: the shipped model)");
-  c.serve->add_option("--data,--project", st->so.project, "Annotation project folder (enables /v1/annotate)");
+  c.serve->add_option("--project", st->so.project, "Annotation project folder (enables /v1/annotate)");
+  // --data names a dataset everywhere else (train, eval); here it was the project. Kept, hidden, with a
+  // warning, so that scripts written before keep working.
+  c.serve->add_option("--data", st->legacy_data, "")->group("");
   c.serve->add_option("--workers", st->so.workers, "Scoring workers (0 = one per core)")->capture_default_str();
   c.serve->add_option("--queue", st->so.queue, "Scoring requests that may wait; more get 429")->capture_default_str();
   c.serve->add_option("--max-upload-mb", st->max_upload_mb, "Largest request body; larger gets 413")
@@ -44,8 +47,9 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   auto* prog = c.annotate->add_subcommand("progress", "Answers per annotator");
   auto* exp = c.annotate->add_subcommand("export", "Write the answers as an MPD dataset (per-rater ratings)");
   for (auto* s : {load, add, prog, exp}) {
-    s->add_option("--project,--data", st->project, "Annotation project folder")->required();
-    add_output_options(s, opt);
+    s->add_option("--project", st->project, "Annotation project folder (required)");
+    s->add_option("--data", st->legacy_data, "")->group("");
+    add_output_options(s, opt, false);
   }
   load->add_option("--tasks", st->tasks, "Task file (JSON; docs/server.md, Annotation)")->required();
   add->add_option("--name", st->name, "Annotator name")->required();
@@ -55,6 +59,13 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   CLI::App* serve = c.serve;
   c.run = [st, serve, load, add, prog, exp, &opt]() -> int {
     using Json = nlohmann::json;
+    if (!st->legacy_data.empty()) {
+      fprintf(stderr,
+              "mpjudge: warning: --data is deprecated here (it names a dataset in train and eval); use "
+              "--project\n");
+      if (st->project.empty()) st->project = st->legacy_data;
+      if (st->so.project.empty()) st->so.project = st->legacy_data;
+    }
     if (serve->parsed()) {
       ServeOptions so = st->so;
       so.model = model_or_default_path(so.model);
@@ -70,6 +81,8 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
       fprintf(stderr, "mpjudge serve: stopped\n");
       return kOk;
     }
+    if (st->project.empty())
+      throw Error(ErrorKind::Usage, "annotate: expected --project FOLDER, found none", "see `mpjudge annotate --help`");
     if (load->parsed()) {
       AnnotationStore store(st->project, true);
       size_t added = store.load_tasks(st->tasks);

@@ -12,7 +12,9 @@
 // Every function throws mpjudge::Error (see ErrorKind) and nothing else escapes the library.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -67,6 +69,10 @@ struct Pcm {
 Pcm load_audio(const std::string& path, const AudioConfig& cfg = {});
 // Same from bytes in memory (uploads, fuzzing); `name` is used in error messages.
 Pcm decode_audio(const std::vector<uint8_t>& bytes, const std::string& name, const AudioConfig& cfg = {});
+
+// Resamples mono PCM to `sample_rate` with libsoxr (a copy when the rate is already right). Throws
+// Error(Usage) for a rate outside 1000..384000 Hz or a PCM without a rate.
+Pcm resample(const Pcm& pcm, int sample_rate, ResampleQuality quality = ResampleQuality::Medium);
 
 // A list of windows over a long track: `count` windows of `length_s`, evenly spaced from start to end
 // (a single window when the track is shorter). Returns the windows' start times in seconds.
@@ -247,24 +253,112 @@ MusicFeatures music_features(const std::string& path, const FeatureOptions& opt 
 std::string sha256_hex(const uint8_t* data, size_t size);
 
 // ---- judging ------------------------------------------------------------------------------------
+// A music clip to judge: a file (decoded by content), or mono PCM in memory at any rate (resampled), as
+// generator pipelines hold it. In-memory media are cached by the hash of their samples like files are
+// by the hash of their bytes. `name` stands for it in error messages.
+struct MusicSource {
+  MusicSource(std::string file) : path(std::move(file)), name(path) {}
+  MusicSource(const char* file) : MusicSource(std::string(file)) {}
+  MusicSource(Pcm samples, std::string label = "<pcm>")
+      : pcm(std::make_shared<const Pcm>(std::move(samples))), name(std::move(label)) {}
+  std::string path;                // empty for PCM in memory
+  std::shared_ptr<const Pcm> pcm;  // null for a file
+  std::string name;
+};
+
+// A painting to judge: a file (decoded by content) or 8-bit RGB pixels in memory.
+struct PaintingSource {
+  PaintingSource(std::string file) : path(std::move(file)), name(path) {}
+  PaintingSource(const char* file) : PaintingSource(std::string(file)) {}
+  PaintingSource(RgbImage pixels, std::string label = "<image>")
+      : image(std::make_shared<const RgbImage>(std::move(pixels))), name(std::move(label)) {}
+  std::string path;                       // empty for pixels in memory
+  std::shared_ptr<const RgbImage> image;  // null for a file
+  std::string name;
+};
+
 struct ModulationMap {
   std::string layer;  // the MAN block's position in the trunk, e.g. "block_12_add" (14x14)
   int height = 0, width = 0;
   std::vector<float> values;  // raw per-location modulation magnitudes, row-major
 };
 
+// Which model made a result: every result carries it, so a score can be traced and reproduced.
+struct ModelInfo {
+  std::string path;     // the checkpoint file
+  std::string sha256;   // of the checkpoint file's bytes (what `sha256sum` prints)
+  std::string version;  // the checkpoint's own version string ("unversioned" when it has none)
+  std::string arch;     // "mpjudge", "mpjudge-<variant>" for a baseline, "mpjudge-ensemble", or "paper"
+  // The scores the model gave on its own corpus's test split, sorted (stored in the checkpoint when it
+  // is trained or bundled with a reference dataset; empty when it has none) and where they came from.
+  std::vector<double> reference_scores;
+  std::string reference;  // e.g. "MPD-Open v2 seed 1, split test, 412 pairs"
+};
+
+// Where `score` sits among the model's reference scores: the share below it plus half the share equal
+// to it, in percent (0..100). NaN when the model has no reference scores.
+double score_percentile(const ModelInfo& model, double score);
+
 struct ScoreResult {
-  double score = 0;   // coherence in [0, 1]
-  std::string model;  // checkpoint path
-  std::string arch;   // "mpjudge", "mpjudge-<variant>" for a baseline, "mpjudge-ensemble", or "paper"
+  double score = 0;         // coherence in [0, 1]
+  double percentile = NAN;  // score_percentile of the score (NaN without reference scores)
+  std::string model;        // checkpoint path
+  std::string model_sha256, model_version;
+  std::string arch;  // "mpjudge", "mpjudge-<variant>" for a baseline, "mpjudge-ensemble", or "paper"
   std::vector<ModulationMap> maps;
   bool painting_from_cache = false, music_from_cache = false;
 };
 
 struct RankEntry {
-  std::string painting;
+  std::string painting;  // its file, or its PaintingSource name for pixels in memory
   double score = 0;
+  size_t index = 0;  // its position in the list given to rank()
 };
+
+// A painting rank() skipped (RankOptions::skip_unreadable) or a pair score_pairs() could not score.
+struct MediaFailure {
+  size_t index = 0;
+  std::string name;  // the file or the in-memory name
+  ErrorKind kind = ErrorKind::Input;
+  std::string error;
+};
+
+struct RankOptions {
+  int top_k = 0;                 // <= 0 keeps all
+  bool skip_unreadable = false;  // a painting that fails with Error(Input) is reported and left out
+  // Called after each batch with (paintings done, total); long galleries show progress with it.
+  std::function<void(size_t, size_t)> progress;
+};
+
+struct RankResult {
+  std::vector<RankEntry> ranking;  // best first
+  std::vector<MediaFailure> skipped;
+};
+
+// One pair of a batch (score_pairs) with an optional id that its result carries.
+struct ScorePair {
+  MusicSource music;
+  PaintingSource painting;
+  std::string id;
+};
+
+struct PairScore {
+  size_t index = 0;  // position in the batch
+  std::string id;
+  bool ok = false;
+  ScoreResult result;    // when ok
+  MediaFailure failure;  // when not
+};
+
+// Mean, median, a bootstrap 95% interval of the mean (pairs resampled with replacement, seeded) and
+// percentiles of a set of scores: the judge as a metric over a set (a generator's outputs, a gallery).
+struct ScoreSummary {
+  size_t n = 0;
+  double mean = NAN, median = NAN, sd = NAN;
+  double ci95_lo = NAN, ci95_hi = NAN;
+  std::vector<std::pair<int, double>> percentiles;  // (5, p5), (10, ..), (25, ..), (75, ..), (90, ..), (95, ..)
+};
+ScoreSummary summarise_scores(const std::vector<double>& scores, int bootstrap = 1000, uint64_t seed = 1);
 
 // Loads a checkpoint once and scores music-painting pairs with it. Painting trunk features and music
 // inputs are cached on disk by content hash (FeatureOptions), so ranking a gallery for a second song
@@ -276,10 +370,18 @@ class Scorer {
   ~Scorer();
   Scorer(const Scorer&) = delete;
   Scorer& operator=(const Scorer&) = delete;
-  ScoreResult score(const std::string& music, const std::string& painting);
+  // Throws Error(Input) for unreadable media.
+  ScoreResult score(const MusicSource& music, const PaintingSource& painting);
   // Scores every painting against one song, best first; top_k <= 0 keeps all.
   std::vector<RankEntry> rank(const std::string& music, const std::vector<std::string>& paintings, int top_k = 0);
+  RankResult rank(const MusicSource& music, const std::vector<PaintingSource>& paintings, const RankOptions& opt);
+  // Scores a batch with the model loaded once; `each` is called for every pair in order, as soon as it
+  // is scored. A pair whose media fail (Error(Input)) is reported in its PairScore and the rest go on;
+  // other errors (the model, the disk) are thrown. Maps are left out unless `with_maps`.
+  void score_pairs(const std::vector<ScorePair>& pairs, const std::function<void(const PairScore&)>& each,
+                   bool with_maps = false);
   const std::string& model_path() const;
+  const ModelInfo& model() const;
 
  private:
   struct Impl;
@@ -294,6 +396,14 @@ std::string write_initial_model(const std::string& out, uint64_t seed, bool rand
 // architecture checkpoints (at least 2; same variant, MAN layers and input sizes). Returns a JSON summary.
 // Throws Error(Model) for a member of another architecture or shape, Error(Usage) for fewer than 2.
 std::string write_ensemble_model(const std::string& out, const std::vector<std::string>& members);
+
+// Writes a copy of checkpoint `model` to `out` (atomically; `out` may be `model`) that carries a version
+// string (when `version` is not empty) and the reference scores of ModelInfo: the scores it gives on
+// `split` of the MPD dataset `data` (when `data` is not empty). The tensors are copied unchanged.
+// Returns a JSON summary. Throws Error(Usage) when neither is given or the split has no pairs.
+std::string write_model_reference(const std::string& model, const std::string& out, const std::string& data,
+                                  const std::string& split, const std::string& version,
+                                  const FeatureOptions& features = {});
 
 // Writes the modulation map as a colour-mapped overlay over the painting (upsampled, min-max
 // normalised, alpha-blended) to a PNG, atomically. max_side > 0 caps the PNG's long side (the painting

@@ -76,6 +76,36 @@ void write_file_atomic(const std::string& path, const void* data, size_t size) {
   }
 }
 
+AtomicFile::AtomicFile(const std::string& path) : path_(path), tmp_(path + ".partial." + std::to_string(getpid())) {
+  f_ = fopen(tmp_.c_str(), "wb");
+  if (!f_) fail_usage(path + ": cannot write here (" + strerror(errno) + ")");
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) {
+    fclose(f_);
+    unlink(tmp_.c_str());
+  }
+}
+
+void AtomicFile::write(const std::string& text) {
+  if (!f_) fail_internal(path_ + ": written after commit");
+  if (fwrite(text.data(), 1, text.size(), f_) != text.size() || fflush(f_) != 0)
+    fail_internal(path_ + ": writing failed (" + strerror(errno) + "); nothing was replaced");
+}
+
+void AtomicFile::commit() {
+  if (!f_) return;
+  FILE* f = f_;
+  f_ = nullptr;
+  bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+  ok = (fclose(f) == 0) && ok;
+  if (!ok || rename(tmp_.c_str(), path_.c_str()) != 0) {
+    unlink(tmp_.c_str());
+    fail_internal(path_ + ": writing failed (" + strerror(errno) + "); nothing was replaced");
+  }
+}
+
 static bool starts(const uint8_t* d, size_t n, const char* magic, size_t at = 0) {
   size_t m = strlen(magic);
   return n >= at + m && memcmp(d + at, magic, m) == 0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,6 +44,25 @@ void write_file_atomic(const std::string& path, const void* data, size_t size);
 inline void write_file_atomic(const std::string& path, const std::string& text) {
   write_file_atomic(path, text.data(), text.size());
 }
+
+// A file written piece by piece that appears whole or not at all: it is written (and flushed line by
+// line, so a reader can follow the temp file) to "<path>.partial.<pid>" and renamed over `path` by
+// commit(). Destroyed without commit() (an error, an interrupt), it removes the temp file and leaves
+// whatever was at `path`. Throws like write_file_atomic.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::string& path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  void write(const std::string& text);
+  void commit();
+  const std::string& temp_path() const { return tmp_; }
+
+ private:
+  std::string path_, tmp_;
+  FILE* f_ = nullptr;
+};
 
 // What the first bytes say a file is: "wav", "flac", "ogg", "mp3", "aiff", "midi", "png", "jpeg",
 // "webp", "tiff", "bmp", "gif", "pdf", "zip", "html", "text", "empty", or "" when unknown.

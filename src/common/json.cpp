@@ -81,7 +81,10 @@ Json to_json(const MusicFeatures& f, bool values) {
 
 Json score_json(const ScoreResult& r, const std::string& music, const std::string& painting) {
   return Json{{"score", json_number(r.score)},
+              {"percentile", json_number(r.percentile, 1)},
               {"model", r.model},
+              {"model_sha256", r.model_sha256},
+              {"model_version", r.model_version},
               {"arch", r.arch},
               {"music", music},
               {"painting", painting},

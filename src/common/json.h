@@ -25,7 +25,8 @@ Json to_json(const Spectrogram& s);  // shape and summary statistics, not the va
 // pitches; the whole vector too when `values`.
 Json to_json(const PaintingFeatures& f, bool values);
 Json to_json(const MusicFeatures& f, bool values);
-// A score (`mpjudge score`, the server): score, model, arch, the two files, whether each came from the cache.
+// A score (`mpjudge score`, the server): score, its percentile among the model's reference scores (null
+// without them), model, its sha256 and version, arch, the two files, whether each came from the cache.
 Json score_json(const ScoreResult& r, const std::string& music, const std::string& painting);
 
 }  // namespace mpjudge

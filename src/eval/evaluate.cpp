@@ -1,13 +1,18 @@
 // Model evaluation on an MPD split (see evaluate.h).
 #include "eval/evaluate.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "common/progress.h"
 #include "data/mpd.h"
 #include "model/judge.h"
@@ -83,6 +88,52 @@ EvalOutput evaluate_model(const EvalOptions& opt) {
   out.ceiling = mpd_stats(sub).ceiling;
   out.split = split;
   return out;
+}
+
+}  // namespace mpjudge
+
+namespace mpjudge {
+
+std::string write_model_reference(const std::string& model, const std::string& out, const std::string& data,
+                                  const std::string& split, const std::string& version,
+                                  const FeatureOptions& features) {
+  if (data.empty() && version.empty())
+    fail_usage("model reference: expected a dataset (--data) or a version (--version), found neither");
+  Checkpoint ck = load_checkpoint(model);
+  nlohmann::json summary{{"model", model}, {"out", out}};
+  if (!version.empty()) {
+    ck.meta["version"] = version;
+    summary["version"] = version;
+  }
+  if (!data.empty()) {
+    EvalOptions eo;
+    eo.model = model;
+    eo.data = data;
+    eo.split = split;
+    eo.bootstrap = 0;
+    eo.features = features;
+    const EvalOutput ev = evaluate_model(eo);
+    std::vector<double> scores;
+    for (const auto& p : ev.pairs) scores.push_back(std::round(std::clamp(p.pred, 0.0, 1.0) * 1e6) / 1e6);
+    std::sort(scores.begin(), scores.end());
+    const MpdDataset d = read_mpd_checked(data);
+    std::string name = d.name.empty() ? data : d.name;
+    // A corpus built by `mpjudge corpus build` names its release and seed in corpus.json.
+    if (access((data + "/corpus.json").c_str(), R_OK) == 0) {
+      const std::vector<uint8_t> raw = read_file(data + "/corpus.json", 1ULL << 26);
+      const nlohmann::json c = nlohmann::json::parse(raw.begin(), raw.end(), nullptr, false);
+      if (c.is_object() && c.contains("corpus") && c["corpus"].is_string())
+        name += " (" + c["corpus"].get<std::string>() +
+                (c.contains("seed") && c["seed"].is_number() ? ", seed " + c["seed"].dump() : "") + ")";
+    }
+    const std::string source = name + ", split " + ev.split + ", " + std::to_string(scores.size()) + " pairs";
+    ck.meta["reference"] = {{"source", source}, {"split", ev.split}, {"pairs", scores.size()}, {"scores", scores}};
+    summary["reference"] = source;
+    const ScoreSummary s = summarise_scores(scores, 0);
+    summary["reference_median"] = std::round(s.median * 1e4) / 1e4;
+  }
+  save_checkpoint(out, ck);
+  return summary.dump();
 }
 
 }  // namespace mpjudge

@@ -224,3 +224,45 @@ void write_predictions_csv(const std::string& path, const std::vector<ScoredPair
 }
 
 }  // namespace mpjudge
+
+namespace mpjudge {
+
+ScoreSummary summarise_scores(const std::vector<double>& scores, int bootstrap_rounds, uint64_t seed) {
+  ScoreSummary s;
+  std::vector<double> v;
+  for (double x : scores)
+    if (std::isfinite(x)) v.push_back(x);
+  s.n = v.size();
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  const double n = double(v.size());
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
+  double ss = 0;
+  for (double x : v) ss += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(ss / (n - 1)) : 0.0;
+  // Percentiles by linear interpolation between order statistics (numpy's default).
+  auto q = [&](double p) {
+    const double h = p * (n - 1);
+    const size_t lo = size_t(std::floor(h));
+    const size_t hi = std::min(v.size() - 1, lo + 1);
+    return v[lo] + (h - double(lo)) * (v[hi] - v[lo]);
+  };
+  s.median = q(0.5);
+  for (int p : {5, 10, 25, 75, 90, 95}) s.percentiles.push_back({p, q(p / 100.0)});
+  if (v.size() > 1 && bootstrap_rounds > 0) {
+    std::mt19937_64 rng(seed);
+    std::vector<double> means(static_cast<size_t>(bootstrap_rounds));
+    for (auto& m : means) {
+      double sum = 0;
+      for (size_t k = 0; k < v.size(); ++k) sum += v[rng() % v.size()];
+      m = sum / n;
+    }
+    const Interval ci = percentile_interval(means);
+    s.ci95_lo = ci.lo, s.ci95_hi = ci.hi;
+  } else {
+    s.ci95_lo = s.ci95_hi = s.mean;
+  }
+  return s;
+}
+
+}  // namespace mpjudge

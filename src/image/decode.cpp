@@ -155,6 +155,18 @@ RgbImage decode_image(const std::vector<uint8_t>& bytes, const std::string& name
   return decode_image_bytes(bytes.data(), bytes.size(), name, cfg);
 }
 
+void check_rgb(const RgbImage& img, const std::string& name, const ImageConfig& cfg) {
+  const std::string dims = std::to_string(img.width) + "x" + std::to_string(img.height);
+  if (img.width <= 0 || img.height <= 0) fail_input(name, "positive image dimensions", dims);
+  if (int64_t(img.width) * img.height > cfg.max_pixels)
+    fail_input(name, "at most " + std::to_string(cfg.max_pixels) + " pixels", dims,
+               "downscale the image first or raise the pixel limit");
+  const size_t want = size_t(img.width) * size_t(img.height) * 3;
+  if (img.data.size() != want)
+    fail_input(name, std::to_string(want) + " bytes of 8-bit RGB for " + dims,
+               std::to_string(img.data.size()) + " bytes");
+}
+
 RgbImage decode_image_bytes(const uint8_t* data, size_t size, const std::string& name, const ImageConfig& cfg) {
   const Span bytes{data, size};
   static std::once_flag quiet;

@@ -2,6 +2,7 @@
 #include "model/inputs.h"
 
 #include <memory>
+#include <optional>
 
 #include "audio/decode_bytes.h"
 #include "audio/music_emotion.h"
@@ -15,9 +16,46 @@ namespace mpjudge {
 ModelInputs::ModelInputs(const FeatureOptions& opt, const MPJudgeConfig& config)
     : opt_(opt), config_(config), cache_(opt.cache_dir) {}
 
-PaintingInput ModelInputs::painting(const std::string& file, bool* from_cache) {
-  MappedFile f(file, 1ULL << 30);
-  const std::string sha = sha256_hex(f.data(), f.size());
+namespace {
+
+// The bytes a medium is known by: a file's content (mapped), or the in-memory data with its shape, so
+// that equal arrays share a cache entry and an array never collides with a file.
+class MediumBytes {
+ public:
+  MediumBytes(const std::string& path, uint64_t limit) : file_(std::in_place, path, limit) {
+    sha_ = sha256_hex(file_->data(), file_->size());
+  }
+  MediumBytes(const std::string& tag, const void* data, size_t size) {
+    std::string buf = tag;
+    buf.append(static_cast<const char*>(data), size);
+    sha_ = sha256_hex(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  }
+  const std::string& sha() const { return sha_; }
+  const MappedFile& file() const { return *file_; }
+
+ private:
+  std::optional<MappedFile> file_;
+  std::string sha_;
+};
+
+MediumBytes bytes_of(const PaintingSource& src) {
+  if (!src.image) return MediumBytes(src.path, 1ULL << 30);
+  check_rgb(*src.image, src.name, ImageConfig{});
+  const std::string tag = "rgb8:" + std::to_string(src.image->width) + "x" + std::to_string(src.image->height) + ":";
+  return MediumBytes(tag, src.image->data.data(), src.image->data.size());
+}
+
+MediumBytes bytes_of(const MusicSource& src) {
+  if (!src.pcm) return MediumBytes(src.path, 1ULL << 31);
+  const std::string tag = "pcm-f32:" + std::to_string(src.pcm->sample_rate) + ":";
+  return MediumBytes(tag, src.pcm->samples.data(), src.pcm->samples.size() * sizeof(float));
+}
+
+}  // namespace
+
+PaintingInput ModelInputs::painting(const PaintingSource& src, bool* from_cache) {
+  const MediumBytes bytes = bytes_of(src);
+  const std::string& sha = bytes.sha();
   const std::string map_key = sha + "-trunk-" + config_.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
   const std::string desc_key = sha + "-painting-descriptors-p1";
   const bool want_desc = config_.painting_descriptor_dim > 0;
@@ -30,7 +68,8 @@ PaintingInput ModelInputs::painting(const std::string& file, bool* from_cache) {
   if (from_cache) *from_cache = out.map.defined() && (!want_desc || out.descriptors.defined());
   if (!out.map.defined() || (want_desc && !out.descriptors.defined())) {
     torch::NoGradGuard no_grad;
-    RgbImage img = decode_image_bytes(f.data(), f.size(), file, ImageConfig{});
+    const RgbImage img =
+        src.image ? *src.image : decode_image_bytes(bytes.file().data(), bytes.file().size(), src.name, ImageConfig{});
     if (!out.map.defined()) {
       out.map = shared_mobilenet()
                     ->graph()
@@ -48,15 +87,18 @@ PaintingInput ModelInputs::painting(const std::string& file, bool* from_cache) {
   return out;
 }
 
-MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
-  MappedFile f(file, 1ULL << 31);
+MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
+  const MediumBytes bytes = bytes_of(src);
   // Version 1 keeps its cache key, so caches made before descriptors version 2 still serve.
   // With the emotion input, the estimator's weights are part of the key: refitted weights miss.
   static const std::string emotion_weights = [] {
     const std::string inc = emotion_model_inc(shipped_emotion_model(), "");
     return sha256_hex(reinterpret_cast<const uint8_t*>(inc.data()), inc.size()).substr(0, 12);
   }();
-  const std::string key = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1" +
+  // The log-mel and pitch posteriors do not depend on the descriptors: another descriptor set's entry
+  // (the version-1 one, whose key is the base) serves them.
+  const std::string base = bytes.sha() + "-mpjudge-music-input-p1";
+  const std::string key = base +
                           (config_.descriptor_version == 1 ? "" : "-d" + std::to_string(config_.descriptor_dim)) +
                           (config_.music_emotion_input ? "-va" + emotion_weights : "");
   auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
@@ -71,16 +113,14 @@ MusicInput ModelInputs::music(const std::string& file, bool* from_cache) {
   torch::NoGradGuard no_grad;
   AudioConfig ac;
   ac.sample_rate = BasicPitch::kSampleRate;
-  Pcm whole = decode_audio_bytes(f.data(), f.size(), file, ac);
+  Pcm whole = src.pcm ? conform_pcm(*src.pcm, src.name, ac)
+                      : decode_audio_bytes(bytes.file().data(), bytes.file().size(), src.name, ac);
   Pcm clip = whole.duration_s() > kClipSeconds
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
   MusicDescriptors d =
-      describe_pcm(clip, file, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
+      describe_pcm(clip, src.name, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
   torch::Tensor mel, pitch;
-  // The log-mel and pitch posteriors do not depend on the descriptors: another descriptor set's entry
-  // (the version-1 one, whose key is the base) serves them.
-  const std::string base = sha256_hex(f.data(), f.size()) + "-mpjudge-music-input-p1";
   if (opt_.use_cache && key != base)
     if (auto hit = cache_.get(base, {"mel", "pitch"})) mel = hit->at("mel"), pitch = hit->at("pitch");
   if (!mel.defined()) {

@@ -1,4 +1,5 @@
-// What the default network reads, computed from media files and cached on disk by content: a
+// What the default network reads, computed from media (files, or data in memory) and cached on disk by
+// content: a
 // painting's PaintingInput (trunk map: MobileNetV2 up to the first MAN point; descriptors) and a music
 // clip's MusicInput (log-mel, pooled basic-pitch posteriors, descriptors of the middle 30 s). The
 // preparer of every default-architecture judge (judge.h), so the Scorer, training and evaluation see
@@ -21,9 +22,9 @@ class ModelInputs : public InputPreparer {
   static constexpr double kClipSeconds = 30.0;  // the music clip the network hears: the middle 30 s
   ModelInputs(const FeatureOptions& opt, const MPJudgeConfig& config);
   // map [1, C, H, W] (output of config.trunk_layer()) and descriptors [1, 11] (when the config has them).
-  PaintingInput painting(const std::string& file, bool* from_cache = nullptr) override;
-  // mel [1, n_mels, T], pitch [1, 440], descriptors [1, 10] for a music file.
-  MusicInput music(const std::string& file, bool* from_cache = nullptr) override;
+  PaintingInput painting(const PaintingSource& src, bool* from_cache = nullptr) override;
+  // mel [1, n_mels, T], pitch [1, 440], descriptors [1, 10] for a music clip.
+  MusicInput music(const MusicSource& src, bool* from_cache = nullptr) override;
 
  private:
   FeatureOptions opt_;

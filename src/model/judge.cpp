@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "common/progress.h"
+#include "image/decode_bytes.h"
 #include "model/encoders.h"
 #include "model/inputs.h"
 #include "model/runtime.h"
@@ -77,12 +78,13 @@ class EnsembleJudge : public DefaultJudgeBase {
 class PaperInputPreparer : public InputPreparer {
  public:
   PaperInputPreparer(const FeatureOptions& opt, const PaperConfig& c) : c_(c), mel_(opt, MPJudgeConfig{}) {}
-  PaintingInput painting(const std::string& file, bool* from_cache) override {
+  PaintingInput painting(const PaintingSource& src, bool* from_cache) override {
     if (from_cache) *from_cache = false;
-    return {paper_image(load_image(file), c_.image_size).unsqueeze(0), {}};
+    if (src.image) check_rgb(*src.image, src.name, ImageConfig{});
+    return {paper_image(src.image ? *src.image : load_image(src.path), c_.image_size).unsqueeze(0), {}};
   }
-  MusicInput music(const std::string& file, bool* from_cache) override {
-    MusicInput m = mel_.music(file, from_cache);
+  MusicInput music(const MusicSource& src, bool* from_cache) override {
+    MusicInput m = mel_.music(src, from_cache);
     return {paper_mel_image(m.mel[0], c_.mel_size).unsqueeze(0), {}, {}};
   }
 

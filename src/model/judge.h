@@ -25,13 +25,13 @@ namespace mpjudge {
 
 class Progress;
 
-// Prepares one judge's inputs file by file (batch dimension 1), from the on-disk feature cache where the
-// judge's inputs are cached. One per thread.
+// Prepares one judge's inputs medium by medium (batch dimension 1; a file or data in memory), from the
+// on-disk feature cache where the judge's inputs are cached. One per thread.
 class InputPreparer {
  public:
   virtual ~InputPreparer() = default;
-  virtual PaintingInput painting(const std::string& file, bool* from_cache = nullptr) = 0;
-  virtual MusicInput music(const std::string& file, bool* from_cache = nullptr) = 0;
+  virtual PaintingInput painting(const PaintingSource& src, bool* from_cache = nullptr) = 0;
+  virtual MusicInput music(const MusicSource& src, bool* from_cache = nullptr) = 0;
 };
 
 class Judge {

@@ -257,7 +257,10 @@ struct Server {
                                        : nlohmann::json(nullptr)}});
     }
     nlohmann::json out{{"score", r.score},
+                       {"percentile", std::isfinite(r.percentile) ? nlohmann::json(r.percentile) : nlohmann::json()},
                        {"model", fs::path(r.model).filename().string()},
+                       {"model_sha256", r.model_sha256},
+                       {"model_version", r.model_version},
                        {"music", {{"sha256", msha}, {"descriptors", descriptors(music, msha, true)}}},
                        {"painting", {{"sha256", psha}, {"descriptors", descriptors(painting, psha, false)}}},
                        {"maps", maps}};
@@ -284,10 +287,19 @@ struct Server {
       names[p] = it->second.filename.empty() ? sha : it->second.filename;
     }
     nlohmann::json ranking = nlohmann::json::array();
-    for (const auto& e : (*lease)->rank(music, paths))
-      ranking.push_back(
-          {{"painting", names[e.painting]}, {"sha256", fs::path(e.painting).stem().string()}, {"score", e.score}});
-    send_json(res, 200, {{"music", {{"sha256", msha}}}, {"ranking", ranking}});
+    const ModelInfo& model = (*lease)->model();
+    for (const auto& e : (*lease)->rank(music, paths)) {
+      const double pct = score_percentile(model, e.score);
+      ranking.push_back({{"painting", names[e.painting]},
+                         {"sha256", fs::path(e.painting).stem().string()},
+                         {"score", e.score},
+                         {"percentile", std::isfinite(pct) ? nlohmann::json(pct) : nlohmann::json()}});
+    }
+    send_json(res, 200,
+              {{"music", {{"sha256", msha}}},
+               {"model_sha256", model.sha256},
+               {"model_version", model.version},
+               {"ranking", ranking}});
   }
 
   // ---- annotation ----
