@@ -13,7 +13,7 @@ PKGS=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libaubio-dev libebur128-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libsqlite3-dev libcpp-httplib-dev
-  libssl-dev libgloo-dev
+  libssl-dev libgloo-dev pybind11-dev python3-dev
   python3 python3-torch python3-torchaudio python3-torchvision python3-numpy python3-scipy python3-soundfile python3-pil
   fluidsynth timgm6mb-soundfont
 )

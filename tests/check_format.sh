@@ -8,7 +8,7 @@ if command -v git >/dev/null 2>&1 && git rev-parse --is-inside-work-tree >/dev/n
   files=$(git ls-files '*.cpp' '*.h' | grep -v '^deps/' || true)
 fi
 # Not a git checkout (or git refuses it): the same folders by name.
-[ -n "$files" ] || files=$(find src include tools tests bench \( -name '*.cpp' -o -name '*.h' \) | sort)
+[ -n "$files" ] || files=$(find src include tools tests bench python \( -name '*.cpp' -o -name '*.h' \) | sort)
 [ -n "$files" ] || { echo "check_format: no C++ sources found under $1" >&2; exit 1; }
 clang-format --dry-run -Werror $files </dev/null
 echo "clang-format: $(echo "$files" | wc -w) files formatted as .clang-format says"

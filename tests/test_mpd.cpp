@@ -153,6 +153,40 @@ TEST(Mpd, EvalWithoutSplitJsonTakesEveryPair) {
   EXPECT_NE(bad.err.find("no split.json"), std::string::npos) << bad.err;
 }
 
+// `mpjudge reference` stores a version and the model's scores on a split; results then carry both and the
+// percentile of each score among them. The tensors are copied unchanged, so the scores do not move.
+TEST(Mpd, ReferenceScoresGivePercentiles) {
+  const std::string dir = make_dataset("mpd_reference");
+  ASSERT_EQ(testutil::run_cli("init-model --out '" + dir + "/m.mpjc' --seed 3 --random-man").exit_code, 0);
+  const std::string cache = " --cache-dir '" + dir + "/cache'";
+  auto r = testutil::run_cli("reference --model '" + dir + "/m.mpjc' --out '" + dir + "/ref.mpjc' --data '" + dir +
+                             "' --split all --version 'tiny-1'" + cache + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["reference"], "tiny, split all, 4 pairs");
+  auto score = [&](const std::string& model, const std::string& painting) {
+    auto s = testutil::run_cli("score --music '" + dir + "/media/a.flac' --painting '" + dir + "/media/" + painting +
+                               "' --model '" + dir + "/" + model + "'" + cache + " --json");
+    EXPECT_EQ(s.exit_code, 0) << s.err;
+    return nlohmann::json::parse(s.out);
+  };
+  const auto plain = score("m.mpjc", "p1.png"), ref = score("ref.mpjc", "p1.png");
+  EXPECT_EQ(plain["score"], ref["score"]);
+  EXPECT_TRUE(plain["percentile"].is_null());
+  EXPECT_EQ(plain["model_version"], "unversioned");
+  EXPECT_EQ(ref["model_version"], "tiny-1");
+  EXPECT_NE(ref["model_sha256"], plain["model_sha256"]);
+  EXPECT_EQ(ref["model_sha256"].get<std::string>().size(), 64u);
+  // p1 with a.flac is one of the 4 reference pairs: it sits at one of the 4 mid-ranks.
+  const double pct = ref["percentile"].get<double>();
+  bool at_rank = false;
+  for (double k : {12.5, 37.5, 62.5, 87.5}) at_rank = at_rank || std::abs(pct - k) < 0.06;
+  EXPECT_TRUE(at_rank) << pct;
+  // Neither a dataset nor a version: a usage error, nothing written.
+  r = testutil::run_cli("reference --model '" + dir + "/m.mpjc' --out '" + dir + "/none.mpjc'");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_FALSE(std::ifstream(dir + "/none.mpjc").good());
+}
+
 // A pairs.csv saved by a spreadsheet starts with a UTF-8 byte-order mark: its first column is still pair_id.
 TEST(Mpd, CsvWithByteOrderMarkReads) {
   const std::string dir = make_dataset("mpd_bom");

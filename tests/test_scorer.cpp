@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -183,6 +184,170 @@ TEST(Scorer, Cli) {
                               data("bad/truncated.jpg") + "' --model '" + dir + "/m.mpjc'")
                 .exit_code,
             3);
+}
+
+// Media in memory score as their files; a batch streams every pair in order and goes on past a bad one;
+// rank skips unreadable paintings when asked; every result names its model by sha256 and version.
+TEST(Scorer, InMemorySourcesBatchAndModelInfo) {
+  std::string dir = testutil::tmp_dir("scorer_memory");
+  write_initial_model(dir + "/m.mpjc", 7, true);
+  FeatureOptions fo{dir + "/cache", true, 0};
+  Scorer sc(dir + "/m.mpjc", fo);
+  const std::vector<uint8_t> bytes = read_file(dir + "/m.mpjc");
+  EXPECT_EQ(sc.model().sha256, sha256_hex(bytes.data(), bytes.size()));
+  EXPECT_EQ(sc.model().version, "unversioned");
+  EXPECT_TRUE(sc.model().reference_scores.empty());
+
+  const std::string music = data("tone440_stereo_44k.wav"), painting = data("painting_224_a.png");
+  const ScoreResult file = sc.score(music, painting);
+  EXPECT_EQ(file.model_sha256, sc.model().sha256);
+  EXPECT_TRUE(std::isnan(file.percentile));
+  // The PCM as a decoder at its own rate gives it (stereo averaged, 44.1 kHz): the Scorer resamples.
+  AudioConfig native;
+  native.sample_rate = 44100;
+  Pcm pcm = load_audio(music, native);
+  const ScoreResult mem = sc.score(MusicSource(pcm, "tone"), PaintingSource(load_image(painting), "pixels"));
+  EXPECT_NEAR(mem.score, file.score, 1e-5);
+  ASSERT_EQ(mem.maps.size(), file.maps.size());
+  for (size_t k = 0; k < mem.maps.size(); ++k)
+    for (size_t i = 0; i < mem.maps[k].values.size(); ++i)
+      ASSERT_NEAR(mem.maps[k].values[i], file.maps[k].values[i], 1e-4);
+  // In-memory media are held to what a file must be.
+  RgbImage torn = load_image(painting);
+  torn.data.resize(torn.data.size() - 1);
+  try {
+    sc.score(music, PaintingSource(torn, "torn"));
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Input);
+    EXPECT_NE(std::string(e.what()).find("torn"), std::string::npos) << e.what();
+  }
+  Pcm no_rate = pcm;
+  no_rate.sample_rate = 0;
+  EXPECT_THROW(sc.score(MusicSource(no_rate), painting), Error);
+
+  const std::vector<ScorePair> pairs{{music, painting, "a"},
+                                     {music, data("bad/truncated.png"), "b"},
+                                     {data("bad/silent.wav"), painting, "c"},
+                                     {music, data("painting_224_b.png"), ""}};
+  std::vector<PairScore> got;
+  sc.score_pairs(pairs, [&](const PairScore& p) { got.push_back(p); });
+  ASSERT_EQ(got.size(), 4u);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].index, i);
+  EXPECT_TRUE(got[0].ok);
+  EXPECT_NEAR(got[0].result.score, file.score, 1e-6);
+  EXPECT_TRUE(got[0].result.maps.empty());  // maps only when asked
+  EXPECT_FALSE(got[1].ok);
+  EXPECT_NE(got[1].failure.error.find("truncated.png"), std::string::npos) << got[1].failure.error;
+  EXPECT_EQ(got[1].failure.name, data("bad/truncated.png"));
+  EXPECT_FALSE(got[2].ok);
+  EXPECT_EQ(got[2].failure.name, data("bad/silent.wav"));
+  EXPECT_TRUE(got[3].ok);
+  EXPECT_NEAR(got[3].result.score, sc.score(music, data("painting_224_b.png")).score, 1e-6);
+
+  const std::vector<PaintingSource> gallery{painting, data("bad/truncated.png"), data("painting_224_b.png")};
+  RankOptions ro;
+  EXPECT_THROW(sc.rank(music, gallery, ro), Error);
+  ro.skip_unreadable = true;
+  size_t last_done = 0;
+  ro.progress = [&](size_t done, size_t total) {
+    EXPECT_EQ(total, 3u);
+    last_done = done;
+  };
+  RankResult rr = sc.rank(music, gallery, ro);
+  EXPECT_EQ(last_done, 3u);
+  ASSERT_EQ(rr.ranking.size(), 2u);
+  ASSERT_EQ(rr.skipped.size(), 1u);
+  EXPECT_EQ(rr.skipped[0].index, 1u);
+  for (const auto& e : rr.ranking) EXPECT_EQ(e.painting, gallery[e.index].name);
+
+  ModelInfo ref;
+  ref.reference_scores = {0.1, 0.2, 0.2, 0.4};
+  EXPECT_DOUBLE_EQ(score_percentile(ref, 0.05), 0.0);
+  EXPECT_DOUBLE_EQ(score_percentile(ref, 0.2), 50.0);  // 1 below, 2 equal: (1 + 1) / 4
+  EXPECT_DOUBLE_EQ(score_percentile(ref, 0.9), 100.0);
+}
+
+// `score --pairs`: the model loads once, one result per pair streams into --out (JSONL or CSV) that
+// appears whole; a failed pair is written with its error, the rest go on, and the exit code says so.
+TEST(Scorer, BatchCli) {
+  std::string dir = testutil::tmp_dir("scorer_batch");
+  setenv("MPJUDGE_CACHE", (dir + "/cache").c_str(), 1);
+  ASSERT_EQ(testutil::run_cli("init-model --out '" + dir + "/m.mpjc' --random-man --seed 2").exit_code, 0);
+  const std::string model = " --model '" + dir + "/m.mpjc'";
+  std::ofstream(dir + "/pairs.csv") << "\xEF\xBB\xBFmusic,painting,id\n"
+                                    << data("pitch_3s_22k.wav") << "," << data("painting_224_a.png") << ",first\n"
+                                    << data("pitch_3s_22k.wav") << "," << data("bad/truncated.png") << ",broken\n"
+                                    << data("pitch_3s_22k.wav") << ",painting_224_b.png,\n";
+  // a relative path is taken from the pairs file's folder
+  ASSERT_EQ(system(("cp '" + data("painting_224_b.png") + "' '" + dir + "/'").c_str()), 0);
+  auto r = testutil::run_cli("score --pairs '" + dir + "/pairs.csv' --out '" + dir + "/out.jsonl'" + model + " --json");
+  EXPECT_EQ(r.exit_code, 5) << r.err;  // some pairs failed
+  auto sum = nlohmann::json::parse(r.out);
+  EXPECT_EQ(sum["pairs"], 3);
+  EXPECT_EQ(sum["scored"], 2);
+  EXPECT_EQ(sum["failed"], 1);
+  EXPECT_EQ(sum["failures"][0]["id"], "broken");
+  EXPECT_EQ(sum["model_sha256"].get<std::string>().size(), 64u);
+  for (const char* k : {"mean", "median", "sd", "ci95", "percentiles", "model_version"})
+    EXPECT_TRUE(sum.contains(k)) << k;
+  std::ifstream in(dir + "/out.jsonl");
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0]["id"], "first");
+  EXPECT_EQ(rows[2]["id"], "3");  // no id: the row number
+  EXPECT_TRUE(rows[1]["score"].is_null());
+  EXPECT_NE(rows[1]["error"].get<std::string>().find("truncated.png"), std::string::npos);
+  auto one = testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
+                               data("painting_224_b.png") + "'" + model + " --json");
+  EXPECT_EQ(rows[2]["score"], nlohmann::json::parse(one.out)["score"]);
+  const double mean = (rows[0]["score"].get<double>() + rows[2]["score"].get<double>()) / 2;
+  EXPECT_NEAR(sum["mean"].get<double>(), mean, 1e-4);
+
+  // CSV out, JSONL in; everything scores: exit 0.
+  std::ofstream(dir + "/pairs.jsonl") << "{\"music\": \"" << data("pitch_3s_22k.wav") << "\", \"painting\": \""
+                                      << data("painting_224_a.png") << "\", \"id\": 7}\n\n";
+  r = testutil::run_cli("score --pairs '" + dir + "/pairs.jsonl' --out '" + dir + "/out.csv'" + model);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream csv(dir + "/out.csv");
+  std::string head, row;
+  std::getline(csv, head), std::getline(csv, row);
+  EXPECT_EQ(head, "id,music,painting,score,percentile,error");
+  EXPECT_EQ(row.rfind("7,", 0), 0u) << row;
+
+  // A malformed pairs file is refused before anything is scored, naming the row; no output appears.
+  std::ofstream(dir + "/bad.jsonl") << "{\"music\": \"a.wav\", \"painting\": \"b.png\"}\nnot json\n";
+  r = testutil::run_cli("score --pairs '" + dir + "/bad.jsonl' --out '" + dir + "/bad_out.jsonl'" + model);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("bad.jsonl:2"), std::string::npos) << r.err;
+  std::ofstream(dir + "/nohead.csv") << "a.wav,b.png\n";
+  r = testutil::run_cli("score --pairs '" + dir + "/nohead.csv' --out '" + dir + "/bad_out.jsonl'" + model);
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("music and painting columns"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::ifstream(dir + "/bad_out.jsonl").good());
+  r = testutil::run_cli("score --pairs '" + dir + "/pairs.csv' --out '" + dir + "/x.txt'" + model);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(testutil::run_cli("score --pairs '" + dir + "/pairs.csv'" + model).exit_code, 2);  // --out needed
+  EXPECT_EQ(system(("ls '" + dir + "' | grep -q partial").c_str()) == 0, false) << "a temp file was left";
+  // score --help says what the shipped judge learned from.
+  EXPECT_NE(testutil::run_cli("score --help").out.find("simulated expert panel"), std::string::npos);
+
+  // rank goes on past an unreadable painting and says so.
+  ASSERT_EQ(system(("mkdir -p '" + dir + "/gallery' && cp '" + data("painting_224_a.png") + "' '" +
+                    data("gradient_32.png") + "' '" + dir + "/gallery/' && head -c 300 '" + data("painting_224_b.png") +
+                    "' > '" + dir + "/gallery/cut.png'")
+                       .c_str()),
+            0);
+  r = testutil::run_cli("rank --music '" + data("pitch_3s_22k.wav") + "' --paintings '" + dir + "/gallery'" + model +
+                        " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["ranking"].size(), 2u);
+  ASSERT_EQ(j["skipped"].size(), 1u);
+  EXPECT_NE(j["skipped"][0]["painting"].get<std::string>().find("cut.png"), std::string::npos);
+  EXPECT_NE(r.err.find("cut.png"), std::string::npos) << r.err;
+  unsetenv("MPJUDGE_CACHE");
 }
 
 // Writes the inputs and C++ outputs of a default-architecture checkpoint for the TorchScript export

@@ -74,13 +74,6 @@ int guarded(const std::function<int()>& body) {
   }
 }
 
-std::string model_or_default_path(const std::string& given) {
-  if (!given.empty()) return given;
-  if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
-  for (const std::string& c : {exe_dir() + "/../models/default.mpjc", exe_dir() + "/../share/mpjudge/default.mpjc"})
-    if (access(c.c_str(), R_OK) == 0) return c;
-  throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected --model CHECKPOINT",
-              "set MPJUDGE_MODEL, pass --model, or train one (docs/training.md)");
-}
+std::string model_or_default_path(const std::string& given) { return given.empty() ? default_model_path() : given; }
 
 }  // namespace mpjudge::cli

@@ -296,7 +296,7 @@ struct ModelInfo {
 };
 
 // Where `score` sits among the model's reference scores: the share below it plus half the share equal
-// to it, in percent (0..100). NaN when the model has no reference scores.
+// to it (within 1e-6: they are stored to 6 decimals), in percent (0..100). NaN when the model has no reference scores.
 double score_percentile(const ModelInfo& model, double score);
 
 struct ScoreResult {
@@ -359,6 +359,11 @@ struct ScoreSummary {
   std::vector<std::pair<int, double>> percentiles;  // (5, p5), (10, ..), (25, ..), (75, ..), (90, ..), (95, ..)
 };
 ScoreSummary summarise_scores(const std::vector<double>& scores, int bootstrap = 1000, uint64_t seed = 1);
+
+// The model used when none is named: $MPJUDGE_MODEL, else the shipped models/default.mpjc of this
+// installation (beside the build folder holding the CLI or the Python module, or share/mpjudge/).
+// Throws Error(Model) with a hint when there is none.
+std::string default_model_path();
 
 // Loads a checkpoint once and scores music-painting pairs with it. Painting trunk features and music
 // inputs are cached on disk by content hash (FeatureOptions), so ranking a gallery for a second song

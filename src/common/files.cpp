@@ -3,6 +3,7 @@
 
 #include <atomic>
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -177,6 +178,15 @@ std::string exe_dir() {
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return ".";
   std::string p(buf, size_t(n));
+  return p.substr(0, p.rfind('/'));
+}
+
+std::string library_dir() {
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&library_dir), &info) == 0 || !info.dli_fname) return exe_dir();
+  char buf[PATH_MAX];
+  if (!realpath(info.dli_fname, buf)) return exe_dir();
+  const std::string p(buf);
   return p.substr(0, p.rfind('/'));
 }
 

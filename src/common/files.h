@@ -12,6 +12,9 @@ namespace mpjudge {
 
 // The folder of the running executable (/proc/self/exe), "." when unknown.
 std::string exe_dir();
+// The folder of the binary holding this library's code: the executable for the CLI (linked statically),
+// the extension module for Python. Shipped files (weights, the default model) are found from it.
+std::string library_dir();
 bool is_dir(const std::string& path);
 // The feature cache folder: `dir` when given, else $MPJUDGE_CACHE, $XDG_CACHE_HOME/mpjudge, ~/.cache/mpjudge.
 std::string resolve_cache_dir(const std::string& dir);

@@ -21,8 +21,8 @@ std::string weights_root() {
     throw Error(ErrorKind::Model,
                 std::string(env) + ": expected the pretrained-weights folder (MPJUDGE_WEIGHTS), found no such folder");
   }
-  for (const std::string& cand :
-       {exe_dir() + "/../deps/node_modules", exe_dir() + "/../../deps/node_modules", std::string("deps/node_modules")})
+  for (const std::string& cand : {library_dir() + "/../deps/node_modules", library_dir() + "/../../deps/node_modules",
+                                  std::string("deps/node_modules")})
     if (is_dir(cand + "/nsfwjs")) return cand;
   throw Error(ErrorKind::Model,
               "pretrained weights: expected deps/node_modules with nsfwjs and @spotify/basic-pitch, found none",

@@ -15,7 +15,8 @@ namespace mpjudge {
 
 class TfGraph;
 
-// Where the pinned npm packages live: $MPJUDGE_WEIGHTS, else <exe dir>/../deps/node_modules, else
+// Where the pinned npm packages live: $MPJUDGE_WEIGHTS, else <library dir>/../deps/node_modules (or
+// two folders up: the tests, the Python module), else
 // ./deps/node_modules. Throws Error(Model) with a hint when none exists.
 std::string weights_root();
 

@@ -2,6 +2,8 @@
 // runs it. File access and caching live in the judge's preparer; the network sees only tensors.
 #include <mpjudge/mpjudge.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -58,11 +60,22 @@ ModelInfo model_info(const std::string& path, const Checkpoint& ck, const std::s
 
 }  // namespace
 
+std::string default_model_path() {
+  if (const char* env = getenv("MPJUDGE_MODEL")) return std::string(env);
+  const std::string lib = library_dir();
+  for (const std::string& c :
+       {lib + "/../models/default.mpjc", lib + "/../../models/default.mpjc", lib + "/../share/mpjudge/default.mpjc"})
+    if (access(c.c_str(), R_OK) == 0) return c;
+  throw Error(ErrorKind::Model, "the shipped model models/default.mpjc was not found: expected a model path",
+              "set MPJUDGE_MODEL, name a checkpoint (--model), or train one (docs/training.md)");
+}
+
 double score_percentile(const ModelInfo& model, double score) {
   const auto& v = model.reference_scores;
   if (v.empty() || !std::isfinite(score)) return NAN;
-  const auto lo = std::lower_bound(v.begin(), v.end(), score);
-  const auto hi = std::upper_bound(lo, v.end(), score);
+  // Equal within 1e-6: the reference scores are stored to 6 decimals.
+  const auto lo = std::lower_bound(v.begin(), v.end(), score - 1e-6);
+  const auto hi = std::upper_bound(lo, v.end(), score + 1e-6);
   return 100.0 * (double(lo - v.begin()) + 0.5 * double(hi - lo)) / double(v.size());
 }
 
