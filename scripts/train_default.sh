@@ -52,7 +52,8 @@ for m in all:1 all:2 descriptors:1 descriptors:2; do
   fi
   sft+=("$WORK/sft$name/model.mpjc") dpo+=("$WORK/dpo$name/model.mpjc")
 done
-$BIN ensemble --out "$WORK/ensemble.mpjc" "${sft[@]}"
+$BIN ensemble --out "$WORK/ensemble.mpjc" "${sft[@]}" --data "$WORK/corpus" --split test --version default-2026-12 \
+  --cache-dir "$WORK/cache"
 [ "$DPO" = 1 ] && $BIN ensemble --out "$WORK/ensemble_dpo.mpjc" "${dpo[@]}"
 cp "$WORK/ensemble.mpjc" models/default.mpjc
 echo "training total $(($(date +%s) - t0)) s"

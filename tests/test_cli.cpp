@@ -65,7 +65,13 @@ TEST(Cli, ExitCodes) {
     EXPECT_EQ(run_cli("describe --help").exit_code, 0);
   }
   EXPECT_EQ(run_cli("").exit_code, 2);  // usage: no subcommand
-  EXPECT_EQ(run_cli("describe --music x.wav --threads 100000").exit_code, 2);
+  EXPECT_EQ(run_cli("features --music x.wav --threads 100000").exit_code, 2);
+  // --threads (torch's) only where torch runs; --project, not --data, names an annotation project.
+  EXPECT_EQ(run_cli("describe --help").out.find("--threads"), std::string::npos);
+  EXPECT_EQ(run_cli("data validate --help").out.find("--threads"), std::string::npos);
+  EXPECT_NE(run_cli("score --help").out.find("--threads"), std::string::npos);
+  EXPECT_EQ(run_cli("annotate progress --help").out.find("--data"), std::string::npos);
+  EXPECT_EQ(run_cli("annotate progress").exit_code, 2);
   auto r = run_cli("describe --music '" + data("bad/truncated.wav") + "'");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "");

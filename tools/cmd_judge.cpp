@@ -156,6 +156,7 @@ void add_reference_flags(CLI::App* sub, T& r) {
   sub->add_option("--data", r.data, "MPD dataset whose split gives the reference scores (its own corpus)");
   sub->add_option("--split", r.split, "Split of --data to score")->capture_default_str();
   sub->add_option("--version", r.version, "Version string stored in the checkpoint (results carry it)");
+  sub->add_option("--cache-dir", r.m.cache_dir, "Feature cache folder (for scoring --data)");
 }
 
 }  // namespace
@@ -309,7 +310,6 @@ std::vector<Command> add_judge_commands(CLI::App& app, CommonOptions& opt) {
                                  "`score` reports percentiles against) in a copy of the checkpoint");
   ref->add_option("--model", rf->m.model, "Checkpoint to read")->required();
   ref->add_option("--out", rf->out, "Checkpoint to write (may be the same file; written atomically)")->required();
-  ref->add_option("--cache-dir", rf->m.cache_dir, "Feature cache folder");
   add_reference_flags(ref, *rf);
   add_output_options(ref, opt);
   out.push_back({ref, [rf, &opt] {

@@ -50,26 +50,88 @@ $('painting-file').addEventListener('change', () => {
   if (f) $('painting-img').src = URL.createObjectURL(f);
 });
 
+// Plain labels and units for the descriptors (docs/descriptors.md defines each); a key without one is
+// shown as it is. Each row keeps its JSON key in data-key.
+const NOTE_NAMES = ['C', 'C♯', 'D', 'D♯', 'E', 'F', 'F♯', 'G', 'G♯', 'A', 'A♯', 'B'];
+const fixed = (d, unit = '') => (v) => v.toFixed(d) + (unit ? ' ' + unit : '');
+const yesNo = (v) => (v ? 'yes' : 'no');
+const percent = (v) => Math.round(v * 100) + ' %';
+const signed = (v) => (v > 0 ? '+' : '') + v.toFixed(2);
+const LABELS = {
+  descriptor_version: ['Descriptor version', String],
+  duration_s: ['Duration', fixed(1, 's')],
+  tempo_bpm: ['Tempo', fixed(0, 'BPM')],
+  tempo_confidence: ['Beat clarity (0–1)', fixed(2)],
+  tempo_source: ['Tempo read from', (v) => (v === 'beat' ? 'a steady beat' : 'the rate of events (no steady beat)')],
+  steady_beat: ['Steady beat', yesNo],
+  onset_rate_hz: ['Note onsets', fixed(1, 'per second')],
+  key: ['Key', String],
+  mode: ['Mode', String],
+  key_strength: ['Key clarity (0–1)', fixed(2)],
+  mode_confidence: ['Major/minor certainty (0–1)', fixed(2)],
+  mode_clear: ['Major/minor clear', yesNo],
+  loudness_lufs: ['Loudness', fixed(1, 'LUFS')],
+  loudness_range_lu: ['Loudness range', fixed(1, 'LU')],
+  spectral_centroid_hz: ['Brightness (spectral centroid)', fixed(0, 'Hz')],
+  pitch_height: ['Typical pitch', (v) => NOTE_NAMES[((Math.round(v) % 12) + 12) % 12] + (Math.floor(Math.round(v) / 12) - 1) + ' (MIDI ' + v.toFixed(1) + ')'],
+  pitch_confidence: ['Frames with a clear pitch', percent],
+  rms_db: ['Level (RMS)', fixed(1, 'dBFS')],
+  dynamic_range_db: ['Dynamic range', fixed(1, 'dB')],
+  valence: ['Valence (sad −1 … happy +1)', signed],
+  arousal: ['Arousal (calm −1 … excited +1)', signed],
+  emotion_model: ['Emotion estimated by', String],
+  width: ['Width', (v) => v + ' px'],
+  height: ['Height', (v) => v + ' px'],
+  lightness: ['Lightness (L*, 0–100)', fixed(1)],
+  chroma: ['Colour strength (C*)', fixed(1)],
+  a: ['Red (+) or green (−) (a*)', signed],
+  b: ['Yellow (+) or blue (−) (b*)', signed],
+  contrast: ['Contrast (spread of L*)', fixed(1)],
+  edge_density: ['Edges (share of pixels)', percent],
+  angularity: ['Angularity (0–1)', fixed(2)],
+  colourfulness: ['Colourfulness (Hasler–Süsstrunk)', fixed(1)],
+  'emotion.happy': ['Colour emotion: happy (−1 … +1)', signed],
+  'emotion.sad': ['Colour emotion: sad (−1 … +1)', signed],
+  'emotion.angry': ['Colour emotion: angry (−1 … +1)', signed],
+};
+
 function fillTable(table, obj) {
   const body = table.tBodies[0];
   body.replaceChildren();
   const add = (k, v) => {
     const tr = body.insertRow();
+    tr.dataset.key = k;
     const th = document.createElement('th');
     th.scope = 'row';
-    th.textContent = k;
+    const known = LABELS[k];
+    th.textContent = known ? known[0] : k;
     tr.appendChild(th);
     const td = tr.insertCell();
-    td.textContent = typeof v === 'number' ? (Math.round(v * 1000) / 1000).toString() : String(v);
+    if (v === null || v === undefined) td.textContent = '—';
+    else if (known) td.textContent = known[1](v);
+    else td.textContent = typeof v === 'number' ? (Math.round(v * 1000) / 1000).toString() : String(v);
     if (typeof v === 'number') td.className = 'num';
   };
+  // Flattened ("emotion.happy"), in the order of LABELS (the server's JSON comes sorted by key), then the rest.
+  const rows = [];
   for (const [k, v] of Object.entries(obj)) {
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      for (const [k2, v2] of Object.entries(v)) add(k + '.' + k2, v2);
+      for (const [k2, v2] of Object.entries(v)) rows.push([k + '.' + k2, v2]);
     } else if (!Array.isArray(v)) {
-      add(k, v);
+      rows.push([k, v]);
     }
   }
+  const order = Object.keys(LABELS);
+  const rank = (k) => (order.indexOf(k) < 0 ? order.length : order.indexOf(k));
+  rows.sort((x, y) => rank(x[0]) - rank(y[0]));
+  for (const [k, v] of rows) add(k, v);
+}
+
+// "higher than 92 % of the scores this model gave on its test pairs (MPD-Open ..., split test, 1818 pairs)"
+function percentileText(j) {
+  if (j.percentile === null || j.percentile === undefined) return 'This model has no reference scores to compare with.';
+  return `Higher than ${Math.round(j.percentile)} % of the scores this model gave on its own test pairs` +
+    (j.percentile_reference ? ` (${j.percentile_reference}).` : '.');
 }
 
 function showBlock(i) {
@@ -100,6 +162,8 @@ $('score-form').addEventListener('submit', async (e) => {
     const j = await r.json();
     if (!r.ok) throw new Error(j.error ? j.error.message : 'HTTP ' + r.status);
     $('score').textContent = j.score.toFixed(3);
+    $('percentile').textContent = percentileText(j);
+    $('model-id').textContent = `Model ${j.model_version} (sha256 ${j.model_sha256.slice(0, 12)}…).`;
     lastMaps = j.maps;
     const sel = $('block');
     sel.replaceChildren();

@@ -261,6 +261,7 @@ struct Server {
                        {"model", fs::path(r.model).filename().string()},
                        {"model_sha256", r.model_sha256},
                        {"model_version", r.model_version},
+                       {"percentile_reference", (*lease)->model().reference},
                        {"music", {{"sha256", msha}, {"descriptors", descriptors(music, msha, true)}}},
                        {"painting", {{"sha256", psha}, {"descriptors", descriptors(painting, psha, false)}}},
                        {"maps", maps}};

@@ -574,6 +574,14 @@ void finish(Trainer& T, TrainResult& res, double feature_seconds, Clock::time_po
   res.model = cfg.out + "/model.mpjc";
   save_checkpoint(res.model, ck);
   Json summary{{"model", res.model}, {"stage", cfg.stage}, {"steps", T.step}};
+  // The reference scores percentiles are read against: the model's scores on the test split, with the
+  // inputs `score` gives it (the whole clip, not the training crop).
+  if (T.splits.count("test") && !T.splits.at("test").y.empty()) {
+    FeatureOptions fo;
+    fo.cache_dir = cfg.cache_dir;
+    summary["reference"] =
+        Json::parse(write_model_reference(res.model, res.model, cfg.data, "test", "", fo))["reference"];
+  }
   for (const char* split : {"val", "test", "test_style", "test_music"}) {
     const Metrics r = T.evaluate(split);
     if (r.n_pairs == 0) continue;

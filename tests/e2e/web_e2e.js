@@ -91,7 +91,17 @@ async function main() {
     assert.strictEqual(painted, 224);
     assert.ok(await page.locator('#music-desc tbody tr').count() >= 10, 'music descriptors shown');
     assert.ok(await page.locator('#painting-desc tbody tr').count() >= 8, 'painting descriptors shown');
-    assert.ok((await page.textContent('#music-desc')).includes('tempo_bpm'));
+    // Plain labels with units, the JSON key kept on the row.
+    const tempoRow = page.locator('#music-desc tr[data-key="tempo_bpm"]');
+    assert.strictEqual(await tempoRow.locator('th').textContent(), 'Tempo');
+    assert.match(await tempoRow.locator('td').textContent(), /^\d+ BPM$/);
+    assert.match(await page.locator('#music-desc tr[data-key="loudness_lufs"] td').textContent(), /^-?\d+\.\d LUFS$/);
+    assert.match(await page.locator('#painting-desc tr[data-key="lightness"] th').textContent(), /^Lightness/);
+    assert.match(await page.locator('#painting-desc tr[data-key="width"] td').textContent(), /^224 px$/);
+    // The score's percentile among the shipped model's own test scores (models/README.md), and its model.
+    assert.match(await page.textContent('#percentile'), /^Higher than \d+ % of the scores this model gave on its own test pairs \(MPD-Open/);
+    assert.match(await page.textContent('#model-id'), /^Model default-2026-12 \(sha256 [0-9a-f]{12}…\)\.$/);
+    assert.ok((await page.textContent('#result')).includes('simulated expert panel'));
     // Every input has a label (accessibility), and no script error happened.
     const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select')]
       .filter((e) => e.type !== 'radio' && !(e.labels && e.labels.length)).map((e) => e.id));
