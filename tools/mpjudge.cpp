@@ -3,6 +3,7 @@
 // Exit codes: docs/cli.md.
 #include <mpjudge/mpjudge.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "cli_common.h"
@@ -10,6 +11,7 @@
 #include "cmd_serve.h"
 #include "cmd_train.h"
 #include "commands.h"
+#include "common/trace.h"
 #include "model/runtime.h"
 
 using namespace mpjudge;
@@ -45,10 +47,17 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mpjudge: error: %s (hint: see `mpjudge%s --help`)\n", e.what(), sub.c_str());
     return cli::kUsage;
   }
-  return cli::guarded([&]() -> int {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int rc = cli::guarded([&]() -> int {
     set_threads(opt.threads);
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
     return cli::kUsage;
   });
+  if (trace::enabled()) {  // MPJUDGE_TRACE=1: where the command's time went (docs/performance.md)
+    trace::add("command (all of the above, and the rest)",
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    trace::report(stderr);
+  }
+  return rc;
 }

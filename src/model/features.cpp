@@ -7,6 +7,7 @@
 #include "audio/decode_bytes.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/trace.h"
 #include "image/decode_bytes.h"
 #include "model/encoders.h"
 #include "model/feature_cache.h"
@@ -32,13 +33,18 @@ std::string cache_key(const std::string& sha, const std::string& encoder) { retu
 }  // namespace
 
 std::shared_ptr<const MobileNetV2> shared_mobilenet() {
-  static const std::shared_ptr<const MobileNetV2> net =
-      std::make_shared<const MobileNetV2>();  // thread-safe one-time load
+  static const std::shared_ptr<const MobileNetV2> net = [] {  // thread-safe one-time load
+    trace::Scope t("weights: MobileNetV2 (nsfwjs)");
+    return std::make_shared<const MobileNetV2>();
+  }();
   return net;
 }
 
 std::shared_ptr<const BasicPitch> shared_basic_pitch() {
-  static const std::shared_ptr<const BasicPitch> net = std::make_shared<const BasicPitch>();
+  static const std::shared_ptr<const BasicPitch> net = [] {
+    trace::Scope t("weights: basic-pitch");
+    return std::make_shared<const BasicPitch>();
+  }();
   return net;
 }
 

@@ -7,6 +7,7 @@
 #include "audio/decode_bytes.h"
 #include "audio/music_emotion.h"
 #include "common/files.h"
+#include "common/trace.h"
 #include "image/decode_bytes.h"
 #include "model/encoders.h"
 #include "model/tensors.h"
@@ -54,7 +55,9 @@ MediumBytes bytes_of(const MusicSource& src) {
 }  // namespace
 
 PaintingInput ModelInputs::painting(const PaintingSource& src, bool* from_cache) {
+  std::optional<trace::Scope> stage(std::in_place, "painting: read + sha256");
   const MediumBytes bytes = bytes_of(src);
+  stage.emplace("painting: cache read");
   const std::string& sha = bytes.sha();
   const std::string map_key = sha + "-trunk-" + config_.trunk_layer() + "-nsfwjs-mobilenet_v2@4.4.0-p1";
   const std::string desc_key = sha + "-painting-descriptors-p1";
@@ -66,18 +69,24 @@ PaintingInput ModelInputs::painting(const PaintingSource& src, bool* from_cache)
       if (auto hit = cache_.get(desc_key, {"descriptors"})) out.descriptors = hit->at("descriptors");
   }
   if (from_cache) *from_cache = out.map.defined() && (!want_desc || out.descriptors.defined());
+  stage.reset();
   if (!out.map.defined() || (want_desc && !out.descriptors.defined())) {
     torch::NoGradGuard no_grad;
+    stage.emplace("painting: decode");
     const RgbImage img =
         src.image ? *src.image : decode_image_bytes(bytes.file().data(), bytes.file().size(), src.name, ImageConfig{});
+    stage.reset();
     if (!out.map.defined()) {
-      out.map = shared_mobilenet()
-                    ->graph()
-                    .run(MobileNetV2::input_from(img), {config_.trunk_layer()})
-                    .at(config_.trunk_layer())[0];
-      if (opt_.use_cache) cache_.put(map_key, {{"map", out.map}});
+      const auto& net = shared_mobilenet();
+      trace::Scope t("painting: trunk to the first MAN point");
+      out.map = net->graph().run(MobileNetV2::input_from(img), {config_.trunk_layer()}).at(config_.trunk_layer())[0];
+      if (opt_.use_cache) {
+        trace::Scope tw("painting: cache write");
+        cache_.put(map_key, {{"map", out.map}});
+      }
     }
     if (want_desc && !out.descriptors.defined()) {
+      trace::Scope t("painting: descriptors");
       out.descriptors = torch::tensor(painting_descriptor_vector(describe_image(img)));
       if (opt_.use_cache) cache_.put(desc_key, {{"descriptors", out.descriptors}});
     }
@@ -88,7 +97,9 @@ PaintingInput ModelInputs::painting(const PaintingSource& src, bool* from_cache)
 }
 
 MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
+  std::optional<trace::Scope> stage(std::in_place, "music: read + sha256");
   const MediumBytes bytes = bytes_of(src);
+  stage.emplace("music: cache read");
   // Version 1 keeps its cache key, so caches made before descriptors version 2 still serve.
   // With the emotion input, the estimator's weights are part of the key: refitted weights miss.
   static const std::string emotion_weights = [] {
@@ -110,6 +121,7 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
       if (from_cache) *from_cache = true;
       return pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"));
     }
+  stage.emplace("music: decode + resample");
   torch::NoGradGuard no_grad;
   AudioConfig ac;
   ac.sample_rate = BasicPitch::kSampleRate;
@@ -118,18 +130,26 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
   Pcm clip = whole.duration_s() > kClipSeconds
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
+  stage.emplace("music: descriptors (+ emotion estimate)");
   MusicDescriptors d =
       describe_pcm(clip, src.name, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
+  stage.reset();
   torch::Tensor mel, pitch;
   if (opt_.use_cache && key != base)
     if (auto hit = cache_.get(base, {"mel", "pitch"})) mel = hit->at("mel"), pitch = hit->at("pitch");
   if (!mel.defined()) {
     MelConfig mc;
     mc.n_mels = int(config_.n_mels);
-    mel = to_tensor(mel_spectrogram(clip, mc))[0];
-    pitch = pool_pitch(shared_basic_pitch()->run(clip.samples.data(), clip.samples.size()));
+    {
+      trace::Scope t("music: log-mel");
+      mel = to_tensor(mel_spectrogram(clip, mc))[0];
+    }
+    const auto& bp = shared_basic_pitch();
+    trace::Scope t("music: basic-pitch");
+    pitch = pool_pitch(bp->run(clip.samples.data(), clip.samples.size()));
   }
   torch::Tensor desc = torch::tensor(music_descriptor_vector(d, config_));
+  trace::Scope t("music: cache write");
   if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
   return pack(mel, pitch, desc);
 }

@@ -216,7 +216,27 @@ MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) : descriptors_only(c.
                                                    torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
 }
 
+namespace {
+
+// Whether every row of the batch is the same clip: expand_music's view (stride 0 along the batch), as a
+// ranking gives one song against many paintings.
+bool one_clip_expanded(const MusicInput& in) {
+  auto same = [](const torch::Tensor& t) { return !t.defined() || (t.dim() > 0 && t.size(0) > 1 && t.stride(0) == 0); };
+  const torch::Tensor& any = in.mel.defined() ? in.mel : in.descriptors;
+  return any.defined() && any.size(0) > 1 && same(in.mel) && same(in.pitch) && same(in.descriptors);
+}
+
+torch::Tensor first_row(const torch::Tensor& t) { return t.defined() ? t.narrow(0, 0, 1) : t; }
+
+}  // namespace
+
 torch::Tensor MusicEncoderImpl::forward(const MusicInput& in) {
+  // One song against a batch of paintings: encode it once and expand the embedding (the convolutions
+  // over its log-mel cost more than the rest of the batch's music side).
+  if (one_clip_expanded(in)) {
+    const int64_t b = (in.mel.defined() ? in.mel : in.descriptors).size(0);
+    return forward(MusicInput{first_row(in.mel), first_row(in.pitch), first_row(in.descriptors)}).expand({b, -1});
+  }
   if (descriptors_only) return mlp->forward(in.descriptors);  // [B, music_dim]
   // dB log-mel to roughly unit scale before the convolutions.
   torch::Tensor h = conv->forward((in.mel + 40.0) / 40.0);                     // [B, 128, T/8]

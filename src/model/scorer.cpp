@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <thread>
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/parallel.h"
+#include "common/trace.h"
 #include "model/checkpoint.h"
 #include "model/judge.h"
 #include "model/mpjudge_net.h"
@@ -82,18 +86,43 @@ double score_percentile(const ModelInfo& model, double score) {
 struct Scorer::Impl {
   ModelInfo info;
   std::unique_ptr<Judge> judge;
-  std::unique_ptr<InputPreparer> inputs;
+  // One preparer per worker: media are decoded and encoded on every core, then scored in order.
+  std::vector<std::unique_ptr<InputPreparer>> preparers;
   Impl(const std::string& p, const FeatureOptions& o) {
     set_threads(o.threads);
     {
+      trace::Scope t("load: checkpoint + judge");
       const Checkpoint ck = load_checkpoint(p);
       judge = load_judge(ck, p);
       info = model_info(p, ck, judge->arch());
     }
-    inputs = judge->preparer(o);
+    const int workers = std::clamp(int(std::thread::hardware_concurrency()), 1, 4);
+    for (int w = 0; w < workers; ++w) preparers.push_back(judge->preparer(o));
+  }
+  // Runs task(i, preparer) for i < n over the workers, torch's intra-op threads set to 1 meanwhile (the
+  // parallelism is across media). The first error is rethrown once all have finished.
+  template <class F>
+  void prepare(size_t n, F&& task) {
+    if (n <= 1 || preparers.size() == 1) {
+      for (size_t i = 0; i < n; ++i) task(i, *preparers[0]);
+      return;
+    }
+    const int saved = at::get_num_threads();
+    at::set_num_threads(1);
+    try {
+      parallel_for(n, int(std::min(n, preparers.size())), [&](size_t i, int w) {
+        torch::NoGradGuard no_grad;  // thread-local: each worker needs its own
+        task(i, *preparers[size_t(w)]);
+      });
+    } catch (...) {
+      at::set_num_threads(saved);
+      throw;
+    }
+    at::set_num_threads(saved);
   }
   // Scores are reported in [0, 1] (the paper network's raw head output is clamped).
   MPJudgeOutput forward(const PaintingInput& p, const MusicInput& m) {
+    trace::Scope t("judge: members + head");
     MPJudgeOutput o = judge->forward(p, m);
     o.score = o.score.clamp(0.0, 1.0);
     return o;
@@ -111,6 +140,14 @@ struct Scorer::Impl {
   }
 };
 
+namespace {
+
+MediaFailure failure_of(size_t index, const std::string& name, const Error& e) {
+  return MediaFailure{index, name, e.kind(), e.what()};
+}
+
+}  // namespace
+
 Scorer::Scorer(const std::string& model_path, const FeatureOptions& opt)
     : impl_(std::make_unique<Impl>(model_path, opt)) {}
 Scorer::~Scorer() = default;
@@ -120,8 +157,15 @@ const ModelInfo& Scorer::model() const { return impl_->info; }
 ScoreResult Scorer::score(const MusicSource& music, const PaintingSource& painting) {
   torch::NoGradGuard no_grad;
   bool music_cached = false, painting_cached = false;
-  MusicInput mi = impl_->inputs->music(music, &music_cached);
-  MPJudgeOutput o = impl_->forward(impl_->inputs->painting(painting, &painting_cached), mi);
+  MusicInput mi;
+  PaintingInput pi;
+  impl_->prepare(2, [&](size_t i, InputPreparer& in) {
+    if (i == 0)
+      mi = in.music(music, &music_cached);
+    else
+      pi = in.painting(painting, &painting_cached);
+  });
+  MPJudgeOutput o = impl_->forward(pi, mi);
   ScoreResult r = impl_->result(o, 0, true);
   r.music_from_cache = music_cached;
   r.painting_from_cache = painting_cached;
@@ -137,19 +181,28 @@ std::vector<RankEntry> Scorer::rank(const std::string& music, const std::vector<
 RankResult Scorer::rank(const MusicSource& music, const std::vector<PaintingSource>& paintings,
                         const RankOptions& opt) {
   torch::NoGradGuard no_grad;
-  MusicInput mi = impl_->inputs->music(music);
+  MusicInput mi = impl_->preparers[0]->music(music);
   RankResult out;
   for (size_t b0 = 0; b0 < paintings.size(); b0 += kBatch) {
     const size_t b1 = std::min(paintings.size(), b0 + kBatch);
-    std::vector<PaintingInput> items;
-    std::vector<size_t> index;
-    for (size_t i = b0; i < b1; ++i) {
+    std::vector<PaintingInput> got(b1 - b0);
+    std::vector<std::optional<MediaFailure>> failed(b1 - b0);
+    impl_->prepare(b1 - b0, [&](size_t k, InputPreparer& in) {
       try {
-        items.push_back(impl_->inputs->painting(paintings[i]));
-        index.push_back(i);
+        got[k] = in.painting(paintings[b0 + k]);
       } catch (const Error& e) {
         if (!opt.skip_unreadable || e.kind() != ErrorKind::Input) throw;
-        out.skipped.push_back({i, paintings[i].name, e.kind(), e.what()});
+        failed[k] = failure_of(b0 + k, paintings[b0 + k].name, e);
+      }
+    });
+    std::vector<PaintingInput> items;
+    std::vector<size_t> index;
+    for (size_t k = 0; k < got.size(); ++k) {
+      if (failed[k]) {
+        out.skipped.push_back(*failed[k]);
+      } else {
+        items.push_back(std::move(got[k]));
+        index.push_back(b0 + k);
       }
     }
     if (!items.empty()) {
@@ -168,37 +221,63 @@ RankResult Scorer::rank(const MusicSource& music, const std::vector<PaintingSour
 void Scorer::score_pairs(const std::vector<ScorePair>& pairs, const std::function<void(const PairScore&)>& each,
                          bool with_maps) {
   torch::NoGradGuard no_grad;
-  // A song scored against many paintings is prepared once (its path, or the same PCM object).
-  std::string last_music;
-  const Pcm* last_pcm = nullptr;
-  MusicInput mi;
-  bool mi_cached = false;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    const ScorePair& p = pairs[i];
-    PairScore ps;
-    ps.index = i;
-    ps.id = p.id;
-    const std::string* failing = &p.music.name;
-    try {
-      const bool same = p.music.pcm ? p.music.pcm.get() == last_pcm
-                                    : (!last_pcm && p.music.path == last_music && !last_music.empty());
-      if (!same) {
-        last_music.clear(), last_pcm = nullptr;
-        mi = impl_->inputs->music(p.music, &mi_cached);
-        last_music = p.music.path, last_pcm = p.music.pcm.get();
-      }
-      failing = &p.painting.name;
-      bool painting_cached = false;
-      MPJudgeOutput o = impl_->forward(impl_->inputs->painting(p.painting, &painting_cached), mi);
-      ps.result = impl_->result(o, 0, with_maps);
-      ps.result.music_from_cache = mi_cached;
-      ps.result.painting_from_cache = painting_cached;
-      ps.ok = true;
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::Input) throw;
-      ps.failure = {i, *failing, e.kind(), e.what()};
+  // Chunks of pairs: their media are prepared over the workers (a song shared by consecutive pairs, the
+  // same path or the same PCM object, once), then the pairs are scored and reported in order.
+  struct Prepared {
+    MusicInput music;
+    bool cached = false;
+    std::optional<Error> error;
+  };
+  auto same_music = [](const MusicSource& a, const MusicSource& b) {
+    return a.pcm ? a.pcm == b.pcm : (!b.pcm && a.path == b.path);
+  };
+  const size_t chunk = std::max<size_t>(8, 4 * impl_->preparers.size());
+  for (size_t c0 = 0; c0 < pairs.size(); c0 += chunk) {
+    const size_t c1 = std::min(pairs.size(), c0 + chunk);
+    // music_of[i]: the index in `songs` of pair i's song.
+    std::vector<size_t> music_of(c1 - c0);
+    std::vector<const MusicSource*> songs;
+    for (size_t i = c0; i < c1; ++i) {
+      if (songs.empty() || !same_music(*songs.back(), pairs[i].music)) songs.push_back(&pairs[i].music);
+      music_of[i - c0] = songs.size() - 1;
     }
-    each(ps);
+    std::vector<Prepared> music(songs.size());
+    std::vector<PaintingInput> paint(c1 - c0);
+    std::vector<bool> paint_cached(c1 - c0, false);
+    std::vector<std::optional<Error>> paint_error(c1 - c0);
+    impl_->prepare(songs.size() + (c1 - c0), [&](size_t k, InputPreparer& in) {
+      try {
+        if (k < songs.size()) {
+          music[k].music = in.music(*songs[k], &music[k].cached);
+        } else {
+          bool cached = false;
+          paint[k - songs.size()] = in.painting(pairs[c0 + k - songs.size()].painting, &cached);
+          paint_cached[k - songs.size()] = cached;
+        }
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::Input) throw;
+        (k < songs.size() ? music[k].error : paint_error[k - songs.size()]) = e;
+      }
+    });
+    for (size_t i = c0; i < c1; ++i) {
+      const ScorePair& p = pairs[i];
+      const Prepared& m = music[music_of[i - c0]];
+      PairScore ps;
+      ps.index = i;
+      ps.id = p.id;
+      if (m.error) {
+        ps.failure = failure_of(i, p.music.name, *m.error);
+      } else if (paint_error[i - c0]) {
+        ps.failure = failure_of(i, p.painting.name, *paint_error[i - c0]);
+      } else {
+        MPJudgeOutput o = impl_->forward(paint[i - c0], m.music);
+        ps.result = impl_->result(o, 0, with_maps);
+        ps.result.music_from_cache = m.cached;
+        ps.result.painting_from_cache = paint_cached[i - c0];
+        ps.ok = true;
+      }
+      each(ps);
+    }
   }
 }
 
