@@ -73,6 +73,33 @@ TEST(MPJudgeNet, ModulatedModelDependsOnMusicAndTrains) {
   }
 }
 
+// One song expanded over a batch (rank) is encoded once and expanded; the scores and maps are those of the
+// batch with the song copied into every row, within 1e-5 (the tolerance of a different GEMM blocking).
+TEST(MPJudgeNet, OneSongExpandedScoresAsCopiedRows) {
+  torch::NoGradGuard no_grad;
+  for (const char* inputs : {"all", "descriptors"}) {
+    torch::manual_seed(5);
+    MPJudgeConfig c;
+    c.music_inputs = inputs;
+    MPJudgeNet net(c, shared_mobilenet());
+    for (auto& p : net->named_parameters())
+      if (p.key().find(".gamma.") != std::string::npos || p.key().find(".beta.") != std::string::npos)
+        p.value().data().normal_(0, 0.05);
+    net->eval();
+    PaintingInput p = painting_input(net->trunk_map(torch::rand({5, 3, 224, 224})));
+    MusicInput one = random_music(1, 3);
+    MusicInput view = expand_music(one, 5);
+    ASSERT_EQ(view.mel.stride(0), 0);
+    MusicInput copied{view.mel.contiguous(), view.pitch.contiguous(), view.descriptors.contiguous()};
+    MPJudgeOutput a = net->forward(p, view), b = net->forward(p, copied);
+    EXPECT_LT((a.score - b.score).abs().max().item<float>(), 1e-5f) << inputs;
+    for (size_t k = 0; k < a.maps.size(); ++k) EXPECT_LT((a.maps[k] - b.maps[k]).abs().max().item<float>(), 1e-4f);
+    // and a different song still scores differently
+    MPJudgeOutput d = net->forward(p, expand_music(random_music(1, 4), 5));
+    EXPECT_GT((a.score - d.score).abs().max().item<float>(), 1e-6f) << inputs;
+  }
+}
+
 TEST(MPJudgeNet, Format1CheckpointsWithoutPaintingDescriptorsStillWork) {
   // A config written before format 2 has no painting_descriptor_dim: it reads as 0 (no global MAN).
   nlohmann::json j = MPJudgeConfig{}.to_json();

@@ -24,7 +24,8 @@ void add_image_options(CLI::App* app, CommonOptions& o) {
 
 void add_output_options(CLI::App* app, CommonOptions& o, bool threads) {
   app->add_flag("--json", o.json, "Print JSON instead of text");
-  if (threads) app->add_option("--threads", o.threads, "Threads for torch (0 = its default)")->capture_default_str();
+  if (threads)
+    app->add_option("--threads", o.threads, "Threads for torch (0 = one per physical core)")->capture_default_str();
 }
 
 namespace {

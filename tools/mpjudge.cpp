@@ -49,7 +49,10 @@ int main(int argc, char** argv) {
   }
   const auto t0 = std::chrono::steady_clock::now();
   const int rc = cli::guarded([&]() -> int {
-    set_threads(opt.threads);
+    if (opt.threads > 0)
+      set_threads(opt.threads);
+    else
+      set_default_threads();  // one per physical core (docs/performance.md)
     for (const auto& c : commands)
       if (c.app->parsed()) return c.run();
     return cli::kUsage;

@@ -19,8 +19,14 @@ struct RuntimeInfo {
 // again: MobileNetV2's warm latency halves with this (measured 42-49 ms -> 22-23 ms, 1 thread).
 void tune_process_allocator();
 
-// Sets torch's intra-op thread count (<= 0: leave the default). Throws Error(Usage) for absurd values.
+// Sets torch's intra-op thread count (<= 0: leave it as it is, as a library in a host application
+// must). Throws Error(Usage) for absurd values.
 void set_threads(int threads);
+// For executables: one intra-op thread per physical core the process may run on, unless libtorch's own
+// default is higher.
+void set_default_threads();
+// Physical cores among the CPUs of this process's affinity mask (sysfs topology; 1 at least).
+int physical_cores();
 RuntimeInfo runtime_info(bool measure_sgemm);
 
 }  // namespace mpjudge
