@@ -325,6 +325,7 @@ TEST(Scorer, BatchCli) {
   EXPECT_EQ(rows[0]["id"], "first");
   EXPECT_EQ(rows[2]["id"], "3");  // no id: the row number
   EXPECT_TRUE(rows[1]["score"].is_null());
+  for (const auto& row : rows) EXPECT_EQ(row["model_sha256"], sum["model_sha256"]);
   EXPECT_NE(rows[1]["error"].get<std::string>().find("truncated.png"), std::string::npos);
   auto one = testutil::run_cli("score --music '" + data("pitch_3s_22k.wav") + "' --painting '" +
                                data("painting_224_b.png") + "'" + model + " --json");
@@ -340,7 +341,7 @@ TEST(Scorer, BatchCli) {
   std::ifstream csv(dir + "/out.csv");
   std::string head, row;
   std::getline(csv, head), std::getline(csv, row);
-  EXPECT_EQ(head, "id,music,painting,score,percentile,error");
+  EXPECT_EQ(head, "id,music,painting,score,percentile,error,model_sha256,model_version");
   EXPECT_EQ(row.rfind("7,", 0), 0u) << row;
 
   // A malformed pairs file is refused before anything is scored, naming the row; no output appears.

@@ -93,7 +93,8 @@ int score_batch(const std::string& pairs_file, const std::string& out_path, cons
   const std::vector<ScorePair> pairs = read_pairs_file(pairs_file);
   Scorer scorer(model_or_default_path(m.model), m.features());
   AtomicFile out(out_path);
-  if (csv) out.write(csv_row({"id", "music", "painting", "score", "percentile", "error"}));
+  if (csv)
+    out.write(csv_row({"id", "music", "painting", "score", "percentile", "error", "model_sha256", "model_version"}));
   g_interrupted = 0;
   auto on_signal = [](int) { g_interrupted = 1; };
   auto old_int = std::signal(SIGINT, on_signal), old_term = std::signal(SIGTERM, on_signal);
@@ -106,12 +107,15 @@ int score_batch(const std::string& pairs_file, const std::string& out_path, cons
       if (ps.ok) scores.push_back(ps.result.score);
       if (csv) {
         out.write(csv_row({ps.id, p.music.name, p.painting.name, ps.ok ? csv_number(ps.result.score, 4) : "",
-                           ps.ok ? csv_number(ps.result.percentile, 1) : "", ps.ok ? "" : ps.failure.error}));
+                           ps.ok ? csv_number(ps.result.percentile, 1) : "", ps.ok ? "" : ps.failure.error,
+                           scorer.model().sha256, scorer.model().version}));
       } else {
         Json j{{"id", ps.id}, {"music", p.music.name}, {"painting", p.painting.name}};
         j["score"] = ps.ok ? json_number(ps.result.score) : Json();
         j["percentile"] = ps.ok ? json_number(ps.result.percentile, 1) : Json();
         j["error"] = ps.ok ? Json() : Json(ps.failure.error);
+        j["model_sha256"] = scorer.model().sha256;
+        j["model_version"] = scorer.model().version;
         out.write(j.dump() + "\n");
       }
       if (!ps.ok) failures.push_back({{"id", ps.id}, {"error", ps.failure.error}});
