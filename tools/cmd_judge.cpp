@@ -69,6 +69,25 @@ constexpr const char* kScoreFooter =
 volatile std::sig_atomic_t g_interrupted = 0;
 struct Interrupted {};
 
+// While alive, SIGINT and SIGTERM set g_interrupted instead of killing the process; the previous
+// handlers come back however the scope is left.
+class InterruptFlag {
+ public:
+  InterruptFlag() {
+    g_interrupted = 0;
+    old_int_ = std::signal(SIGINT, on_signal);
+    old_term_ = std::signal(SIGTERM, on_signal);
+  }
+  ~InterruptFlag() { std::signal(SIGINT, old_int_), std::signal(SIGTERM, old_term_); }
+  InterruptFlag(const InterruptFlag&) = delete;
+  InterruptFlag& operator=(const InterruptFlag&) = delete;
+
+ private:
+  static void on_signal(int) { g_interrupted = 1; }
+  void (*old_int_)(int) = SIG_DFL;
+  void (*old_term_)(int) = SIG_DFL;
+};
+
 std::string csv_number(double v, int decimals) {
   const Json j = json_number(v, decimals);
   return j.is_null() ? "" : j.dump();
@@ -95,13 +114,11 @@ int score_batch(const std::string& pairs_file, const std::string& out_path, cons
   AtomicFile out(out_path);
   if (csv)
     out.write(csv_row({"id", "music", "painting", "score", "percentile", "error", "model_sha256", "model_version"}));
-  g_interrupted = 0;
-  auto on_signal = [](int) { g_interrupted = 1; };
-  auto old_int = std::signal(SIGINT, on_signal), old_term = std::signal(SIGTERM, on_signal);
   Progress bar("score: pairs", pairs.size());
   std::vector<double> scores;
   Json failures = Json::array();
   try {
+    InterruptFlag interrupt;
     scorer.score_pairs(pairs, [&](const PairScore& ps) {
       const ScorePair& p = pairs[ps.index];
       if (ps.ok) scores.push_back(ps.result.score);
@@ -123,15 +140,10 @@ int score_batch(const std::string& pairs_file, const std::string& out_path, cons
       if (g_interrupted) throw Interrupted{};
     });
   } catch (const Interrupted&) {
-    std::signal(SIGINT, old_int), std::signal(SIGTERM, old_term);
     std::fprintf(stderr, "mpjudge: interrupted after %zu of %zu pairs; %s was not written\n", bar.done(), pairs.size(),
                  out_path.c_str());
     return kInterrupted;
-  } catch (...) {
-    std::signal(SIGINT, old_int), std::signal(SIGTERM, old_term);
-    throw;
   }
-  std::signal(SIGINT, old_int), std::signal(SIGTERM, old_term);
   bar.finish();
   out.commit();
   const ScoreSummary sum = summarise_scores(scores);
