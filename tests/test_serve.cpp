@@ -5,7 +5,9 @@
 #include <httplib.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -554,4 +556,187 @@ TEST(Serve, MapsOfALargePaintingAreCapped) {
   EXPECT_EQ(be32(16), 1024u);  // IHDR width
   EXPECT_EQ(be32(20), 512u);   // IHDR height
   printf("map of a 3000x1500 painting: %ux%u, %zu bytes\n", be32(16), be32(20), png->body.size());
+}
+
+namespace {
+
+int connect_loopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) throw std::runtime_error("connect");
+  timeval tv{8, 0};  // a reply that takes longer than this fails the test
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+// Sends `head` then `body` (as much as the server takes), and reads the reply until the server closes
+// or the 8 s receive timeout passes.
+std::string exchange(int port, const std::string& head, const std::string& body = "") {
+  int fd = connect_loopback(port);
+  std::string all = head + body, reply;
+  for (size_t at = 0; at < all.size();) {
+    ssize_t n = send(fd, all.data() + at, all.size() - at, MSG_NOSIGNAL);
+    if (n <= 0) break;  // the server stopped reading (it refused the body)
+    at += size_t(n);
+  }
+  char b[65536];
+  for (ssize_t n; (n = recv(fd, b, sizeof(b), 0)) > 0;) reply.append(b, size_t(n));
+  close(fd);
+  return reply;
+}
+
+int status_of(const std::string& reply) { return reply.size() > 12 ? std::atoi(reply.c_str() + 9) : -1; }
+
+size_t files_in(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file();
+  return n;
+}
+
+}  // namespace
+
+// --max-upload-mb holds however the body is sent: chunked and compressed bodies are counted decoded as
+// they arrive, a huge declared length is refused before any of it is read, bodies of routes that take
+// none are never read; none of these stores anything, and the server keeps serving.
+TEST(Serve, BodyLimitsHoldForChunkedCompressedAndDeclaredLengths) {
+  std::string dir = testutil::tmp_dir("serve_bodies");
+  ServerProcess srv([&] {
+    auto a = common_args(dir);
+    a.insert(a.end(), {"--max-upload-mb", "1"});
+    return a;
+  }());
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(srv.port()) + "\r\n";
+  const std::string boundary = "b0undary";
+  auto multipart = [&](const std::string& music) {
+    return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"music\"; filename=\"a.wav\"\r\n\r\n" + music +
+           "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"painting\"; filename=\"p.png\"\r\n\r\n" +
+           slurp(data("gradient_32.png")) + "\r\n--" + boundary + "--\r\n";
+  };
+  // Chunked: 3 MB in 64 KB chunks, no Content-Length.
+  {
+    const std::string body = multipart(std::string(3 << 20, 'x'));
+    std::string chunked;
+    for (size_t at = 0; at < body.size(); at += 65536) {
+      const size_t n = std::min<size_t>(65536, body.size() - at);
+      char len[32];
+      std::snprintf(len, sizeof(len), "%zx\r\n", n);
+      chunked += len + body.substr(at, n) + "\r\n";
+    }
+    chunked += "0\r\n\r\n";
+    const std::string reply =
+        exchange(srv.port(),
+                 "POST /v1/score HTTP/1.1\r\n" + host + "Content-Type: multipart/form-data; boundary=" + boundary +
+                     "\r\nTransfer-Encoding: chunked\r\n\r\n",
+                 chunked);
+    EXPECT_EQ(status_of(reply), 413) << reply.substr(0, 300);
+    EXPECT_NE(reply.find("decoded"), std::string::npos) << reply;
+  }
+  // gzip: 21 MB of zeros sent as about 21 KB.
+  {
+    auto cli = srv.client();
+    cli.set_compress(true);
+    auto r = cli.Post("/v1/score", httplib::MultipartFormDataItems{{"music", std::string(21 << 20, '\0'), "z.wav", ""},
+                                                                   part("painting", data("gradient_32.png"))});
+    expect_json_error(r, 413);
+  }
+  // A declared length of 100 GB: 413 at once (before: after the read timeout), nothing of it read.
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string reply = exchange(srv.port(), "POST /v1/score HTTP/1.1\r\n" + host +
+                                                       "Content-Type: multipart/form-data; boundary=x\r\n"
+                                                       "Content-Length: 100000000000\r\n\r\n");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(status_of(reply), 413) << reply;
+    EXPECT_LT(s, 5.0) << "the 413 came after " << s << " s";
+  }
+  // "Expect: 100-continue" with too long a body: the refusal instead of the go-ahead.
+  {
+    const std::string reply =
+        exchange(srv.port(), "POST /v1/rank HTTP/1.1\r\n" + host +
+                                 "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 5000000\r\n"
+                                 "Expect: 100-continue\r\n\r\n");
+    EXPECT_EQ(status_of(reply), 413) << reply;
+    EXPECT_EQ(reply.find("100 Continue"), std::string::npos) << reply;
+  }
+  // Chunked bodies to routes that take none, and other methods: refused before the body is read.
+  EXPECT_EQ(
+      status_of(exchange(srv.port(), "POST /v1/nothing HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n",
+                         "100000\r\n" + std::string(1 << 20, 'x'))),
+      404);
+  EXPECT_EQ(status_of(exchange(srv.port(), "PUT /v1/score HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n",
+                               "100000\r\n" + std::string(1 << 20, 'x'))),
+            405);
+  EXPECT_EQ(status_of(exchange(srv.port(), "POST /v1/score HTTP/1.1\r\n" + host + "Content-Length: 12abc\r\n\r\n")),
+            400);
+  EXPECT_EQ(
+      status_of(exchange(
+          srv.port(),
+          "POST /v1/score HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n", "{}")),
+      415);
+  EXPECT_EQ(files_in(dir + "/work/uploads"), 0u);
+  // Within the limit, chunked and compressed both work.
+  auto cli = srv.client();
+  cli.set_compress(true);
+  auto ok = cli.Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
+                                                                  part("painting", data("gradient_32.png"))});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  const std::string small = multipart(slurp(data("pitch_3s_22k.wav")));
+  char len[32];
+  std::snprintf(len, sizeof(len), "%zx\r\n", small.size());
+  const std::string reply =
+      exchange(srv.port(),
+               "POST /v1/score HTTP/1.1\r\n" + host + "Content-Type: multipart/form-data; boundary=" + boundary +
+                   "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+               len + small + "\r\n0\r\n\r\n");
+  EXPECT_EQ(status_of(reply), 200) << reply.substr(0, 400);
+}
+
+// Idle sockets wait in one poller instead of holding request threads: twice the thread pool of idle
+// connections does not delay /healthz; past --max-connections the longest-idle socket is closed; a
+// client that stops sending mid-body is cut at --request-timeout.
+TEST(Serve, IdleAndSlowClientsCannotExhaustThePool) {
+  std::string dir = testutil::tmp_dir("serve_idle");
+  ServerProcess srv([&] {
+    auto a = common_args(dir);
+    // 1 worker + 1 queue slot: 2 * (1 + 1) + 8 = 12 request threads.
+    a.insert(a.end(), {"--workers", "1", "--queue", "1", "--max-connections", "40", "--request-timeout", "2"});
+    return a;
+  }());
+  const std::string host = "Host: 127.0.0.1:" + std::to_string(srv.port()) + "\r\n";
+  std::vector<int> idle;
+  for (int k = 0; k < 2 * 12; ++k) idle.push_back(connect_loopback(srv.port()));
+  // Half of them send a partial request line and stop (slowloris), half send nothing.
+  for (size_t k = 0; k < idle.size(); k += 2) ASSERT_GT(send(idle[k], "GET /hea", 8, MSG_NOSIGNAL), 0);
+  for (int round = 0; round < 3; ++round) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string reply = exchange(srv.port(), "GET /healthz HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n");
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(status_of(reply), 200) << "round " << round << ": " << reply;
+    EXPECT_LT(s, 2.0) << "/healthz took " << s << " s beside " << idle.size() << " idle sockets";
+  }
+  // Past the cap of 40 open connections, new ones close the longest-idle sockets instead of waiting.
+  for (int k = 0; k < 30; ++k) idle.push_back(connect_loopback(srv.port()));
+  EXPECT_EQ(status_of(exchange(srv.port(), "GET /healthz HTTP/1.1\r\n" + host + "Connection: close\r\n\r\n")), 200);
+  auto m = srv.client().Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->body.find("mpjudge_connections_evicted_total 0\n"), std::string::npos) << m->body;
+  for (int fd : idle) close(fd);
+  // A body that stops arriving: the connection is closed at --request-timeout (2 s), not held.
+  int fd = connect_loopback(srv.port());
+  const std::string head = "POST /v1/score HTTP/1.1\r\n" + host +
+                           "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n--x\r\n";
+  ASSERT_GT(send(fd, head.data(), head.size(), MSG_NOSIGNAL), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  char b[4096];
+  while (recv(fd, b, sizeof(b), 0) > 0) {
+  }
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  close(fd);
+  EXPECT_GT(s, 1.0);
+  EXPECT_LT(s, 6.0) << "a stalled body held its connection " << s << " s";
 }

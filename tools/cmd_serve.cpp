@@ -36,6 +36,27 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
       ->capture_default_str();
   c.serve->add_option("--max-rank", st->so.max_rank_paintings, "Most paintings per /v1/rank request")
       ->capture_default_str();
+  c.serve
+      ->add_option("--max-connections", st->so.max_connections,
+                   "Open connections; beyond: the longest-idle one is closed, or 503")
+      ->capture_default_str();
+  c.serve
+      ->add_option("--request-timeout", st->so.request_timeout_s,
+                   "Seconds a request may take to arrive, body included (headers: 10)")
+      ->capture_default_str();
+  c.serve->add_option("--idle-timeout", st->so.idle_timeout_s, "Seconds a connection may wait for its next request")
+      ->capture_default_str();
+  c.serve
+      ->add_option("--max-uploads-mb", st->so.max_uploads_mb,
+                   "Disk cap of stored uploads, oldest used out first (0 = none)")
+      ->capture_default_str();
+  c.serve
+      ->add_option("--max-maps-mb", st->so.max_maps_mb, "Disk cap of stored map PNGs, oldest used out first (0 = none)")
+      ->capture_default_str();
+  c.serve
+      ->add_option("--max-cache-mb", st->so.max_cache_mb,
+                   "Disk cap of the feature cache, oldest used out first (0 = none)")
+      ->capture_default_str();
   c.serve->add_option("--work-dir", st->so.work_dir, "Uploads and map PNGs (default: CACHE/serve)");
   c.serve->add_option("--cache-dir", st->so.cache_dir, "Feature cache folder");
   c.serve->add_option("--web-dir", st->so.web_dir, "Web page folder (default: web/ beside the build)");

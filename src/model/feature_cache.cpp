@@ -2,6 +2,7 @@
 //   "MPJFEAT1" | u32 count | count x { u32 name_len | name | u32 ndim | i64 dims[ndim] | f32 data[] }
 #include "model/feature_cache.h"
 
+#include "common/disk_cap.h"
 #include "common/files.h"
 
 #include <sys/stat.h>
@@ -34,31 +35,41 @@ std::string FeatureCache::path_for(const std::string& key) const {
   return dir_ + "/" + safe + ".feat";
 }
 
+// Every length and shape is checked against what is left of the file before anything is allocated: a
+// damaged or hostile entry is a miss, never a crash or a large allocation.
 std::optional<std::map<std::string, at::Tensor>> FeatureCache::get(const std::string& key) const {
-  std::ifstream f(path_for(key), std::ios::binary);
+  const std::string path = path_for(key);
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return std::nullopt;
+  int64_t left = int64_t(f.tellg());
+  f.seekg(0);
+  auto take = [&](void* dst, int64_t n) {
+    if (n < 0 || n > left || !f.read(static_cast<char*>(dst), std::streamsize(n))) return false;
+    left -= n;
+    return true;
+  };
   char magic[8];
   uint32_t count = 0;
-  if (!f.read(magic, 8) || memcmp(magic, kMagic, 8) != 0 || !f.read(reinterpret_cast<char*>(&count), 4) || count > 64)
-    return std::nullopt;
+  if (!take(magic, 8) || memcmp(magic, kMagic, 8) != 0 || !take(&count, 4) || count > 64) return std::nullopt;
   std::map<std::string, at::Tensor> out;
   for (uint32_t i = 0; i < count; ++i) {
     uint32_t len = 0, ndim = 0;
-    if (!f.read(reinterpret_cast<char*>(&len), 4) || len > 256) return std::nullopt;
+    if (!take(&len, 4) || len > 256) return std::nullopt;
     std::string name(len, '\0');
-    if (!f.read(name.data(), len) || !f.read(reinterpret_cast<char*>(&ndim), 4) || ndim > 8) return std::nullopt;
+    if (!take(name.data(), len) || !take(&ndim, 4) || ndim > 8) return std::nullopt;
     std::vector<int64_t> dims(ndim);
-    if (ndim && !f.read(reinterpret_cast<char*>(dims.data()), std::streamsize(8 * ndim))) return std::nullopt;
+    if (!take(dims.data(), int64_t(8 * ndim))) return std::nullopt;
     int64_t n = 1;
     for (int64_t d : dims) {
       if (d < 0 || d > (1 << 24)) return std::nullopt;
       n *= d;
+      if (n > (1 << 26) || 4 * n > left) return std::nullopt;  // more data than the file holds
     }
-    if (n > (1 << 26)) return std::nullopt;
     at::Tensor t = torch::empty(dims, torch::kFloat32);
-    if (!f.read(static_cast<char*>(t.data_ptr()), std::streamsize(4 * n))) return std::nullopt;
+    if (!take(t.data_ptr(), 4 * n)) return std::nullopt;
     out[name] = t;
   }
+  touch_file(path);  // used now: the last to go under a disk cap
   return out;
 }
 
@@ -97,7 +108,11 @@ void FeatureCache::put(const std::string& key, const std::map<std::string, at::T
       return;
     }
   }
-  if (rename(tmp.c_str(), final_path.c_str()) != 0) unlink(tmp.c_str());
+  struct stat st {};
+  if (rename(tmp.c_str(), final_path.c_str()) != 0)
+    unlink(tmp.c_str());
+  else if (stat(final_path.c_str(), &st) == 0)
+    disk_cap_added(dir_, int64_t(st.st_size));
 }
 
 }  // namespace mpjudge

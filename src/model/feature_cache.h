@@ -1,6 +1,7 @@
 // An on-disk cache of named float tensors (encoder outputs), one file per key under a folder.
 // Writes are atomic (temp file + rename); a missing, truncated or foreign file is a miss, never an
-// error, and is overwritten by the next put. Not a database: no eviction, no locking beyond rename.
+// error, and is overwritten by the next put. Not a database: no locking beyond rename. A folder given a
+// size cap (common/disk_cap.h; `serve --max-cache-mb`) loses its least recently read entries first.
 #pragma once
 
 #include <map>

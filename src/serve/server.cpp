@@ -18,13 +18,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "annotate/store.h"
+#include "common/disk_cap.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "serve/connections.h"
 
 namespace fs = std::filesystem;
 
@@ -47,6 +50,80 @@ void send_error(httplib::Response& res, int status, const std::string& message) 
   send_json(res, status, {{"error", {{"status", status}, {"message", message}}}});
 }
 
+// ---- request bodies ----------------------------------------------------------------------------------
+// Bodies are read through httplib's content reader, which hands over what the client sent after
+// de-chunking and decompression (gzip, brotli): the limit is counted on those decoded bytes as they
+// arrive, so a chunked or compressed body is refused when it passes the limit, not after it is in memory.
+// A refused body is left unread and its connection closed after the answer.
+
+using Form = std::multimap<std::string, httplib::MultipartFormData>;
+
+std::string mib(int64_t bytes) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.1f MiB", double(bytes) / (1 << 20));
+  return b;
+}
+
+[[noreturn]] void refuse_body(httplib::Response& res, int status, const std::string& message) {
+  GuardedServer::close_after_response(res);
+  throw HttpError{status, message};
+}
+
+Form read_form(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader, int64_t limit,
+               size_t max_fields) {
+  if (!req.is_multipart_form_data()) {
+    const std::string type = req.get_header_value("Content-Type");
+    refuse_body(res, 415,
+                "expected a multipart/form-data body, found " + (type.empty() ? "no Content-Type" : "'" + type + "'"));
+  }
+  Form form;
+  httplib::MultipartFormData* field = nullptr;
+  int64_t total = 0;
+  std::string too_large;
+  const bool ok = reader(
+      [&](const httplib::MultipartFormData& header) {
+        if (form.size() >= max_fields) {
+          too_large = "expected at most " + std::to_string(max_fields) + " form fields, found more";
+          return false;
+        }
+        total += int64_t(header.name.size() + header.filename.size() + header.content_type.size()) + 128;
+        field = &form.emplace(header.name, header)->second;
+        return true;
+      },
+      [&](const char* data, size_t n) {
+        total += int64_t(n);
+        if (total > limit) {
+          too_large =
+              "request body too large: expected at most " + mib(limit) + " (decoded; --max-upload-mb), found more";
+          return false;
+        }
+        if (field) field->content.append(data, n);
+        return true;
+      });
+  if (!too_large.empty()) refuse_body(res, 413, too_large);
+  if (!ok)
+    refuse_body(res, 400,
+                "the request body could not be read: truncated or malformed multipart/form-data, an unknown "
+                "Content-Encoding, or sent slower than the server's request timeout");
+  return form;
+}
+
+std::string read_body(httplib::Response& res, const httplib::ContentReader& reader, int64_t limit) {
+  std::string body;
+  bool too_large = false;
+  const bool ok = reader([&](const char* data, size_t n) {
+    if (int64_t(body.size() + n) > limit) return !(too_large = true);
+    body.append(data, n);
+    return true;
+  });
+  if (too_large)
+    refuse_body(res, 413, "request body too large: expected at most " + std::to_string(limit) + " bytes, found more");
+  if (!ok) refuse_body(res, 400, "the request body could not be read (truncated, or an unknown Content-Encoding)");
+  return body;
+}
+
+constexpr int64_t kJsonBodyLimit = 64 << 10;  // annotation answers and logins
+
 // ---- metrics (Prometheus text format) ----------------------------------------------------------------
 
 class Metrics {
@@ -62,7 +139,7 @@ class Metrics {
     h.back()++;
     sums_[route] += seconds;
   }
-  std::string render(int in_flight, int capacity, uint64_t rejected) const {
+  std::string render(int in_flight, int capacity, uint64_t rejected, const ConnectionStats& conn) const {
     std::lock_guard<std::mutex> lock(mu_);
     std::ostringstream o;
     o << "# HELP mpjudge_requests_total Requests by route and status.\n# TYPE mpjudge_requests_total counter\n";
@@ -87,6 +164,21 @@ class Metrics {
     o << "# HELP mpjudge_rejected_total Scoring requests refused with 429.\n# TYPE mpjudge_rejected_total counter\n"
          "mpjudge_rejected_total "
       << rejected << "\n";
+    o << "# HELP mpjudge_connections_open Open client connections (idle ones included).\n"
+         "# TYPE mpjudge_connections_open gauge\nmpjudge_connections_open "
+      << conn.open << "\n";
+    o << "# HELP mpjudge_connections_idle Connections waiting for their next request.\n"
+         "# TYPE mpjudge_connections_idle gauge\nmpjudge_connections_idle "
+      << conn.idle << "\n";
+    o << "# HELP mpjudge_connections_refused_total Connections answered 503 at the --max-connections cap.\n"
+         "# TYPE mpjudge_connections_refused_total counter\nmpjudge_connections_refused_total "
+      << conn.refused << "\n";
+    o << "# HELP mpjudge_connections_evicted_total Idle connections closed to admit a new one.\n"
+         "# TYPE mpjudge_connections_evicted_total counter\nmpjudge_connections_evicted_total "
+      << conn.evicted << "\n";
+    o << "# HELP mpjudge_connection_timeouts_total Reads and writes that ran past their deadline.\n"
+         "# TYPE mpjudge_connection_timeouts_total counter\nmpjudge_connection_timeouts_total "
+      << conn.timed_out << "\n";
     long pages = 0, rss = 0;
     if (std::ifstream statm("/proc/self/statm"); statm >> pages >> rss)
       o << "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\n"
@@ -137,6 +229,7 @@ class ScorerPool {
     free_.pop_back();
     return Lease(this, s);
   }
+  void count_rejected() { rejected_++; }
   int in_flight() const { return admitted_.load(); }
   int capacity() const { return capacity_; }
   uint64_t rejected() const { return rejected_.load(); }
@@ -180,6 +273,7 @@ struct Server {
   std::map<std::string, std::string> web;  // file -> content, read once
   std::mutex desc_mu;
   std::map<std::string, nlohmann::json> desc_cache;  // sha256 -> descriptors (bounded)
+  GuardedServer* connections = nullptr;
 
   // Saves an upload under work/uploads/<sha256>.<kind>; refuses what is not of the field's kind.
   std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, bool music) {
@@ -192,7 +286,12 @@ struct Server {
                                ", found " + describe_kind(kind)};
     const std::string sha = sha256_hex(p, f.content.size());
     const std::string path = opt.work_dir + "/uploads/" + sha + "." + kind;
-    if (!fs::exists(path)) write_file_atomic(path, f.content.data(), f.content.size());
+    if (fs::exists(path)) {
+      touch_file(path);
+    } else {
+      write_file_atomic(path, f.content.data(), f.content.size());
+      disk_cap_added(opt.work_dir + "/uploads", int64_t(f.content.size()));
+    }
     return {path, sha};
   }
 
@@ -209,19 +308,19 @@ struct Server {
     return j;
   }
 
-  static const httplib::MultipartFormData& need_file(const httplib::Request& req, const std::string& field) {
-    auto it = req.files.find(field);
-    if (it == req.files.end())
+  static const httplib::MultipartFormData& need_file(const Form& form, const std::string& field) {
+    auto it = form.find(field);
+    if (it == form.end())
       throw HttpError{400, "expected a multipart/form-data field '" + field + "', found " +
-                               (req.files.empty() ? std::string("no file fields") : "none by that name")};
+                               (form.empty() ? std::string("no file fields") : "none by that name")};
     return it->second;
   }
 
   // Requests are checked and queued before their uploads are stored: a refused request (400, 413, 429)
   // leaves nothing on disk.
-  void score(const httplib::Request& req, httplib::Response& res) {
-    const auto& music_field = need_file(req, "music");
-    const auto& painting_field = need_file(req, "painting");
+  void score(const Form& form, httplib::Response& res) {
+    const auto& music_field = need_file(form, "music");
+    const auto& painting_field = need_file(form, "painting");
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
     auto [music, msha] = save_upload(music_field, true);
@@ -234,12 +333,14 @@ struct Server {
     for (size_t k = 0; k < r.maps.size(); ++k) {
       const std::string png = opt.work_dir + "/maps/" + id + "/" + std::to_string(k) + ".png";
       bool have_png = fs::exists(png);
+      if (have_png) touch_file(png);
       if (!have_png) {
         try {
           fs::create_directories(fs::path(png).parent_path());
           // The pure heat map (the page blends it), at most kMapSide px: a 4096 px painting gave 4.9 MB of maps.
           write_overlay_png(painting, r.maps[k], png, 1.0, kMapSide);
           have_png = true;
+          disk_cap_added(opt.work_dir + "/maps", int64_t(fs::file_size(png)));
         } catch (const std::exception& e) {
           std::fprintf(stderr, "mpjudge serve: /v1/score: map %zu not written: %s\n", k, e.what());
           maps_error = "the modulation maps could not be stored on the server (" + redact(e.what()) + ")";
@@ -269,9 +370,9 @@ struct Server {
     send_json(res, 200, out);
   }
 
-  void rank(const httplib::Request& req, httplib::Response& res) {
-    const auto& music_field = need_file(req, "music");
-    const size_t n_paintings = req.files.count("painting");
+  void rank(const Form& form, httplib::Response& res) {
+    const auto& music_field = need_file(form, "music");
+    const size_t n_paintings = form.count("painting");
     if (n_paintings == 0) throw HttpError{400, "expected one or more 'painting' fields, found none"};
     if (int(n_paintings) > opt.max_rank_paintings)
       throw HttpError{413, "expected at most " + std::to_string(opt.max_rank_paintings) + " paintings, found " +
@@ -281,7 +382,7 @@ struct Server {
     auto [music, msha] = save_upload(music_field, true);
     std::vector<std::string> paths;
     std::map<std::string, std::string> names;
-    auto range = req.files.equal_range("painting");
+    auto range = form.equal_range("painting");
     for (auto it = range.first; it != range.second; ++it) {
       auto [p, sha] = save_upload(it->second, false);
       paths.push_back(p);
@@ -371,26 +472,109 @@ struct Server {
     return msg;
   }
 
-  void route(httplib::Server& svr) {
+  // Runs a handler, turning its errors into JSON error bodies, and records the request.
+  template <class F>
+  void guarded(const std::string& route, httplib::Response& res, F&& body) {
+    const auto t0 = Clock::now();
+    try {
+      body();
+    } catch (const HttpError& e) {
+      send_error(res, e.status, e.message);
+    } catch (const Error& e) {
+      // Input problems the upload checks did not catch (a corrupt file of a known kind) are the
+      // client's; a model or internal failure is ours.
+      const int status = e.kind() == ErrorKind::Input || e.kind() == ErrorKind::Usage ? 400 : 500;
+      if (status == 500) std::fprintf(stderr, "mpjudge serve: %s: %s\n", route.c_str(), e.what());
+      send_error(res, status, redact(e.what()));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "mpjudge serve: %s: internal error: %s\n", route.c_str(), e.what());
+      send_error(res, 500, "internal error: " + redact(e.what()));
+    }
+    metrics.record(route, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+
+  // The POST routes and their body limits; any other POST (or PUT, PATCH, DELETE) is refused before
+  // its body is read, since httplib would read it whole, chunked or compressed, into memory.
+  int64_t body_limit(const std::string& path) const {
+    if (path == "/v1/score" || path == "/v1/rank") return opt.max_upload_bytes;
+    if (path == "/v1/annotate/login" || path == "/v1/annotate/answer") return kJsonBodyLimit;
+    return -1;
+  }
+
+  // A metrics label for a path: a route of this server or "other" (clients choose paths; labels must
+  // stay few).
+  static std::string route_label(const std::string& path) {
+    static const std::set<std::string> routes = {"/healthz",
+                                                 "/metrics",
+                                                 "/v1/score",
+                                                 "/v1/rank",
+                                                 "/",
+                                                 "/app.js",
+                                                 "/app.css",
+                                                 "/v1/annotate/login",
+                                                 "/v1/annotate/next",
+                                                 "/v1/annotate/answers",
+                                                 "/v1/annotate/answer",
+                                                 "/v1/annotate/media"};
+    if (path.rfind("/v1/maps/", 0) == 0) return "/v1/maps";
+    return routes.count(path) ? path : "other";
+  }
+
+  // Checks a request once its headers are in, before any of its body is read: 0 to proceed, else the
+  // status of the error already written to res (and the connection is closed after it).
+  int admit(const httplib::Request& req, httplib::Response& res) {
+    auto refuse = [&](int status, const std::string& message) {
+      send_error(res, status, message);
+      GuardedServer::close_after_response(res);
+      metrics.record(route_label(req.path), status, 0);
+      return status;
+    };
+    if (const std::string why = foreign_request(req); !why.empty()) return refuse(403, why);
+    if (req.method != "GET" && req.method != "HEAD" && req.method != "POST" && req.method != "OPTIONS")
+      return refuse(405, "method " + req.method + " is not used by this server (GET and POST are)");
+    if (req.method != "POST") return 0;
+    const int64_t limit = body_limit(req.path);
+    if (limit < 0) return refuse(404, "no such endpoint: POST " + req.path);
+    if (req.has_header("Content-Length")) {
+      const std::string v = req.get_header_value("Content-Length");
+      uint64_t n = 0;
+      bool digits = !v.empty() && v.size() <= 19;
+      for (char c : v) digits = digits && c >= '0' && c <= '9';
+      if (!digits) return refuse(400, "expected a decimal Content-Length, found '" + v.substr(0, 40) + "'");
+      n = std::stoull(v);
+      if (n > uint64_t(limit))
+        return refuse(413, "request body too large: expected at most " + mib(limit) +
+                               " (--max-upload-mb), found a "
+                               "declared Content-Length of " +
+                               mib(int64_t(n)));
+    }
+    if ((req.path == "/v1/score" || req.path == "/v1/rank") && pool->in_flight() >= pool->capacity()) {
+      pool->count_rejected();
+      return refuse(429, "the scoring queue is full; retry shortly");
+    }
+    GuardedServer::body_phase();
+    return 0;
+  }
+
+  void route(GuardedServer& svr) {
     auto wrap = [this](const std::string& route, auto body) {
       return [this, route, body](const httplib::Request& req, httplib::Response& res) {
-        const auto t0 = Clock::now();
-        try {
-          body(req, res);
-        } catch (const HttpError& e) {
-          send_error(res, e.status, e.message);
-        } catch (const Error& e) {
-          // Input problems the upload checks did not catch (a corrupt file of a known kind) are the
-          // client's; a model or internal failure is ours.
-          const int status = e.kind() == ErrorKind::Input || e.kind() == ErrorKind::Usage ? 400 : 500;
-          if (status == 500) std::fprintf(stderr, "mpjudge serve: %s: %s\n", route.c_str(), e.what());
-          send_error(res, status, redact(e.what()));
-        } catch (const std::exception& e) {
-          std::fprintf(stderr, "mpjudge serve: %s: internal error: %s\n", route.c_str(), e.what());
-          send_error(res, 500, "internal error: " + redact(e.what()));
-        }
-        metrics.record(route, res.status, std::chrono::duration<double>(Clock::now() - t0).count());
+        guarded(route, res, [&] { body(req, res); });
       };
+    };
+    // POST routes read their own bodies (see read_form and read_body).
+    auto post = [this, &svr](const std::string& route, auto body) {
+      svr.Post(route, [this, route, body](const httplib::Request& req, httplib::Response& res,
+                                          const httplib::ContentReader& reader) {
+        bool read = false;  // a body left unread (an error before it was needed) must not be parsed next
+        const httplib::ContentReader tracked(
+            [&](httplib::ContentReceiver r) { return read = true, reader(std::move(r)); },
+            [&](httplib::MultipartContentHeader h, httplib::ContentReceiver r) {
+              return read = true, reader(std::move(h), std::move(r));
+            });
+        guarded(route, res, [&] { body(req, res, tracked); });
+        if (!read) GuardedServer::close_after_response(res);
+      });
     };
     svr.Get("/healthz", wrap("/healthz", [this](const httplib::Request&, httplib::Response& res) {
               send_json(res, 200,
@@ -401,17 +585,22 @@ struct Server {
                          {"annotation", bool(store)}});
             }));
     svr.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics.render(pool->in_flight(), pool->capacity(), pool->rejected()),
+      res.set_content(metrics.render(pool->in_flight(), pool->capacity(), pool->rejected(), connections->stats()),
                       "text/plain; version=0.0.4");
     });
-    svr.Post("/v1/score", wrap("/v1/score", [this](const httplib::Request& q, httplib::Response& r) { score(q, r); }));
-    svr.Post("/v1/rank", wrap("/v1/rank", [this](const httplib::Request& q, httplib::Response& r) { rank(q, r); }));
+    post("/v1/score", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& rd) {
+      score(read_form(req, res, rd, opt.max_upload_bytes, 8), res);
+    });
+    post("/v1/rank", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& rd) {
+      rank(read_form(req, res, rd, opt.max_upload_bytes, size_t(opt.max_rank_paintings) + 8), res);
+    });
     svr.Get(R"(/v1/maps/([0-9a-f]{32})/([0-9]{1,2})\.png)",
             wrap("/v1/maps", [this](const httplib::Request& req, httplib::Response& res) {
               const std::string png =
                   opt.work_dir + "/maps/" + req.matches[1].str() + "/" + req.matches[2].str() + ".png";
               if (!fs::exists(png)) throw HttpError{404, "no such modulation map"};
               std::vector<uint8_t> b = read_file(png, 64 << 20);
+              touch_file(png);
               res.set_content(reinterpret_cast<const char*>(b.data()), b.size(), "image/png");
               res.set_header("Cache-Control", "max-age=86400");
             }));
@@ -424,10 +613,11 @@ struct Server {
       });
     }
     // Annotation: the token decides who is answering; there is no way to name another annotator.
-    svr.Post("/v1/annotate/login",
-             wrap("/v1/annotate/login", [this](const httplib::Request& req, httplib::Response& res) {
-               send_json(res, 200, {{"progress", progress_json(auth(req).id)}});
-             }));
+    post("/v1/annotate/login",
+         [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& rd) {
+           read_body(res, rd, kJsonBodyLimit);
+           send_json(res, 200, {{"progress", progress_json(auth(req).id)}});
+         });
     svr.Get("/v1/annotate/next", wrap("/v1/annotate/next", [this](const httplib::Request& req, httplib::Response& res) {
               Annotator a = auth(req);
               auto t = store->next_task(a.id);
@@ -448,33 +638,31 @@ struct Server {
               }
               send_json(res, 200, {{"annotator", a.name}, {"answers", list}});
             }));
-    svr.Post(
-        "/v1/annotate/answer", wrap("/v1/annotate/answer", [this](const httplib::Request& req, httplib::Response& res) {
-          Annotator a = auth(req);
-          nlohmann::json j = nlohmann::json::parse(req.body, nullptr, false);
-          if (j.is_discarded() || !j.is_object() || !j.contains("task") || !j["task"].is_number_integer())
-            throw HttpError{
-                400, "expected a JSON body {\"task\": ID, \"rating\": 1-5} or {\"task\": ID, \"choice\": \"a\"|\"b\"}"};
-          const int64_t task = j["task"].get<int64_t>();
-          auto t = store->task(task);
-          if (!t) throw HttpError{404, "no task " + std::to_string(task)};
-          if (t->kind == "rate") {
-            if (!j.contains("rating") || !j["rating"].is_number_integer())
-              throw HttpError{400,
-                              "task " + std::to_string(task) + " is a rating task: expected an integer 'rating' 1-5"};
-            // Range-checked as a 64-bit value: narrowing first would turn 2^32 + 1 into a valid 1.
-            const int64_t rating = j["rating"].is_number_unsigned() && j["rating"].get<uint64_t>() > uint64_t(INT64_MAX)
-                                       ? INT64_MAX
-                                       : j["rating"].get<int64_t>();
-            store->answer_rating(a.id, task, rating);
-          } else {
-            if (!j.contains("choice") || !j["choice"].is_string())
-              throw HttpError{400,
-                              "task " + std::to_string(task) + " is a comparison: expected 'choice' \"a\" or \"b\""};
-            store->answer_choice(a.id, task, j["choice"].get<std::string>());
-          }
-          send_json(res, 200, {{"saved", true}, {"task", task}, {"progress", progress_json(a.id)}});
-        }));
+    post("/v1/annotate/answer", [this](const httplib::Request& req, httplib::Response& res,
+                                       const httplib::ContentReader& rd) {
+      Annotator a = auth(req);
+      nlohmann::json j = nlohmann::json::parse(read_body(res, rd, kJsonBodyLimit), nullptr, false);
+      if (j.is_discarded() || !j.is_object() || !j.contains("task") || !j["task"].is_number_integer())
+        throw HttpError{
+            400, "expected a JSON body {\"task\": ID, \"rating\": 1-5} or {\"task\": ID, \"choice\": \"a\"|\"b\"}"};
+      const int64_t task = j["task"].get<int64_t>();
+      auto t = store->task(task);
+      if (!t) throw HttpError{404, "no task " + std::to_string(task)};
+      if (t->kind == "rate") {
+        if (!j.contains("rating") || !j["rating"].is_number_integer())
+          throw HttpError{400, "task " + std::to_string(task) + " is a rating task: expected an integer 'rating' 1-5"};
+        // Range-checked as a 64-bit value: narrowing first would turn 2^32 + 1 into a valid 1.
+        const int64_t rating = j["rating"].is_number_unsigned() && j["rating"].get<uint64_t>() > uint64_t(INT64_MAX)
+                                   ? INT64_MAX
+                                   : j["rating"].get<int64_t>();
+        store->answer_rating(a.id, task, rating);
+      } else {
+        if (!j.contains("choice") || !j["choice"].is_string())
+          throw HttpError{400, "task " + std::to_string(task) + " is a comparison: expected 'choice' \"a\" or \"b\""};
+        store->answer_choice(a.id, task, j["choice"].get<std::string>());
+      }
+      send_json(res, 200, {{"saved", true}, {"task", task}, {"progress", progress_json(a.id)}});
+    });
     svr.Get("/v1/annotate/media",
             wrap("/v1/annotate/media", [this](const httplib::Request& req, httplib::Response& res) {
               auth(req);
@@ -489,13 +677,17 @@ struct Server {
               res.set_content(reinterpret_cast<const char*>(b.data()), b.size(),
                               it != types.end() ? it->second : "application/octet-stream");
             }));
-    // Before any body is read: refuse other sites' pages (a cross-origin POST) and, on a loopback bind,
-    // requests for another host name (DNS rebinding), so a web page cannot drive a local server.
+    // Before any body is read (admit): other sites' pages (a cross-origin POST) and, on a loopback bind,
+    // requests for another host name (DNS rebinding) are refused, so a web page cannot drive a local
+    // server; so are declared lengths over the limit, unknown POST routes and a full scoring queue. A
+    // client that sends "Expect: 100-continue" gets the refusal instead of the go-ahead.
     svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      const std::string why = foreign_request(req);
-      if (why.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      send_error(res, 403, why);
-      return httplib::Server::HandlerResponse::Handled;
+      return admit(req, res) == 0 ? httplib::Server::HandlerResponse::Unhandled
+                                  : httplib::Server::HandlerResponse::Handled;
+    });
+    svr.set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const int status = admit(req, res);
+      return status == 0 ? 100 : status;
     });
     svr.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;  // our own JSON errors pass unchanged
@@ -522,6 +714,9 @@ void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std:
   if (opt.workers <= 0) opt.workers = std::max(1, int(std::thread::hardware_concurrency()));
   if (opt.queue < 0) fail_usage("--queue: expected 0 or more, found " + std::to_string(opt.queue));
   if (opt.max_upload_bytes <= 0) fail_usage("--max-upload-mb: expected a positive size");
+  if (opt.max_connections < 1) fail_usage("--max-connections: expected 1 or more");
+  if (!(opt.request_timeout_s > 0) || !(opt.idle_timeout_s > 0))
+    fail_usage("--request-timeout and --idle-timeout: expected a positive number of seconds");
   for (const auto& [name, type] : kWebFiles) {
     std::vector<uint8_t> b = read_file(opt.web_dir + "/" + name, 16 << 20);
     s->web[name] = std::string(b.begin(), b.end());
@@ -531,6 +726,11 @@ void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std:
   fs::create_directories(opt.work_dir + "/maps", ec);
   if (ec) fail_usage(opt.work_dir + ": cannot create the work folder (" + ec.message() + ")");
   if (!opt.project.empty()) s->store = std::make_unique<AnnotationStore>(opt.project);
+  if (opt.max_uploads_mb < 0 || opt.max_maps_mb < 0 || opt.max_cache_mb < 0)
+    fail_usage("--max-uploads-mb, --max-maps-mb, --max-cache-mb: expected 0 (no cap) or more");
+  set_disk_cap(opt.work_dir + "/uploads", opt.max_uploads_mb << 20);
+  set_disk_cap(opt.work_dir + "/maps", opt.max_maps_mb << 20);
+  set_disk_cap(resolve_cache_dir(opt.cache_dir), opt.max_cache_mb << 20);
   FeatureOptions fo;
   fo.cache_dir = opt.cache_dir;
   fo.threads = 1;  // parallel over requests instead
@@ -539,11 +739,16 @@ void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std:
   // glibc gives each new thread its own malloc arena; with dozens of connection threads the resident
   // size then grows as connections land on fresh threads. A few shared arenas keep it flat.
   mallopt(M_ARENA_MAX, 4);
-  httplib::Server svr;
-  const size_t threads = size_t(opt.workers + opt.queue + 8);  // room to answer 429 while all workers are busy
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  svr.set_payload_max_length(size_t(opt.max_upload_bytes));
-  svr.set_read_timeout(30, 0);
+  ConnectionLimits limits;
+  limits.max_connections = opt.max_connections;
+  limits.request_timeout_s = opt.request_timeout_s;
+  limits.idle_timeout_s = opt.idle_timeout_s;
+  // Threads serve connections with bytes to read (idle ones wait in the poller): room for every worker
+  // and queue slot plus as many again to answer health checks, maps and 429s while all are busy.
+  limits.threads = size_t(2 * (opt.workers + opt.queue) + 8);
+  GuardedServer svr(limits);
+  s->connections = &svr;
+  svr.set_payload_max_length(size_t(opt.max_upload_bytes));  // a second wall behind admit()
   s->route(svr);
   int port = opt.port;
   if (port == 0) {

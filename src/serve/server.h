@@ -20,8 +20,13 @@ struct ServeOptions {
   std::string cache_dir;                  // feature cache (FeatureOptions::cache_dir)
   int workers = 0;                        // scoring workers, each with its own Scorer; 0 = hardware threads
   int queue = 16;                         // scoring requests that may wait for a worker; beyond that: 429
-  int64_t max_upload_bytes = 64LL << 20;  // a whole request body; beyond that: 413
+  int64_t max_upload_bytes = 64LL << 20;  // a whole request body, decoded (chunked, gzip); beyond that: 413
   int max_rank_paintings = 64;
+  int max_connections = 512;       // open sockets; beyond: the longest-idle one is closed, or 503
+  double request_timeout_s = 120;  // a whole request, from its first byte (headers: at most 10 s)
+  double idle_timeout_s = 5;       // a connection waiting for its (next) request
+  // Disk caps (MiB; 0 = no cap), least recently used first out: uploads/, maps/ and the feature cache.
+  int64_t max_uploads_mb = 2048, max_maps_mb = 512, max_cache_mb = 4096;
 };
 
 // Loads the model(s) once, binds, calls on_ready(port) and serves until stop_flag is set (checked
