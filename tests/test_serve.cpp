@@ -677,6 +677,11 @@ TEST(Serve, BodyLimitsHoldForChunkedCompressedAndDeclaredLengths) {
           srv.port(),
           "POST /v1/score HTTP/1.1\r\n" + host + "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n", "{}")),
       415);
+  // A good music file beside a painting of the wrong kind: 415, and the music is not kept either.
+  expect_json_error(
+      srv.client().Post("/v1/score", httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
+                                                                     part("painting", data("chord_22k.flac"))}),
+      415);
   EXPECT_EQ(files_in(dir + "/work/uploads"), 0u);
   // Within the limit, chunked and compressed both work.
   auto cli = srv.client();
@@ -739,4 +744,86 @@ TEST(Serve, IdleAndSlowClientsCannotExhaustThePool) {
   close(fd);
   EXPECT_GT(s, 1.0);
   EXPECT_LT(s, 6.0) << "a stalled body held its connection " << s << " s";
+}
+
+namespace {
+
+// A 32x32 24-bit BMP whose pixels encode k: a distinct upload for every k.
+std::string distinct_bmp(int k) {
+  const int w = 32, h = 32, row = w * 3, size = 54 + row * h;
+  std::string b(size_t(size), '\0');
+  auto le = [&](size_t at, uint32_t v, int n) {
+    for (int i = 0; i < n; ++i) b[at + size_t(i)] = char((v >> (8 * i)) & 0xff);
+  };
+  b[0] = 'B', b[1] = 'M';
+  le(2, uint32_t(size), 4), le(10, 54, 4), le(14, 40, 4), le(18, w, 4), le(22, h, 4), le(26, 1, 2), le(28, 24, 2);
+  le(34, uint32_t(row * h), 4);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const size_t p = size_t(54 + y * row + x * 3);
+      b[p] = char((k * 37 + x * 8) & 0xff);
+      b[p + 1] = char((k >> 3) * 11 + y * 8);
+      b[p + 2] = char((k & 7) * 32 + ((x ^ y) & 15));
+    }
+  return b;
+}
+
+int64_t bytes_in(const std::string& dir) {
+  int64_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) n += int64_t(e.file_size());
+  return n;
+}
+
+}  // namespace
+
+// Soak: 1,024 distinct paintings (16 rank requests of 64) and 24 scored pairs with maps, against caps of
+// 1 MiB for uploads, 0.05 MiB for maps (24 pairs make about 0.1) and 4 MiB for the feature cache: each folder stays
+// under its cap (about 3 MB of uploads and 75 MB of painting features went through), the least recently used files went
+// first, and the server keeps scoring.
+TEST(Serve, SoakOfDistinctUploadsStaysUnderTheDiskCaps) {
+  std::string dir = testutil::tmp_dir("serve_soak");
+  ServerProcess srv([&] {
+    auto a = common_args(dir);
+    a.insert(a.end(), {"--max-uploads-mb", "1", "--max-maps-mb", "0.05", "--max-cache-mb", "4"});
+    return a;
+  }());
+  auto cli = srv.client();
+  const std::string music = slurp(data("pitch_3s_22k.wav"));
+  int64_t peak_uploads = 0, peak_cache = 0, peak_maps = 0;
+  auto check = [&] {
+    peak_uploads = std::max(peak_uploads, bytes_in(dir + "/work/uploads"));
+    peak_maps = std::max(peak_maps, bytes_in(dir + "/work/maps"));
+    peak_cache = std::max(peak_cache, bytes_in(dir + "/cache"));
+  };
+  int k = 0;
+  for (int request = 0; request < 16; ++request) {
+    httplib::MultipartFormDataItems items{{"music", music, "m.wav", ""}};
+    for (int j = 0; j < 64; ++j, ++k) items.push_back({"painting", distinct_bmp(k), "p.bmp", ""});
+    auto r = cli.Post("/v1/rank", items);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+    check();
+  }
+  std::string last;
+  for (int j = 0; j < 24; ++j, ++k) {
+    auto r = cli.Post("/v1/score", httplib::MultipartFormDataItems{{"music", music, "m.wav", ""},
+                                                                   {"painting", distinct_bmp(k), "p.bmp", ""}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+    last = r->body;
+    check();
+  }
+  printf("soak of %d distinct uploads: peak uploads %.2f MiB, maps %.2f MiB, cache %.2f MiB (caps 1, 0.05, 4)\n", k,
+         double(peak_uploads) / (1 << 20), double(peak_maps) / (1 << 20), double(peak_cache) / (1 << 20));
+  EXPECT_LE(peak_uploads, 1 << 20);
+  EXPECT_LE(peak_maps, 52429);
+  EXPECT_LE(peak_cache, 4 << 20);
+  // Eviction took the oldest: the music (used by every request) and the newest painting remain.
+  EXPECT_LT(files_in(dir + "/work/uploads"), size_t(k));
+  EXPECT_TRUE(fs::exists(dir + "/work/uploads/" + json::parse(last)["music"]["sha256"].get<std::string>() + ".wav"));
+  EXPECT_TRUE(fs::exists(dir + "/work/uploads/" + json::parse(last)["painting"]["sha256"].get<std::string>() + ".bmp"));
+  auto map = cli.Get(json::parse(last)["maps"][0]["url"].get<std::string>());
+  ASSERT_TRUE(map);
+  EXPECT_EQ(map->status, 200);
 }

@@ -16,7 +16,7 @@ namespace mpjudge::cli {
 ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   struct State {
     ServeOptions so;
-    double max_upload_mb = 64;
+    double max_upload_mb = 64, max_uploads_mb = 2048, max_maps_mb = 512, max_cache_mb = 4096;
     std::string project, legacy_data, tasks, name, out;
     bool force = false;
   };
@@ -47,14 +47,13 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   c.serve->add_option("--idle-timeout", st->so.idle_timeout_s, "Seconds a connection may wait for its next request")
       ->capture_default_str();
   c.serve
-      ->add_option("--max-uploads-mb", st->so.max_uploads_mb,
+      ->add_option("--max-uploads-mb", st->max_uploads_mb,
                    "Disk cap of stored uploads, oldest used out first (0 = none)")
       ->capture_default_str();
-  c.serve
-      ->add_option("--max-maps-mb", st->so.max_maps_mb, "Disk cap of stored map PNGs, oldest used out first (0 = none)")
+  c.serve->add_option("--max-maps-mb", st->max_maps_mb, "Disk cap of stored map PNGs, oldest used out first (0 = none)")
       ->capture_default_str();
   c.serve
-      ->add_option("--max-cache-mb", st->so.max_cache_mb,
+      ->add_option("--max-cache-mb", st->max_cache_mb,
                    "Disk cap of the feature cache, oldest used out first (0 = none)")
       ->capture_default_str();
   c.serve->add_option("--work-dir", st->so.work_dir, "Uploads and map PNGs (default: CACHE/serve)");
@@ -91,6 +90,9 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
       ServeOptions so = st->so;
       so.model = model_or_default_path(so.model);
       so.max_upload_bytes = int64_t(st->max_upload_mb * 1024 * 1024);
+      so.max_uploads_bytes = int64_t(st->max_uploads_mb * 1024 * 1024);
+      so.max_maps_bytes = int64_t(st->max_maps_mb * 1024 * 1024);
+      so.max_cache_bytes = int64_t(st->max_cache_mb * 1024 * 1024);
       if (so.workers <= 0) so.workers = std::max(1, int(std::thread::hardware_concurrency()));
       if (so.web_dir.empty()) so.web_dir = exe_dir() + "/../web";
       if (so.work_dir.empty()) so.work_dir = resolve_cache_dir(so.cache_dir) + "/serve";

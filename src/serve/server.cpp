@@ -275,15 +275,22 @@ struct Server {
   std::map<std::string, nlohmann::json> desc_cache;  // sha256 -> descriptors (bounded)
   GuardedServer* connections = nullptr;
 
-  // Saves an upload under work/uploads/<sha256>.<kind>; refuses what is not of the field's kind.
-  std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, bool music) {
+  // The kind of an upload ("wav", "png", ...); refuses an empty one or one not of the field's kind.
+  static std::string upload_kind(const httplib::MultipartFormData& f, bool music) {
     if (f.content.empty()) throw HttpError{400, "field '" + f.name + "': expected a file, found an empty upload"};
-    const auto* p = reinterpret_cast<const uint8_t*>(f.content.data());
-    const std::string kind = sniff(p, f.content.size());
+    const std::string kind = sniff(reinterpret_cast<const uint8_t*>(f.content.data()), f.content.size());
     if (music ? !is_audio_kind(kind) : !is_image_kind(kind))
       throw HttpError{415, "field '" + f.name + "' (" + (f.filename.empty() ? "upload" : f.filename) + "): expected " +
                                (music ? "audio (WAV, FLAC, Ogg, MP3, AIFF)" : "an image (PNG, JPEG, WebP, BMP, TIFF)") +
                                ", found " + describe_kind(kind)};
+    return kind;
+  }
+
+  // Saves an upload under work/uploads/<sha256>.<kind> (callers check every field with upload_kind
+  // first, so a refused request stores nothing).
+  std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, bool music) {
+    const std::string kind = upload_kind(f, music);
+    const auto* p = reinterpret_cast<const uint8_t*>(f.content.data());
     const std::string sha = sha256_hex(p, f.content.size());
     const std::string path = opt.work_dir + "/uploads/" + sha + "." + kind;
     if (fs::exists(path)) {
@@ -323,6 +330,7 @@ struct Server {
     const auto& painting_field = need_file(form, "painting");
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
+    upload_kind(music_field, true), upload_kind(painting_field, false);
     auto [music, msha] = save_upload(music_field, true);
     auto [painting, psha] = save_upload(painting_field, false);
     ScoreResult r = (*lease)->score(music, painting);
@@ -379,10 +387,12 @@ struct Server {
                                std::to_string(n_paintings)};
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
+    upload_kind(music_field, true);
+    auto range = form.equal_range("painting");
+    for (auto it = range.first; it != range.second; ++it) upload_kind(it->second, false);
     auto [music, msha] = save_upload(music_field, true);
     std::vector<std::string> paths;
     std::map<std::string, std::string> names;
-    auto range = form.equal_range("painting");
     for (auto it = range.first; it != range.second; ++it) {
       auto [p, sha] = save_upload(it->second, false);
       paths.push_back(p);
@@ -726,11 +736,11 @@ void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std:
   fs::create_directories(opt.work_dir + "/maps", ec);
   if (ec) fail_usage(opt.work_dir + ": cannot create the work folder (" + ec.message() + ")");
   if (!opt.project.empty()) s->store = std::make_unique<AnnotationStore>(opt.project);
-  if (opt.max_uploads_mb < 0 || opt.max_maps_mb < 0 || opt.max_cache_mb < 0)
+  if (opt.max_uploads_bytes < 0 || opt.max_maps_bytes < 0 || opt.max_cache_bytes < 0)
     fail_usage("--max-uploads-mb, --max-maps-mb, --max-cache-mb: expected 0 (no cap) or more");
-  set_disk_cap(opt.work_dir + "/uploads", opt.max_uploads_mb << 20);
-  set_disk_cap(opt.work_dir + "/maps", opt.max_maps_mb << 20);
-  set_disk_cap(resolve_cache_dir(opt.cache_dir), opt.max_cache_mb << 20);
+  set_disk_cap(opt.work_dir + "/uploads", opt.max_uploads_bytes);
+  set_disk_cap(opt.work_dir + "/maps", opt.max_maps_bytes);
+  set_disk_cap(resolve_cache_dir(opt.cache_dir), opt.max_cache_bytes);
   FeatureOptions fo;
   fo.cache_dir = opt.cache_dir;
   fo.threads = 1;  // parallel over requests instead

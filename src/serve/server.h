@@ -25,8 +25,8 @@ struct ServeOptions {
   int max_connections = 512;       // open sockets; beyond: the longest-idle one is closed, or 503
   double request_timeout_s = 120;  // a whole request, from its first byte (headers: at most 10 s)
   double idle_timeout_s = 5;       // a connection waiting for its (next) request
-  // Disk caps (MiB; 0 = no cap), least recently used first out: uploads/, maps/ and the feature cache.
-  int64_t max_uploads_mb = 2048, max_maps_mb = 512, max_cache_mb = 4096;
+  // Disk caps (bytes; 0 = no cap), least recently used first out: uploads/, maps/ and the feature cache.
+  int64_t max_uploads_bytes = 2048LL << 20, max_maps_bytes = 512LL << 20, max_cache_bytes = 4096LL << 20;
 };
 
 // Loads the model(s) once, binds, calls on_ready(port) and serves until stop_flag is set (checked
