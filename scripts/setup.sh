@@ -2,7 +2,7 @@
 # Installs everything mpjudge needs on Debian 12 (bookworm): build tools, libraries, the optimised BLAS,
 # the Python golden-reference stack, and the pinned npm packages that carry pretrained weights.
 # Idempotent: when everything is present it only checks and exits (a few seconds). Needs root (or sudo).
-# Usage: scripts/setup.sh [--tests]   (--tests adds Debian chromium for the browser test)
+# Usage: scripts/setup.sh [--tests]   (--tests adds what only the tests need: chromium, nginx, clang, ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +11,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libtorch-dev libopenblas0-openmp
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
-  libsndfile1-dev libmpg123-dev libsoxr-dev libfftw3-dev libaubio-dev libebur128-dev
+  libsndfile1-dev libvorbis-dev libogg-dev libmpg123-dev libsoxr-dev libfftw3-dev libaubio-dev libebur128-dev
   nlohmann-json3-dev libcli11-dev libgtest-dev libsqlite3-dev libcpp-httplib-dev
   libssl-dev libgloo-dev pybind11-dev python3-dev
   python3 python3-torch python3-torchaudio python3-torchvision python3-numpy python3-scipy python3-soundfile python3-pil
@@ -20,8 +20,11 @@ PKGS=(
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 # --tests: also what the test suite needs beyond the build: Debian's Chromium for the web page test,
 # iproute2 for the multi-host training test (network namespaces), and a second General MIDI soundfont
-# (MuseScore General Lite) for the descriptors' ground-truth test, and clang-format for the format check.
-[ "${1:-}" = "--tests" ] && PKGS+=(chromium iproute2 musescore-general-soundfont-small clang-format)
+# (MuseScore General Lite) for the descriptors' ground-truth test, clang-format for the format check,
+# clang and its sanitizer runtime for the fuzz harnesses (built and replayed by the test command), and
+# nginx with the openssl tool for the TLS deployment test.
+[ "${1:-}" = "--tests" ] && PKGS+=(chromium iproute2 musescore-general-soundfont-small clang-format clang
+  libclang-rt-14-dev nginx openssl)
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,6 +1,9 @@
 // The tfjs reader, the feature cache and the feature API: parsing, dequantisation, damaged weights,
 // basic-pitch on A4 (a sine and a fluidsynth piano), cache hits and misses, and the features CLI.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -148,6 +151,61 @@ TEST(FeatureCache, RoundTripAndDamage) {
   EXPECT_FALSE(cache.get("k").has_value());
   write(path, "garbage");
   EXPECT_FALSE(cache.get("k").has_value());
+}
+
+namespace {
+
+// A cache entry: magic, count, then per tensor: name length, name, ndim, dims (no data unless given).
+std::string cache_entry(uint32_t count, uint32_t name_len, const std::string& name, uint32_t ndim,
+                        const std::vector<int64_t>& dims, const std::string& data = "") {
+  std::string b = "MPJFEAT1";
+  auto put = [&](const void* p, size_t n) { b.append(static_cast<const char*>(p), n); };
+  put(&count, 4), put(&name_len, 4), b += name, put(&ndim, 4);
+  for (int64_t d : dims) put(&d, 8);
+  return b + data;
+}
+
+}  // namespace
+
+// Hostile or damaged entries are misses: no exception, no crash, and no allocation of what a header
+// claims (each read runs in a child process whose peak RSS is measured against the parent's).
+TEST(FeatureCache, HostileEntriesAreMissesWithoutLargeAllocations) {
+  std::string dir = testutil::tmp_dir("feature_cache_hostile");
+  FeatureCache cache(dir);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"huge count", cache_entry(1u << 31, 1, "a", 1, {1})},
+      {"huge name length", cache_entry(1, 0xFFFFFFF0u, "a", 1, {1})},
+      {"name past the end", cache_entry(1, 200, "a", 1, {1})},
+      {"huge ndim", cache_entry(1, 1, "a", 0xFFFFFFFFu, {})},
+      {"negative dim", cache_entry(1, 1, "a", 2, {-4, 4})},
+      {"dims whose product wraps", cache_entry(1, 1, "a", 8, std::vector<int64_t>(8, 1 << 24))},
+      {"256 MB claimed, 16 bytes held", cache_entry(1, 1, "a", 2, {1 << 13, 1 << 13}, std::string(16, '\0'))},
+      {"second tensor missing", cache_entry(2, 1, "a", 1, {2}, std::string(8, '\0'))},
+  };
+  long parent_kb = 0;
+  {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    parent_kb = ru.ru_maxrss;
+  }
+  for (const auto& [what, bytes] : cases) {
+    write(cache.path_for("k"), bytes);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      try {
+        _exit(cache.get("k").has_value() ? 1 : 0);
+      } catch (...) {
+        _exit(2);
+      }
+    }
+    int st = 0;
+    rusage ru{};
+    ASSERT_EQ(wait4(pid, &st, 0, &ru), pid);
+    ASSERT_TRUE(WIFEXITED(st)) << what << ": the read crashed";
+    EXPECT_EQ(WEXITSTATUS(st), 0) << what << (WEXITSTATUS(st) == 1 ? ": read as a hit" : ": threw");
+    EXPECT_LT(ru.ru_maxrss - parent_kb, 64 * 1024) << what << ": " << ru.ru_maxrss / 1024 << " MB peak";
+  }
 }
 
 TEST(Features, PaintingCachedByContent) {

@@ -2,6 +2,7 @@
 // parameter names (tests/golden/paper_reference.py, CTest fixture golden_paper_reference), loaded
 // through the converter tools/convert_paper_checkpoint.py: outputs, modulation maps and every gradient.
 #include <gtest/gtest.h>
+#include <openssl/sha.h>
 
 #include <cstdio>
 #include <fstream>
@@ -145,6 +146,17 @@ TEST(Checkpoint, WrongTruncatedCorruptForeign) {
                      "a shape that matches");
   expect_model_error("no_tensors.mpjc", forge(R"({"arch": "paper"})", 0), "\"tensors\"");
   expect_model_error("bad_entry.mpjc", forge(R"({"tensors": [{"name": "w"}]})", 0), "malformed entry");
+  auto sealed = [](std::string f) {  // with a valid checksum: what only the fields' checks can refuse
+    unsigned char digest[32];
+    SHA256(reinterpret_cast<const unsigned char*>(f.data()), f.size() - 32, digest);
+    return f.replace(f.size() - 32, 32, reinterpret_cast<const char*>(digest), 32);
+  };
+  expect_model_error("arch_list.mpjc", sealed(forge(R"({"arch": [1], "tensors": []})", 0)), "\"arch\" is a string");
+  expect_model_error("zero_by_huge.mpjc",
+                     forge(R"({"tensors": [{"name": "w", "dtype": "f32", "shape": [0, 9223372036854775809],)"
+                           R"( "offset": 0, "nbytes": 0}]})",
+                           0),
+                     "a shape that matches");
   std::string long_header = forge("{}", 0);
   const uint64_t huge = ~uint64_t(0) - 10;
   long_header.replace(12, 8, reinterpret_cast<const char*>(&huge), 8);

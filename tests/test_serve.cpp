@@ -16,6 +16,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "audio/encode.h"
@@ -826,4 +827,141 @@ TEST(Serve, SoakOfDistinctUploadsStaysUnderTheDiskCaps) {
   auto map = cli.Get(json::parse(last)["maps"][0]["url"].get<std::string>());
   ASSERT_TRUE(map);
   EXPECT_EQ(map->status, 200);
+}
+
+namespace {
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("no free port");
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+}  // namespace
+
+// The deployment of docs/deploy.md, for real: Debian's nginx with deploy/nginx-mpjudge.conf and a
+// self-signed certificate on loopback, in front of `mpjudge serve --allowed-host mpjudge.test`. A pair
+// is scored over HTTPS (certificate verified) under the public name, from the page's own origin; nginx
+// refuses a body over its limit and plain HTTP is redirected; a client that does not trust the
+// certificate gets no answer.
+TEST(Deploy, NginxWithTlsInFrontScoresAPair) {
+  std::string dir = testutil::tmp_dir("deploy_nginx");
+  ASSERT_EQ(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=mpjudge.test -keyout '" + dir +
+                         "/key.pem' -out '" + dir + "/cert.pem' -addext subjectAltName=DNS:mpjudge.test,IP:127.0.0.1 " +
+                         ">/dev/null 2>&1")
+                            .c_str()),
+            0);
+  ServerProcess srv([&] {
+    auto a = common_args(dir);
+    a.insert(a.end(), {"--allowed-host", "mpjudge.test", "--max-upload-mb", "1"});
+    return a;
+  }());
+  const int https = free_port(), http = free_port();
+  std::string site = slurp(std::string(MPJUDGE_SOURCE_DIR) + "/deploy/nginx-mpjudge.conf");
+  ASSERT_FALSE(site.empty());
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"@LISTEN@", "127.0.0.1:" + std::to_string(https)},
+                                                        {"@HTTP_LISTEN@", "127.0.0.1:" + std::to_string(http)},
+                                                        {"@SERVER_NAME@", "mpjudge.test"},
+                                                        {"@CERT@", dir + "/cert.pem"},
+                                                        {"@KEY@", dir + "/key.pem"},
+                                                        {"@UPSTREAM@", "127.0.0.1:" + std::to_string(srv.port())},
+                                                        {"@MAX_BODY@", "1m"}})
+    site = replace_all(site, key, value);
+  {
+    std::istringstream lines(site);
+    for (std::string line; std::getline(lines, line);)
+      if (line.find('#') != 0) EXPECT_EQ(line.find('@'), std::string::npos) << "a placeholder is left: " << line;
+  }
+  std::ofstream(dir + "/site.conf") << site;
+  // The main configuration Debian's /etc/nginx/nginx.conf would be, with its paths in the test folder.
+  std::ofstream(dir + "/nginx.conf") << "pid " << dir << "/nginx.pid;\nerror_log " << dir
+                                     << "/error.log;\nevents {}\nhttp {\n  access_log " << dir
+                                     << "/access.log;\n  client_body_temp_path " << dir << "/body;\n  proxy_temp_path "
+                                     << dir << "/proxy;\n  fastcgi_temp_path " << dir << "/fastcgi;\n  uwsgi_temp_path "
+                                     << dir << "/uwsgi;\n  scgi_temp_path " << dir << "/scgi;\n  include " << dir
+                                     << "/site.conf;\n}\n";
+  pid_t nginx = fork();
+  ASSERT_GE(nginx, 0);
+  if (nginx == 0) {
+    execl("/usr/sbin/nginx", "nginx", "-p", dir.c_str(), "-c", (dir + "/nginx.conf").c_str(), "-e",
+          (dir + "/error.log").c_str(), "-g", "daemon off; master_process off;", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  struct Stop {
+    pid_t pid;
+    ~Stop() {
+      kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  } stop{nginx};
+  bool up = false;
+  for (int k = 0; k < 100 && !up; ++k) {
+    try {
+      close(connect_loopback(https));
+      up = true;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(up) << "nginx did not start: " << slurp(dir + "/error.log");
+
+  const std::string origin = "https://mpjudge.test:" + std::to_string(https);
+  httplib::SSLClient tls("127.0.0.1", https);
+  tls.set_ca_cert_path((dir + "/cert.pem").c_str());
+  tls.enable_server_certificate_verification(true);
+  tls.set_read_timeout(120, 0);
+  tls.set_default_headers({{"Host", "mpjudge.test:" + std::to_string(https)}});
+  auto health = tls.Get("/healthz");
+  ASSERT_TRUE(health) << "HTTPS failed: " << httplib::to_string(health.error()) << "; " << slurp(dir + "/error.log");
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto r = tls.Post("/v1/score", httplib::Headers{{"Origin", origin}},
+                    httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
+                                                    part("painting", data("painting_224_a.png"))});
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  ASSERT_EQ(r->status, 200) << r->body;
+  json j = json::parse(r->body);
+  EXPECT_TRUE(j["score"].is_number());
+  auto map = tls.Get(j["maps"][0]["url"].get<std::string>());
+  ASSERT_TRUE(map);
+  EXPECT_EQ(map->status, 200);
+  printf("over HTTPS through nginx: score %.4f, map %zu bytes\n", j["score"].get<double>(), map->body.size());
+  // Another site's page, a body over nginx's limit, the metrics from outside.
+  auto foreign = tls.Post("/v1/score", httplib::Headers{{"Origin", "https://evil.example"}},
+                          httplib::MultipartFormDataItems{part("music", data("pitch_3s_22k.wav")),
+                                                          part("painting", data("painting_224_a.png"))});
+  ASSERT_TRUE(foreign);
+  EXPECT_EQ(foreign->status, 403) << foreign->body;
+  auto big = tls.Post("/v1/score", httplib::Headers{{"Origin", origin}},
+                      httplib::MultipartFormDataItems{{"music", std::string(2 << 20, 'x'), "big.wav", ""},
+                                                      part("painting", data("gradient_32.png"))});
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  auto metrics = tls.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 404);
+  // Plain HTTP is redirected to HTTPS; a client without the certificate is refused at the handshake.
+  httplib::Client plain("127.0.0.1", http);
+  plain.set_default_headers({{"Host", "mpjudge.test"}});
+  auto redirect = plain.Get("/");
+  ASSERT_TRUE(redirect);
+  EXPECT_EQ(redirect->status, 301);
+  EXPECT_EQ(redirect->get_header_value("Location"), "https://mpjudge.test/");
+  httplib::SSLClient untrusting("127.0.0.1", https);
+  untrusting.enable_server_certificate_verification(true);
+  untrusting.set_ca_cert_path("/dev/null");
+  EXPECT_FALSE(untrusting.Get("/healthz"));
 }

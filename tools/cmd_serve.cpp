@@ -25,6 +25,8 @@ ServeCommands add_serve_commands(CLI::App& app, CommonOptions& opt) {
   c.serve = app.add_subcommand("serve", "HTTP server: the web page, the scoring API and the annotation tool");
   c.serve->add_option("--port", st->so.port, "TCP port (0 = any free port, printed)")->capture_default_str();
   c.serve->add_option("--host", st->so.host, "Address to listen on")->capture_default_str();
+  c.serve->add_option("--allowed-host", st->so.allowed_hosts,
+                      "A host name clients may use besides loopback (a proxy's public name; repeatable)");
   c.serve->add_option("--model", st->so.model, "Checkpoint (default: the shipped model)");
   c.serve->add_option("--project", st->so.project, "Annotation project folder (enables /v1/annotate)");
   // --data names a dataset everywhere else (train, eval); here it was the project. Kept, hidden, with a

@@ -3,8 +3,10 @@
 // Formats are detected from content (common/files.h), never trusted from the file extension.
 // Decoders downmix chunk by chunk, so a stereo track never exists as one interleaved buffer.
 #include <mpg123.h>
+#include <ogg/ogg.h>
 #include <sndfile.h>
 #include <soxr.h>
+#include <vorbis/codec.h>
 
 #include <algorithm>
 #include <cmath>
@@ -112,6 +114,54 @@ struct SndFile {
   }
 };
 
+// libsndfile 1.2 leaks its vorbis_info (5.7 KiB) whenever a Vorbis header packet is missing or corrupt.
+// The three header packets are read here first, with libogg and libvorbis (freed on every path), and a
+// stream whose headers fail is refused before libsndfile sees it. Streams that are not Vorbis (Opus,
+// FLAC in Ogg) pass to libsndfile unchanged.
+void check_vorbis_headers(Bytes b, const std::string& name) {
+  ogg_sync_state sync;
+  ogg_sync_init(&sync);
+  ogg_stream_state stream;
+  bool have_stream = false, vorbis = true, corrupt = false;
+  int headers = 0;
+  vorbis_info info;
+  vorbis_comment comment;
+  vorbis_info_init(&info);
+  vorbis_comment_init(&comment);
+  const size_t n = std::min<size_t>(b.size, 4u << 20);  // the headers open the stream
+  char* buf = ogg_sync_buffer(&sync, long(n));
+  if (buf) {
+    memcpy(buf, b.data, n);
+    ogg_sync_wrote(&sync, long(n));
+  }
+  ogg_page page;
+  ogg_packet packet;
+  while (buf && vorbis && !corrupt && headers < 3 && ogg_sync_pageout(&sync, &page) == 1) {
+    if (!have_stream) have_stream = ogg_stream_init(&stream, ogg_page_serialno(&page)) == 0;
+    if (!have_stream || ogg_page_serialno(&page) != stream.serialno) continue;  // another logical stream
+    ogg_stream_pagein(&stream, &page);
+    while (headers < 3 && ogg_stream_packetout(&stream, &packet) == 1) {
+      if (headers == 0 && !vorbis_synthesis_idheader(&packet)) {
+        vorbis = false;
+        break;
+      }
+      if (vorbis_synthesis_headerin(&info, &comment, &packet) != 0) {
+        corrupt = true;
+        break;
+      }
+      ++headers;
+    }
+  }
+  vorbis_comment_clear(&comment);
+  vorbis_info_clear(&info);
+  if (have_stream) ogg_stream_clear(&stream);
+  ogg_sync_clear(&sync);
+  if (vorbis && have_stream && (corrupt || headers < 3))
+    fail_input(
+        name, "an Ogg Vorbis stream with its three header packets",
+        corrupt ? "a corrupt header packet" : std::to_string(headers) + " of them (a truncated or damaged file)");
+}
+
 // libsndfile quietly shortens a WAV whose data chunk runs past the end of the file, and computes an
 // Ogg stream's length from its last page; both hide a partial download. Check the containers here.
 void check_container(Bytes b, const std::string& name, const std::string& kind) {
@@ -162,6 +212,7 @@ void check_container(Bytes b, const std::string& name, const std::string& kind) 
     }
     if (!ok)
       fail_input(name, "complete Ogg audio (a final page with the end-of-stream flag)", "a truncated or damaged file");
+    check_vorbis_headers(b, name);
   }
 }
 

@@ -394,7 +394,11 @@ cv::Mat apply_ops(const cv::Mat& bgr, const std::vector<std::pair<std::string, d
   cv::Mat f, lab;
   bgr.convertTo(f, CV_32FC3, 1.0 / 255);
   cv::cvtColor(f, lab, cv::COLOR_BGR2Lab);
-  for (const auto& [op, k] : ops) {
+  for (const auto& entry : ops) {
+    // Named copies, not a structured binding: C++17 does not let the lambda below capture bindings
+    // (GCC allows it, clang refuses).
+    const std::string& op = entry.first;
+    const double k = entry.second;
     if (op == "soft") {
       cv::GaussianBlur(lab, lab, cv::Size(0, 0), 1.5 + 1.5 * k);
       continue;

@@ -167,7 +167,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     for (const auto& d : t["shape"]) {
       if (!d.is_number_unsigned()) fail_ck(path, "a shape of non-negative integers for " + name, d.dump());
       const uint64_t n = d.get<uint64_t>();
-      if (n != 0 && elems > nbytes / n)
+      if (n > (uint64_t(1) << 40) || (n != 0 && elems > nbytes / n))
         fail_ck(path, "a shape that matches " + std::to_string(nbytes) + " bytes for " + name, t["shape"].dump());
       elems *= n;
     }
@@ -182,10 +182,20 @@ Checkpoint load_checkpoint(const std::string& path) {
   SHA256(b.data(), size_t(data_start + data_len), digest);
   if (memcmp(digest, b.data() + data_start + data_len, 32) != 0)
     fail_ck(path, "a checksum that matches the contents", "a corrupt file");
+  auto field = [&](const char* key, nlohmann::json::value_t type, nlohmann::json fallback) {
+    if (!header.contains(key)) return fallback;
+    const nlohmann::json& v = header[key];
+    if (v.type() != type)
+      fail_ck(path,
+              std::string("a header whose \"") + key + "\" is " +
+                  (type == nlohmann::json::value_t::string ? "a string" : "an object"),
+              v.type_name());
+    return v;
+  };
   Checkpoint ck;
-  ck.arch = header.value("arch", "");
-  ck.config = header.value("config", nlohmann::json::object());
-  ck.meta = header.value("meta", nlohmann::json::object());
+  ck.arch = field("arch", nlohmann::json::value_t::string, "").get<std::string>();
+  ck.config = field("config", nlohmann::json::value_t::object, nlohmann::json::object());
+  ck.meta = field("meta", nlohmann::json::value_t::object, nlohmann::json::object());
   for (const auto& t : header["tensors"]) {
     std::string dtype = t.at("dtype");
     auto shape = t.at("shape").get<std::vector<int64_t>>();

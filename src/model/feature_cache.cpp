@@ -2,6 +2,8 @@
 //   "MPJFEAT1" | u32 count | count x { u32 name_len | name | u32 ndim | i64 dims[ndim] | f32 data[] }
 #include "model/feature_cache.h"
 
+#include <torch/types.h>
+
 #include "common/disk_cap.h"
 #include "common/files.h"
 

@@ -455,8 +455,11 @@ struct Server {
     };
     const bool loopback_bind = opt.host == "127.0.0.1" || opt.host == "localhost" || opt.host == "::1";
     const std::string name = name_of(host);
-    if (loopback_bind && !host.empty() && name != "127.0.0.1" && name != "localhost" && name != "[::1]")
-      return "Host '" + host + "' is not this server (it listens on loopback only)";
+    const bool allowed = std::find(opt.allowed_hosts.begin(), opt.allowed_hosts.end(), name) != opt.allowed_hosts.end();
+    if (loopback_bind && !host.empty() && !allowed && name != "127.0.0.1" && name != "localhost" && name != "[::1]")
+      return "Host '" + host +
+             "' is not this server (it listens on loopback only; a proxy's public name needs "
+             "--allowed-host)";
     if (req.method == "GET" || req.method == "HEAD" || req.method == "OPTIONS") return "";
     const std::string origin = lower(req.get_header_value("Origin"));
     if (!origin.empty() && origin != "http://" + host && origin != "https://" + host)
@@ -725,6 +728,11 @@ void serve(const ServeOptions& o, const std::function<void(int)>& on_ready, std:
   if (opt.queue < 0) fail_usage("--queue: expected 0 or more, found " + std::to_string(opt.queue));
   if (opt.max_upload_bytes <= 0) fail_usage("--max-upload-mb: expected a positive size");
   if (opt.max_connections < 1) fail_usage("--max-connections: expected 1 or more");
+  for (std::string& h : opt.allowed_hosts) {
+    for (char& c : h) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (h.empty() || h.find_first_of(":/ ") != std::string::npos)
+      fail_usage("--allowed-host: expected a host name without scheme or port, found '" + h + "'");
+  }
   if (!(opt.request_timeout_s > 0) || !(opt.idle_timeout_s > 0))
     fail_usage("--request-timeout and --idle-timeout: expected a positive number of seconds");
   for (const auto& [name, type] : kWebFiles) {

@@ -7,11 +7,15 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace mpjudge {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
+  // Host names this server answers to besides loopback ones (a proxy's public name, e.g. behind nginx:
+  // docs/deploy.md). Requests naming another host get 403; so do POSTs from another origin.
+  std::vector<std::string> allowed_hosts;
   int port = 8080;                        // 0 = any free port (the chosen one is printed)
   std::string model;                      // checkpoint (already resolved to the default by the CLI)
   std::string project;                    // annotation project folder; "" = no annotation endpoints
