@@ -155,35 +155,23 @@ class Metrics {
       o << "mpjudge_request_duration_seconds_sum{route=\"" << route << "\"} " << sums_.at(route) << "\n";
       o << "mpjudge_request_duration_seconds_count{route=\"" << route << "\"} " << h.back() << "\n";
     }
-    o << "# HELP mpjudge_scoring_in_flight Scoring requests admitted (running or queued).\n"
-         "# TYPE mpjudge_scoring_in_flight gauge\nmpjudge_scoring_in_flight "
-      << in_flight << "\n";
-    o << "# HELP mpjudge_scoring_capacity Workers plus queue slots.\n# TYPE mpjudge_scoring_capacity gauge\n"
-         "mpjudge_scoring_capacity "
-      << capacity << "\n";
-    o << "# HELP mpjudge_rejected_total Scoring requests refused with 429.\n# TYPE mpjudge_rejected_total counter\n"
-         "mpjudge_rejected_total "
-      << rejected << "\n";
-    o << "# HELP mpjudge_connections_open Open client connections (idle ones included).\n"
-         "# TYPE mpjudge_connections_open gauge\nmpjudge_connections_open "
-      << conn.open << "\n";
-    o << "# HELP mpjudge_connections_idle Connections waiting for their next request.\n"
-         "# TYPE mpjudge_connections_idle gauge\nmpjudge_connections_idle "
-      << conn.idle << "\n";
-    o << "# HELP mpjudge_connections_refused_total Connections answered 503 at the --max-connections cap.\n"
-         "# TYPE mpjudge_connections_refused_total counter\nmpjudge_connections_refused_total "
-      << conn.refused << "\n";
-    o << "# HELP mpjudge_connections_evicted_total Idle connections closed to admit a new one.\n"
-         "# TYPE mpjudge_connections_evicted_total counter\nmpjudge_connections_evicted_total "
-      << conn.evicted << "\n";
-    o << "# HELP mpjudge_connection_timeouts_total Reads and writes that ran past their deadline.\n"
-         "# TYPE mpjudge_connection_timeouts_total counter\nmpjudge_connection_timeouts_total "
-      << conn.timed_out << "\n";
+    auto metric = [&o](const char* name, const char* type, const char* help, auto value) {
+      o << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n"
+        << name << " " << value << "\n";
+    };
+    metric("mpjudge_scoring_in_flight", "gauge", "Scoring requests admitted (running or queued).", in_flight);
+    metric("mpjudge_scoring_capacity", "gauge", "Workers plus queue slots.", capacity);
+    metric("mpjudge_rejected_total", "counter", "Scoring requests refused with 429.", rejected);
+    metric("mpjudge_connections_open", "gauge", "Open client connections (idle ones included).", conn.open);
+    metric("mpjudge_connections_idle", "gauge", "Connections waiting for their next request.", conn.idle);
+    metric("mpjudge_connections_refused_total", "counter", "Connections answered 503 at the --max-connections cap.",
+           conn.refused);
+    metric("mpjudge_connections_evicted_total", "counter", "Idle connections closed to admit a new one.", conn.evicted);
+    metric("mpjudge_connection_timeouts_total", "counter", "Reads and writes that ran past their deadline.",
+           conn.timed_out);
     long pages = 0, rss = 0;
     if (std::ifstream statm("/proc/self/statm"); statm >> pages >> rss)
-      o << "# HELP process_resident_memory_bytes Resident memory.\n# TYPE process_resident_memory_bytes gauge\n"
-           "process_resident_memory_bytes "
-        << rss * sysconf(_SC_PAGESIZE) << "\n";
+      metric("process_resident_memory_bytes", "gauge", "Resident memory.", rss * sysconf(_SC_PAGESIZE));
     return o.str();
   }
 
