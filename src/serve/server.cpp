@@ -567,11 +567,15 @@ struct Server {
     auto post = [this, &svr](const std::string& route, auto body) {
       svr.Post(route, [this, route, body](const httplib::Request& req, httplib::Response& res,
                                           const httplib::ContentReader& reader) {
-        bool read = false;  // a body left unread (an error before it was needed) must not be parsed next
+        // A request with neither Content-Length nor chunked framing has no body (RFC 9112 6.3); httplib
+        // would read one until the client closes, so it is not asked to.
+        const bool framed = req.has_header("Content-Length") ||
+                            req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+        bool read = !framed;  // a body left unread (an error before it was needed) must not be parsed next
         const httplib::ContentReader tracked(
-            [&](httplib::ContentReceiver r) { return read = true, reader(std::move(r)); },
+            [&](httplib::ContentReceiver r) { return framed ? (read = true, reader(std::move(r))) : true; },
             [&](httplib::MultipartContentHeader h, httplib::ContentReceiver r) {
-              return read = true, reader(std::move(h), std::move(r));
+              return framed ? (read = true, reader(std::move(h), std::move(r))) : true;
             });
         guarded(route, res, [&] { body(req, res, tracked); });
         if (!read) GuardedServer::close_after_response(res);
