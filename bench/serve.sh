@@ -3,6 +3,7 @@
 # (cached) music+painting pair to /v1/score. Samples the server's resident memory every second and prints
 # throughput, p50/p99 latency, errors and memory (after warm-up vs the end) beside the targets.
 # usage: bench/serve.sh [CLIENTS=32] [SECONDS=60] [WORKERS=0 (one per core)] [QUEUE=64]
+#        MPJUDGE_BIN=path/to/mpjudge bench/serve.sh ...   another build of the server (before/after runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 clients=${1:-32}
@@ -14,7 +15,7 @@ work=build/bench/serve
 rm -rf "$work" && mkdir -p "$work"
 music=build/examples/music.wav
 painting=build/examples/painting.png
-build/mpjudge serve --port 0 --workers "$workers" --queue "$queue" --work-dir "$work/work" --cache-dir "$work/cache" \
+"${MPJUDGE_BIN:-build/mpjudge}" serve --port 0 --model models/default.mpjc --web-dir web --workers "$workers" --queue "$queue" --work-dir "$work/work" --cache-dir "$work/cache" \
   >"$work/server.out" 2>"$work/server.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT

@@ -150,10 +150,17 @@ void check_resume_after_sigkill(const std::string& tag, const std::string& args,
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
     _exit(127);
   }
+  // Polls until the run has logged `kill_after` steps, as long as it runs (a loaded CI machine can take
+  // minutes to get there; 120 s was once too few), with a 20-minute bound against a hang.
   const auto t0 = std::chrono::steady_clock::now();
-  int killed_at = -1;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(120)) {
+  int killed_at = -1, st = 0;
+  bool exited = false;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::minutes(20)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      exited = true;
+      break;
+    }
     if (!fs::exists(cut + "/state.mpjc")) continue;
     const int last = last_logged_step(cut);
     if (last >= kill_after) {
@@ -162,9 +169,11 @@ void check_resume_after_sigkill(const std::string& tag, const std::string& args,
       break;
     }
   }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  ASSERT_GT(killed_at, 0) << "the run never reached step " << kill_after;
+  if (!exited) {
+    if (killed_at < 0) kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+  }
+  ASSERT_GT(killed_at, 0) << (exited ? "the run ended before step " : "the run never reached step ") << kill_after;
   ASSERT_TRUE(WIFSIGNALED(st)) << "the run finished before it could be killed";
   EXPECT_FALSE(fs::exists(cut + "/model.mpjc"));
   printf("%s: killed at step %d; resuming\n", tag.c_str(), killed_at);
