@@ -561,12 +561,17 @@ TEST(Serve, MapsOfALargePaintingAreCapped) {
 
 namespace {
 
-int connect_loopback(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+sockaddr_in loopback(int port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(uint16_t(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+int connect_loopback(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a = loopback(port);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) throw std::runtime_error("connect");
   timeval tv{8, 0};  // a reply that takes longer than this fails the test
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -838,9 +843,7 @@ namespace {
 
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sockaddr_in a = loopback(0);
   socklen_t len = sizeof(a);
   if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
       getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
@@ -889,7 +892,9 @@ TEST(Deploy, NginxWithTlsInFrontScoresAPair) {
   {
     std::istringstream lines(site);
     for (std::string line; std::getline(lines, line);)
-      if (line.find('#') != 0) EXPECT_EQ(line.find('@'), std::string::npos) << "a placeholder is left: " << line;
+      if (line.find('#') != 0) {
+        EXPECT_EQ(line.find('@'), std::string::npos) << "a placeholder is left: " << line;
+      }
   }
   std::ofstream(dir + "/site.conf") << site;
   // The main configuration Debian's /etc/nginx/nginx.conf would be, with its paths in the test folder.

@@ -109,12 +109,4 @@ void disk_cap_added(const std::string& dir, int64_t bytes) {
 
 void touch_file(const std::string& path) { utimensat(AT_FDCWD, path.c_str(), nullptr, 0); }
 
-int64_t disk_cap_usage(const std::string& dir) {
-  std::lock_guard<std::mutex> lock(g_mu);
-  auto it = find_cap(dir);
-  if (it == g_caps.end()) return -1;
-  if (!it->second.counted) rescan(it->first, it->second);
-  return it->second.bytes;
-}
-
 }  // namespace mpjudge

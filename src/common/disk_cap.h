@@ -17,7 +17,5 @@ void set_disk_cap(const std::string& dir, int64_t max_bytes);
 void disk_cap_added(const std::string& dir, int64_t bytes);
 // Marks a file as used now (its modification time); errors are ignored (an evicted file is a miss).
 void touch_file(const std::string& path);
-// The folder's size as last counted (bytes), or -1 when it has no cap.
-int64_t disk_cap_usage(const std::string& dir);
 
 }  // namespace mpjudge

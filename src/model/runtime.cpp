@@ -30,14 +30,12 @@ int physical_cores() {
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) != 0) return int(std::max(1u, std::thread::hardware_concurrency()));
   std::set<std::pair<std::string, std::string>> cores;  // (package, core) of each CPU this process may use
-  int cpus = 0;
   for (int c = 0; c < CPU_SETSIZE; ++c) {
     if (!CPU_ISSET(c, &set)) continue;
-    ++cpus;
     const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/";
     std::ifstream pkg(dir + "physical_package_id"), core(dir + "core_id");
     std::string p, k;
-    if (!(pkg >> p) || !(core >> k)) return cpus > 0 ? std::max(1, CPU_COUNT(&set)) : 1;
+    if (!(pkg >> p) || !(core >> k)) return std::max(1, CPU_COUNT(&set));  // no topology: count CPUs
     cores.insert({p, k});
   }
   return std::max<int>(1, int(cores.size()));

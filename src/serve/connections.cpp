@@ -17,9 +17,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-Clock::time_point after(double seconds) {
-  return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+Clock::duration span(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
+
+Clock::time_point after(double seconds) { return Clock::now() + span(seconds); }
 
 int ms_until(Clock::time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - Clock::now()).count();
@@ -193,9 +195,7 @@ GuardedServer::~GuardedServer() {
 }
 
 void GuardedServer::body_phase() {
-  if (t_current)
-    t_current->deadline = t_current->started + std::chrono::duration_cast<Clock::duration>(
-                                                   std::chrono::duration<double>(t_current->request_timeout_s));
+  if (t_current) t_current->deadline = t_current->started + span(t_current->request_timeout_s);
 }
 
 void GuardedServer::close_after_response(httplib::Response& res) {
@@ -259,8 +259,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
 void GuardedServer::serve(Connection* c) {
   DeadlineStream strm(*c);
   t_current = c;
-  auto header_time =
-      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limits_.header_timeout_s));
+  auto header_time = span(limits_.header_timeout_s);
   for (;;) {
     c->deadline = c->started + header_time;
     c->close_after = false;
@@ -370,8 +369,7 @@ void GuardedServer::poll_loop() {
       }
       if (got > 0 && was_empty) {
         c->started = Clock::now();
-        c->idle_until = c->started + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(limits_.header_timeout_s));
+        c->idle_until = c->started + span(limits_.header_timeout_s);
       }
       if (c->has_headers() || c->end == c->buf.size())
         ready.push_back(c);

@@ -274,10 +274,9 @@ struct Server {
     return kind;
   }
 
-  // Saves an upload under work/uploads/<sha256>.<kind> (callers check every field with upload_kind
-  // first, so a refused request stores nothing).
-  std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, bool music) {
-    const std::string kind = upload_kind(f, music);
+  // Saves an upload under work/uploads/<sha256>.<kind>, its kind as upload_kind found it (callers check
+  // every field first, so a refused request stores nothing).
+  std::pair<std::string, std::string> save_upload(const httplib::MultipartFormData& f, const std::string& kind) {
     const auto* p = reinterpret_cast<const uint8_t*>(f.content.data());
     const std::string sha = sha256_hex(p, f.content.size());
     const std::string path = opt.work_dir + "/uploads/" + sha + "." + kind;
@@ -318,9 +317,9 @@ struct Server {
     const auto& painting_field = need_file(form, "painting");
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
-    upload_kind(music_field, true), upload_kind(painting_field, false);
-    auto [music, msha] = save_upload(music_field, true);
-    auto [painting, psha] = save_upload(painting_field, false);
+    const std::string music_kind = upload_kind(music_field, true), painting_kind = upload_kind(painting_field, false);
+    auto [music, msha] = save_upload(music_field, music_kind);
+    auto [painting, psha] = save_upload(painting_field, painting_kind);
     ScoreResult r = (*lease)->score(music, painting);
     const std::string key = msha + psha + opt.model;  // the maps of this pair under this model
     const std::string id = sha256_hex(reinterpret_cast<const uint8_t*>(key.data()), key.size()).substr(0, 32);
@@ -375,14 +374,16 @@ struct Server {
                                std::to_string(n_paintings)};
     auto lease = pool->acquire();
     if (!lease) throw HttpError{429, "the scoring queue is full; retry shortly"};
-    upload_kind(music_field, true);
+    const std::string music_kind = upload_kind(music_field, true);
     auto range = form.equal_range("painting");
-    for (auto it = range.first; it != range.second; ++it) upload_kind(it->second, false);
-    auto [music, msha] = save_upload(music_field, true);
+    std::vector<std::string> painting_kinds;
+    for (auto it = range.first; it != range.second; ++it) painting_kinds.push_back(upload_kind(it->second, false));
+    auto [music, msha] = save_upload(music_field, music_kind);
     std::vector<std::string> paths;
     std::map<std::string, std::string> names;
+    size_t k = 0;
     for (auto it = range.first; it != range.second; ++it) {
-      auto [p, sha] = save_upload(it->second, false);
+      auto [p, sha] = save_upload(it->second, painting_kinds[k++]);
       paths.push_back(p);
       names[p] = it->second.filename.empty() ? sha : it->second.filename;
     }
