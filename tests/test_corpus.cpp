@@ -421,4 +421,59 @@ TEST(CorpusBuild, Version2SmallBuild) {
          ej["clips"].get<int>());
   EXPECT_GT(est, 0.0);
   EXPECT_NE(slurp(dir + "/w.inc").find("kEmotionDim = 59;"), std::string::npos);
+
+  // --write-cross-fit: an out-of-fold estimate for every clip the estimator is fitted on (the labelled clips of
+  // train pairs only) and for the train clips of their excerpt groups, none of another split. Out of fold
+  // means a clip's own label cannot reach its estimate: with that label changed, the clip's estimate stays
+  // as it was to the digit, while the full fit (the shipped weights) moves.
+  const MediaSplitIndex msplit = split_of_media(d);
+  auto cross_fit = [&](const std::string& data, const std::string& tag) {
+    auto r = testutil::run_cli("emotion --data " + data + " --folds 3 --write-weights " + dir + "/w_" + tag +
+                               ".inc --write-cross-fit " + dir + "/cf_" + tag + ".csv --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::vector<std::string>> out;
+    const auto rows = read_rows(dir + "/cf_" + tag + ".csv");
+    EXPECT_EQ(rows.at(0), (std::vector<std::string>{"music", "valence", "arousal", "fold"}));
+    for (size_t r = 1; r < rows.size(); ++r) out[rows[r][0]] = rows[r];
+    return out;
+  };
+  const auto cf = cross_fit(dir + "/a", "a");
+  size_t labelled_train = 0;
+  for (const auto& m : d.media)
+    if (m.kind == "music" && (m.va_from == "listeners" || m.va_from == "human") && msplit.music.count(m.path) &&
+        msplit.music.at(m.path) == "train") {
+      ++labelled_train;
+      EXPECT_TRUE(cf.count(m.path)) << m.path << " (labelled, train) has no out-of-fold estimate";
+    }
+  EXPECT_GE(cf.size(), labelled_train);
+  std::string victim;
+  for (const auto& [path, row] : cf) {
+    EXPECT_EQ(msplit.music.at(path), "train") << path;
+    const int fold = std::stoi(row[3]);
+    EXPECT_TRUE(fold >= 0 && fold < 3) << row[3];
+    EXPECT_LE(std::fabs(std::stod(row[1])), 1.0);
+    if (victim.empty() && media.at(path)->va_from == "listeners") victim = path;
+  }
+  ASSERT_FALSE(victim.empty());
+  // A copy of the corpus whose media.csv gives the victim the opposite valence and arousal.
+  const std::string copy = dir + "/a_relabelled";
+  fs::copy(dir + "/a", copy, fs::copy_options::recursive);
+  auto mrows = read_rows(copy + "/media.csv");
+  std::string csv;
+  for (auto& row : mrows) {
+    if (row[0] == victim) row[5] = std::to_string(-std::stod(row[5])), row[6] = std::to_string(-std::stod(row[6]));
+    for (size_t k = 0; k < row.size(); ++k) csv += (k ? "," : "") + csv_field(row[k]);
+    csv += "\n";
+  }
+  std::ofstream(copy + "/media.csv", std::ios::binary) << csv;
+  const auto cf2 = cross_fit(copy, "b");
+  ASSERT_TRUE(cf2.count(victim));
+  printf("cross-fit: %zu clips; %s estimated %s/%s before and %s/%s after its label was flipped\n", cf.size(),
+         victim.c_str(), cf.at(victim)[1].c_str(), cf.at(victim)[2].c_str(), cf2.at(victim)[1].c_str(),
+         cf2.at(victim)[2].c_str());
+  EXPECT_EQ(cf2.at(victim), cf.at(victim)) << "a clip's own label reached its out-of-fold estimate";
+  EXPECT_NE(slurp(dir + "/w_b.inc"), slurp(dir + "/w_a.inc")) << "the flipped label did not reach the full fit";
+  size_t moved = 0;
+  for (const auto& [path, row] : cf2) moved += row != cf.at(path);
+  EXPECT_GT(moved, 0u) << "the flipped label reached no other fold's model";
 }

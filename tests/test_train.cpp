@@ -381,6 +381,65 @@ TEST_F(Train, DescriptorOnlyMusicEncoderAndEvalPredictions) {
   EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--music-inputs mel")).exit_code, 2);
 }
 
+// --emotion-cross-fit: the train clips' emotion inputs come from the file (what `mpjudge emotion
+// --write-cross-fit` writes), recorded with its hash in the model; a file that lists val music, music of
+// another corpus, a value out of range or a bad header is an input error naming its row; a judge that does not
+// read the estimate is a usage error.
+TEST_F(Train, EmotionCrossFitReplacesTheTrainClipsEstimates) {
+  const MpdDataset d = read_mpd_checked(g_data);
+  const MediaSplitIndex ms = split_of_media(d);
+  std::string train_music, val_music;
+  for (const auto& [path, split] : ms.music) {
+    if (split == "train" && train_music.empty()) train_music = path;
+    if (split == "val" && val_music.empty()) val_music = path;
+  }
+  ASSERT_FALSE(train_music.empty() || val_music.empty());
+  auto write = [&](const std::string& name, const std::string& body) {
+    std::ofstream(g_dir + "/" + name, std::ios::binary) << body;
+    return g_dir + "/" + name;
+  };
+  const std::string header = "music,valence,arousal,fold\n";
+  std::string all_train = header;
+  for (const auto& [path, split] : ms.music)
+    if (split == "train") all_train += path + ",1.0,-1.0,0\n";
+  const std::string good = write("cf_good.csv", all_train);
+  const std::string flags = "--music-inputs descriptors --music-emotion-input --batch 16 --steps 4 --seed 3";
+  ASSERT_EQ(testutil::run_cli(train_args(g_dir + "/cf_none", flags)).exit_code, 0);
+  auto r = testutil::run_cli(train_args(g_dir + "/cf", flags + " --emotion-cross-fit " + good));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Checkpoint ck = load_checkpoint(g_dir + "/cf/model.mpjc");
+  ASSERT_TRUE(ck.meta["trained"].contains("emotion_cross_fit")) << ck.meta.dump();
+  EXPECT_EQ(ck.meta["trained"]["emotion_cross_fit"]["sha256"],
+            sha256_hex(reinterpret_cast<const uint8_t*>(all_train.data()), all_train.size()));
+  EXPECT_EQ(Json::parse(slurp(g_dir + "/cf/config.json"))["emotion_cross_fit"], good);
+  // Other inputs, other weights (the runs are otherwise identical and deterministic).
+  const double diff = max_diff(g_dir + "/cf/model.mpjc", g_dir + "/cf_none/model.mpjc");
+  printf("emotion cross-fit: max weight difference against the run without it %.3g\n", diff);
+  EXPECT_GT(diff, 0.0);
+  // Bad files: exit 3, naming the file and row; nothing trained.
+  struct Bad {
+    std::string name, body, says;
+  };
+  const std::vector<Bad> bad = {
+      {"cf_val.csv", header + val_music + ",0.5,0.5,0\n", "music of train pairs only"},
+      {"cf_other.csv", header + "media/music/none.ogg,0.5,0.5,0\n", "a music file of"},
+      {"cf_range.csv", header + train_music + ",1.5,0.5,0\n", "valence in -1..1"},
+      {"cf_header.csv", "path,v,a\n", "the header music,valence,arousal,fold"},
+      {"cf_twice.csv", header + train_music + ",0,0,0\n" + train_music + ",0,0,1\n", "each music file once"},
+  };
+  for (const auto& b : bad) {
+    const std::string run = g_dir + "/" + b.name + ".run";
+    r = testutil::run_cli(train_args(run, flags + " --emotion-cross-fit " + write(b.name, b.body)));
+    EXPECT_EQ(r.exit_code, 3) << b.name << ": " << r.err;
+    EXPECT_NE(r.err.find(b.name + ":"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(run + "/model.mpjc")) << b.name;
+  }
+  r = testutil::run_cli(train_args(g_dir + "/cf_noinput", "--batch 16 --steps 4 --emotion-cross-fit " + good));
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--music-emotion-input"), std::string::npos) << r.err;
+}
+
 // `mpjudge ensemble`: one checkpoint whose score and maps are the mean of its members' (here a default and a
 // descriptor-only judge); eval, score and explain read it; bad members are refused and nothing is written.
 TEST_F(Train, EnsembleAveragesItsMembers) {

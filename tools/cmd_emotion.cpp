@@ -20,6 +20,9 @@ std::pair<CLI::App*, std::function<int()>> add_emotion_command(CLI::App& app, Co
   e->add_option("--write-weights", o->write_weights,
                 "Write the estimator fitted on the clips of train pairs only to this .inc "
                 "(src/audio/music_emotion_weights.inc is the shipped one)");
+  e->add_option("--write-cross-fit", o->write_cross_fit,
+                "Write out-of-fold estimates of those clips to this CSV (music,valence,arousal,fold): what "
+                "`train --emotion-cross-fit` gives the judge in training instead of the estimator's in-sample ones");
   e->add_option("--folds", o->folds, "Cross-validation folds")->capture_default_str()->check(CLI::Range(2, 20));
   e->add_option("--seed", o->seed, "Fold assignment seed")->capture_default_str();
   e->add_option("--cache-dir", o->cache_dir, "Feature cache folder (for --model)");

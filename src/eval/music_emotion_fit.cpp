@@ -17,6 +17,7 @@
 #include "common/parallel.h"
 #include "common/progress.h"
 #include "corpus/panel.h"
+#include "data/csv.h"
 #include "data/mpd.h"
 #include "model/checkpoint.h"
 #include "model/inputs.h"
@@ -131,21 +132,33 @@ double pick_lambda(const std::vector<const std::vector<double>*>& X, const std::
   return best;
 }
 
-// Out-of-fold predictions of a ridge model for one target; lambda picked by an inner grouped CV.
-std::vector<double> cross_predict(const std::vector<const std::vector<double>*>& X, const std::vector<double>& y,
-                                  const std::vector<std::string>& groups, int folds, uint64_t seed) {
-  const std::vector<int> f = group_folds(groups, folds, seed);
-  std::vector<double> pred(X.size(), 0.0);
+// One ridge model per fold of a grouped CV, each fitted on the other folds (lambda picked by an inner grouped
+// CV); fold[i] is the fold of row i.
+struct FoldModels {
+  std::vector<int> fold;
+  std::vector<Ridge> models;
+};
+FoldModels fit_folds(const std::vector<const std::vector<double>*>& X, const std::vector<double>& y,
+                     const std::vector<std::string>& groups, int folds, uint64_t seed) {
+  FoldModels fm;
+  fm.fold = group_folds(groups, folds, seed);
   for (int k = 0; k < folds; ++k) {
     std::vector<const std::vector<double>*> tx;
     std::vector<double> ty;
     std::vector<std::string> tg;
     for (size_t i = 0; i < X.size(); ++i)
-      if (f[i] != k) tx.push_back(X[i]), ty.push_back(y[i]), tg.push_back(groups[i]);
-    const Ridge r = fit_ridge(tx, ty, pick_lambda(tx, ty, tg, seed));
-    for (size_t i = 0; i < X.size(); ++i)
-      if (f[i] == k) pred[i] = std::clamp(r.predict(*X[i]), -1.0, 1.0);
+      if (fm.fold[i] != k) tx.push_back(X[i]), ty.push_back(y[i]), tg.push_back(groups[i]);
+    fm.models.push_back(fit_ridge(tx, ty, pick_lambda(tx, ty, tg, seed)));
   }
+  return fm;
+}
+
+// Out-of-fold predictions of a ridge model for one target, clamped to the labels' -1..1.
+std::vector<double> cross_predict(const std::vector<const std::vector<double>*>& X, const std::vector<double>& y,
+                                  const std::vector<std::string>& groups, int folds, uint64_t seed) {
+  const FoldModels fm = fit_folds(X, y, groups, folds, seed);
+  std::vector<double> pred(X.size(), 0.0);
+  for (size_t i = 0; i < X.size(); ++i) pred[i] = std::clamp(fm.models[size_t(fm.fold[i])].predict(*X[i]), -1.0, 1.0);
   return pred;
 }
 
@@ -197,20 +210,41 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
                "at least " + std::to_string(2 * opt.folds) +
                    " music rows with human valence/arousal (va_from listeners or human)",
                std::to_string(clips.size()));
+  // --write-cross-fit also estimates the unlabelled train clips of a labelled clip's excerpt group (vgmidi's
+  // Happy/Sad variations): their audio is that clip's, so the full fit has heard them too.
+  std::vector<Clip> kin;
+  if (!opt.write_cross_fit.empty()) {
+    std::set<std::string> fit_groups;
+    for (const auto& c : clips)
+      if (c.train_only) fit_groups.insert(c.group);
+    std::set<std::string> labelled;
+    for (const auto& c : clips) labelled.insert(c.path);
+    for (const auto& m : d.media) {
+      if (m.kind != "music" || labelled.count(m.path) || !fit_groups.count(group_of(m))) continue;
+      const auto& s = splits_of[m.path];
+      if (s.size() != 1 || *s.begin() != "train") continue;
+      Clip c;
+      c.path = m.path, c.source = m.source, c.group = group_of(m), c.train_only = true;
+      kin.push_back(std::move(c));
+    }
+  }
   {
-    Progress bar("emotion: features", clips.size(), opt.quiet);
-    parallel_for(clips.size(), opt.threads, [&](size_t i, int) {
+    std::vector<Clip*> all;
+    for (auto& c : clips) all.push_back(&c);
+    for (auto& c : kin) all.push_back(&c);
+    Progress bar("emotion: features", all.size(), opt.quiet);
+    parallel_for(all.size(), opt.threads, [&](size_t i, int) {
       AudioConfig ac;
       ac.threads = 1;
-      const std::string file = (std::filesystem::path(opt.data) / clips[i].path).string();
+      const std::string file = (std::filesystem::path(opt.data) / all[i]->path).string();
       Pcm pcm = load_audio(file, ac);
       if (pcm.duration_s() > ModelInputs::kClipSeconds)  // what the judge hears: the middle 30 s
         pcm.samples = std::vector<float>(
             pcm.samples.begin() + long((pcm.samples.size() - size_t(ModelInputs::kClipSeconds * pcm.sample_rate)) / 2),
             pcm.samples.begin() + long((pcm.samples.size() + size_t(ModelInputs::kClipSeconds * pcm.sample_rate)) / 2));
-      describe_pcm_features(pcm, file, DescriptorVersion::V2, &clips[i].features);
+      describe_pcm_features(pcm, file, DescriptorVersion::V2, &all[i]->features);
       const PanelMusic pm = panel_music(describe_pcm(pcm, file, DescriptorVersion::V1));
-      clips[i].panel_v = pm.valence, clips[i].panel_a = pm.arousal;
+      all[i]->panel_v = pm.valence, all[i]->panel_a = pm.arousal;
       bar.tick();
     });
   }
@@ -289,14 +323,47 @@ nlohmann::json music_emotion_study(const EmotionStudyOptions& opt) {
                                       {"arousal", {{"r2", fa.r2}, {"sign_acc", fa.sign}, {"r", fa.r}}}};
     }
 
+  // The shipped estimator's training set: the labelled clips of train pairs only.
+  std::vector<const std::vector<double>*> tx;
+  std::vector<double> tv, ta;
+  std::vector<std::string> tg;
+  std::vector<const Clip*> tc;
+  for (size_t i = 0; i < clips.size(); ++i)
+    if (clips[i].train_only)
+      tx.push_back(X[i]), tv.push_back(yv[i]), ta.push_back(ya[i]), tg.push_back(groups[i]), tc.push_back(&clips[i]);
+  if ((!opt.write_weights.empty() || !opt.write_cross_fit.empty()) && tx.size() < size_t(std::max(10, 2 * opt.folds)))
+    fail_input(opt.data + "/split.json",
+               "at least " + std::to_string(std::max(10, 2 * opt.folds)) + " labelled clips only in train pairs",
+               std::to_string(tx.size()));
+
+  if (!opt.write_cross_fit.empty()) {
+    // Each train clip estimated by the fold model that did not see its excerpt group.
+    const FoldModels fv = fit_folds(tx, tv, tg, opt.folds, opt.seed), fa = fit_folds(tx, ta, tg, opt.folds, opt.seed);
+    std::map<std::string, int> fold_of_group;
+    for (size_t i = 0; i < tg.size(); ++i) fold_of_group[tg[i]] = fv.fold[i];
+    std::string csv = "music,valence,arousal,fold\n";
+    auto row = [&](const Clip& c) {
+      const int k = fold_of_group.at(c.group);
+      char line[64];
+      std::snprintf(line, sizeof line, ",%.6f,%.6f,%d\n",
+                    std::clamp(fv.models[size_t(k)].predict(c.features), -1.0, 1.0),
+                    std::clamp(fa.models[size_t(k)].predict(c.features), -1.0, 1.0), k);
+      csv += csv_field(c.path) + line;
+    };
+    for (const Clip* c : tc) row(*c);
+    for (const Clip& c : kin) row(c);
+    write_file_atomic(opt.write_cross_fit, csv.data(), csv.size());
+    out["cross_fit"] = {{"file", opt.write_cross_fit},
+                        {"clips", tc.size() + kin.size()},
+                        {"labelled", tc.size()},
+                        {"variations", kin.size()},
+                        {"folds", opt.folds}};
+    if (opt.tables)
+      std::printf("\nwrote %s: out-of-fold estimates of %zu train clips (%zu labelled, %zu of their excerpt groups)\n",
+                  opt.write_cross_fit.c_str(), tc.size() + kin.size(), tc.size(), kin.size());
+  }
+
   if (!opt.write_weights.empty()) {
-    std::vector<const std::vector<double>*> tx;
-    std::vector<double> tv, ta;
-    std::vector<std::string> tg;
-    for (size_t i = 0; i < clips.size(); ++i)
-      if (clips[i].train_only) tx.push_back(X[i]), tv.push_back(yv[i]), ta.push_back(ya[i]), tg.push_back(groups[i]);
-    if (tx.size() < 10)
-      fail_input(opt.data + "/split.json", "at least 10 labelled clips only in train pairs", std::to_string(tx.size()));
     const double lv = pick_lambda(tx, tv, tg, opt.seed), la = pick_lambda(tx, ta, tg, opt.seed);
     const Ridge rv = fit_ridge(tx, tv, lv), ra = fit_ridge(tx, ta, la);
     LinearEmotionModel m;

@@ -14,6 +14,9 @@ struct EmotionStudyOptions {
   std::string data;           // MPD dataset with media.csv (and split.json for the final fit's train clips)
   std::string model;          // judge whose music encoder is read out ("" = none)
   std::string write_weights;  // write the estimator fitted on the train split's clips here (a .inc)
+  // Write out-of-fold estimates of the clips the estimator is fitted on (and of the unlabelled train clips of
+  // their excerpt groups) to this CSV (music,valence,arousal,fold): `train --emotion-cross-fit` reads them.
+  std::string write_cross_fit;
   std::string cache_dir;
   int folds = 5;
   uint64_t seed = 1;

@@ -109,6 +109,10 @@ int64_t music_descriptor_dim(int descriptor_version, bool emotion_input, bool v1
   return descriptor_version == 1 ? 10 : 12 + (emotion_input ? 2 : 0) + (v1_descriptors ? 3 : 0);
 }
 
+int64_t music_emotion_index(const MPJudgeConfig& config) {
+  return config.descriptor_version >= 2 && config.music_emotion_input ? 12 : -1;
+}
+
 std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJudgeConfig& config) {
   if (d.version != config.descriptor_version)
     fail_internal("music_descriptor_vector: descriptors of version " + std::to_string(d.version) +
@@ -125,7 +129,10 @@ std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJu
                           float(d.dynamic_range_db / 20.0)};
   if (config.descriptor_version >= 2)
     v.push_back(float(d.tempo_confidence * 2 - 1)), v.push_back(float(d.mode_confidence * 2 - 1));
-  if (config.music_emotion_input) v.push_back(float(d.valence)), v.push_back(float(d.arousal));
+  if (config.music_emotion_input) {
+    if (int64_t(v.size()) != music_emotion_index(config)) fail_internal("music_descriptor_vector: emotion index");
+    v.push_back(float(d.valence)), v.push_back(float(d.arousal));
+  }
   if (config.v1_descriptors)
     v.insert(v.end(), {float(d.v1_tempo_bpm / 120.0 - 1.0), d.v1_major ? 1.0f : -1.0f, float(d.v1_key_strength)});
   return v;

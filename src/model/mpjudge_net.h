@@ -75,6 +75,8 @@ MusicInput expand_music(const MusicInput& one, int64_t n);  // batch 1 -> n (a v
 // d must be of the config's descriptor_version; the result has config.descriptor_dim entries.
 std::vector<float> music_descriptor_vector(const MusicDescriptors& d, const MPJudgeConfig& config);
 int64_t music_descriptor_dim(int descriptor_version, bool emotion_input, bool v1_descriptors = false);
+// Where music_descriptor_vector puts the estimator's valence (arousal follows); -1 without the emotion input.
+int64_t music_emotion_index(const MPJudgeConfig& config);
 std::vector<float> painting_descriptor_vector(const PaintingDescriptors& d);
 
 struct MANImpl : torch::nn::Module {

@@ -28,6 +28,7 @@
 #include "common/files.h"
 #include "common/json.h"
 #include "common/progress.h"
+#include "data/csv.h"
 #include "data/mpd.h"
 #include "eval/metrics.h"
 #include "image/plot.h"
@@ -35,6 +36,7 @@
 #include "model/encoders.h"
 #include "model/inputs.h"
 #include "model/judge.h"
+#include "model/mpjudge_net.h"
 #include "model/runtime.h"
 #include "train/distributed.h"
 #include "train/optim.h"
@@ -136,7 +138,8 @@ struct Trainer {
   int64_t step = 0, total_steps = 0, steps_per_epoch = 0;
   std::vector<float> ref_w, ref_l;  // dpo: reference scores of the train preferences
   std::unique_ptr<Distributed> dist;
-  bool lead = true;  // rank 0: writes the run folder
+  bool lead = true;        // rank 0: writes the run folder
+  Json emotion_cross_fit;  // what --emotion-cross-fit applied (meta.trained)
 
   torch::nn::Module& module() { return judge->module(); }
 
@@ -507,6 +510,60 @@ void load_va_labels(const MpdDataset& d, const TrainConfig& cfg, bool learns_sco
                std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");
 }
 
+// --emotion-cross-fit: each listed clip's valence/arousal input replaced by its out-of-fold estimate. Only
+// music of train pairs may be listed (an estimate fitted with val or test music would reach those splits).
+// Returns what was applied, for the model's meta.
+Json apply_emotion_cross_fit(const MpdDataset& d, const MediaSplitIndex& media_splits, const TrainConfig& cfg,
+                             const Judge& judge, Features& feat) {
+  const std::string& file = cfg.emotion_cross_fit;
+  if (judge.arch() != "mpjudge")
+    fail_usage("train: --emotion-cross-fit applies to the default architecture, not " + judge.arch());
+  const int64_t at = music_emotion_index(MPJudgeConfig::from_json(judge.config_json()));
+  if (at < 0 || !feat.desc.defined())
+    fail_usage("train: --emotion-cross-fit needs a judge that reads the emotion estimate (--music-emotion-input)");
+  const std::vector<uint8_t> bytes = read_file(file, 64ull << 20);
+  const std::string text(bytes.begin(), bytes.end());
+  std::vector<std::vector<std::string>> rows;
+  std::string error;
+  if (!parse_csv(text, rows, error)) fail_input(file, "CSV", error);
+  const std::vector<std::string> header = {"music", "valence", "arousal", "fold"};
+  if (rows.empty() || rows[0] != header)
+    fail_input(file + ":1", "the header music,valence,arousal,fold (`mpjudge emotion --write-cross-fit`)",
+               rows.empty()      ? "an empty file"
+               : rows[0].empty() ? "an empty line"
+                                 : rows[0][0] + ",...");
+  std::set<std::string> corpus_music;
+  for (const auto& m : d.media)
+    if (m.kind == "music") corpus_music.insert(m.path);
+  auto acc = feat.desc.accessor<float, 2>();
+  std::set<std::string> seen;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    const std::string where = file + ":" + std::to_string(r + 1);
+    const auto& row = rows[r];
+    if (row.size() == 1 && row[0].empty()) continue;  // a blank line
+    if (row.size() != 4) fail_input(where, "4 fields", std::to_string(row.size()));
+    if (!corpus_music.count(row[0]))
+      fail_input(where, "a music file of " + cfg.data + "/media.csv", row[0], "was the file written for this corpus?");
+    auto split = media_splits.music.find(row[0]);
+    if (split == media_splits.music.end() || split->second != "train")
+      fail_input(where, "music of train pairs only",
+                 row[0] + " in split " + (split == media_splits.music.end() ? "(none)" : split->second));
+    if (!seen.insert(row[0]).second) fail_input(where, "each music file once", row[0] + " again");
+    double va[2];
+    for (int k = 0; k < 2; ++k) {
+      char* end = nullptr;
+      va[k] = std::strtod(row[size_t(1 + k)].c_str(), &end);
+      if (row[size_t(1 + k)].empty() || *end || !std::isfinite(va[k]) || va[k] < -1 || va[k] > 1)
+        fail_input(where, std::string(k ? "arousal" : "valence") + " in -1..1", row[size_t(1 + k)]);
+    }
+    auto idx = feat.music_index.find(row[0]);
+    if (idx == feat.music_index.end()) continue;  // in train but in no pair training reads
+    acc[idx->second][at] = float(va[0]), acc[idx->second][at + 1] = float(va[1]);
+  }
+  if (seen.empty()) fail_input(file, "at least one estimate", "none");
+  return {{"file", file}, {"sha256", sha256_hex(bytes.data(), bytes.size())}, {"clips", seen.size()}};
+}
+
 // Pairs and within-split preferences by split, as feature indices.
 std::map<std::string, Split> index_splits(const MpdDataset& d, const MediaSplitIndex& index, const Features& feat) {
   std::map<std::string, Split> splits;
@@ -565,6 +622,7 @@ void finish(Trainer& T, TrainResult& res, double feature_seconds, Clock::time_po
   const TrainConfig& cfg = T.cfg;
   Checkpoint ck = T.judge->checkpoint();
   ck.meta["trained"] = {{"stage", cfg.stage}, {"steps", T.step}, {"seed", cfg.seed}, {"data", cfg.data}};
+  if (!T.emotion_cross_fit.is_null()) ck.meta["trained"]["emotion_cross_fit"] = T.emotion_cross_fit;
   std::ifstream corpus(cfg.data + "/corpus.json");
   if (corpus) {
     Json c = Json::parse(corpus, nullptr, false);
@@ -641,6 +699,8 @@ TrainResult train(const TrainConfig& cfg_in) {
     T.dist->wait("features", others, cfg.timeout_s + 2 * seconds_since(tf));
   }
   const double feature_seconds = seconds_since(tf);
+  if (!cfg.emotion_cross_fit.empty())
+    T.emotion_cross_fit = apply_emotion_cross_fit(T.data, media_splits, cfg, *T.judge, T.feat);
   load_va_labels(T.data, cfg, T.judge->learns_scores(), T.feat);
   T.splits = index_splits(T.data, media_splits, T.feat);
   const Split& train_split = T.splits["train"];

@@ -33,6 +33,10 @@ struct TrainConfig {
   int descriptor_version = 2;
   bool music_emotion_input = false;
   bool v1_descriptors = false;  // version 2 only: also version 1's tempo, mode and key strength
+  // With music_emotion_input: the estimate each train clip is given in training comes from this CSV
+  // (`mpjudge emotion --write-cross-fit`: out-of-fold estimates), not from the estimator that was fitted
+  // on those very clips. "" = the shipped estimator everywhere.
+  std::string emotion_cross_fit;
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
@@ -107,6 +111,11 @@ void visit_train_fields(Config& c, Visitor&& v) {
   v(TrainField{"v1_descriptors",
                "A fresh model also reads version 1's tempo, mode and key strength (descriptor version 2)"},
     c.v1_descriptors);
+  v(TrainField{"emotion_cross_fit",
+               "With --music-emotion-input: train clips get the valence/arousal of this CSV (`mpjudge emotion "
+               "--write-cross-fit`: out-of-fold estimates), so the judge learns how far the estimate holds on music "
+               "the estimator has not heard"},
+    c.emotion_cross_fit);
   // optimisation
   v(TrainField{"loss", "sft regression loss: l1 | mse"}, c.loss);
   v(TrainField{"rank_weight", "sft: weight of the in-batch pairwise ranking term"}, c.rank_weight);
