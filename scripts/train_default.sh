@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Reproduces the shipped model models/default.mpjc (models/README.md): MPD-Open v2 seed 1 (with ../shared/data
 # beside the project, as in CI); the music-emotion estimator refitted on its train clips and checked against
-# the shipped weights (src/audio/music_emotion_weights.inc); four judges trained by SFT on its train split
+# the shipped weights (src/audio/music_emotion_weights.inc), and its out-of-fold estimates of the train clips
+# written for training (emotion_cross_fit.csv, read by the descriptor-only members); four judges trained by SFT on its train split
 # with descriptors version 2 and EMOTION_FLAGS below, bundled by `mpjudge ensemble` into one checkpoint that
 # averages them. The members: the full music encoder (--music-inputs all) and the descriptor-only one, each
 # at seeds 1 and 2. A member whose model exists is kept, so an interrupted run continues.
@@ -16,7 +17,10 @@ DPO=0
 [ "${1:-}" = "--dpo" ] && DPO=1 && shift
 WORK=${1:-build/default-model}
 BIN=build/mpjudge
-# What the members' music encoders get from the music-emotion estimator (models/README.md: measured).
+# What the members' music encoders get from the music-emotion estimator (models/README.md: measured): its
+# estimate as an input. The descriptor-only members are trained on cross-fitted (out-of-fold) estimates of
+# the train clips (docs/emotion.md); for the full encoder that cost val SRCC, so it keeps the estimator's own.
+CROSS_FIT="$WORK/emotion_cross_fit.csv"
 EMOTION_FLAGS=(--music-emotion-input --v1-descriptors)
 mkdir -p "$WORK"
 t0=$(date +%s)
@@ -25,7 +29,8 @@ if [ ! -f "$WORK/corpus/corpus.json" ] || ! grep -q '"mpd-open-2"' "$WORK/corpus
 fi
 echo "corpus build $(($(date +%s) - t0)) s"
 t=$(date +%s)
-$BIN emotion --data "$WORK/corpus" --write-weights "$WORK/music_emotion_weights.inc" > "$WORK/emotion.txt"
+$BIN emotion --data "$WORK/corpus" --write-weights "$WORK/music_emotion_weights.inc" --write-cross-fit "$CROSS_FIT" \
+  > "$WORK/emotion.txt"
 if ! cmp -s "$WORK/music_emotion_weights.inc" src/audio/music_emotion_weights.inc; then
   echo "the refitted music-emotion weights ($WORK/music_emotion_weights.inc) differ from the shipped ones;" >&2
   echo "copy them to src/audio/music_emotion_weights.inc and rebuild (scripts/build.sh) before training" >&2
@@ -36,23 +41,25 @@ sft=() dpo=()
 for m in all:1 all:2 descriptors:1 descriptors:2; do
   inputs=${m%:*} seed=${m#*:}
   name="_${inputs}_s${seed}"
+  cross=()
+  [ "$inputs" = descriptors ] && cross=(--emotion-cross-fit "$CROSS_FIT")
   if [ ! -f "$WORK/sft$name/model.mpjc" ]; then
     rm -rf "$WORK/sft$name"
     t=$(date +%s)
     $BIN train --stage sft --data "$WORK/corpus" --out "$WORK/sft$name" --seed "$seed" --music-inputs "$inputs" \
-      "${EMOTION_FLAGS[@]}" --cache-dir "$WORK/cache"
+      "${EMOTION_FLAGS[@]}" "${cross[@]}" --cache-dir "$WORK/cache"
     echo "member $inputs seed $seed: sft $(($(date +%s) - t)) s"
   fi
   if [ "$DPO" = 1 ] && [ ! -f "$WORK/dpo$name/model.mpjc" ]; then
     rm -rf "$WORK/dpo$name"
     t=$(date +%s)
     $BIN train --stage dpo --data "$WORK/corpus" --ref "$WORK/sft$name/model.mpjc" --out "$WORK/dpo$name" \
-      --seed "$seed" --cache-dir "$WORK/cache"
+      --seed "$seed" "${cross[@]}" --cache-dir "$WORK/cache"
     echo "member $inputs seed $seed: dpo $(($(date +%s) - t)) s"
   fi
   sft+=("$WORK/sft$name/model.mpjc") dpo+=("$WORK/dpo$name/model.mpjc")
 done
-$BIN ensemble --out "$WORK/ensemble.mpjc" "${sft[@]}" --data "$WORK/corpus" --split test --version default-2026-12 \
+$BIN ensemble --out "$WORK/ensemble.mpjc" "${sft[@]}" --data "$WORK/corpus" --split test --version default-2026-12b \
   --cache-dir "$WORK/cache"
 [ "$DPO" = 1 ] && $BIN ensemble --out "$WORK/ensemble_dpo.mpjc" "${dpo[@]}"
 cp "$WORK/ensemble.mpjc" models/default.mpjc
