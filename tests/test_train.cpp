@@ -416,7 +416,8 @@ TEST_F(Train, EmotionCrossFitReplacesTheTrainClipsEstimates) {
   const double diff = max_diff(g_dir + "/cf/model.mpjc", g_dir + "/cf_none/model.mpjc");
   printf("emotion cross-fit: max weight difference against the run without it %.3g\n", diff);
   EXPECT_GT(diff, 0.0);
-  // Bad files: exit 3, naming the file and row; nothing trained.
+  // Bad files: exit 3, naming the file and row; refused before any feature is extracted (a fresh cache
+  // folder stays empty), so nothing is trained.
   struct Bad {
     std::string name, body, says;
   };
@@ -428,9 +429,11 @@ TEST_F(Train, EmotionCrossFitReplacesTheTrainClipsEstimates) {
       {"cf_twice.csv", header + train_music + ",0,0,0\n" + train_music + ",0,0,1\n", "each music file once"},
   };
   for (const auto& b : bad) {
-    const std::string run = g_dir + "/" + b.name + ".run";
-    r = testutil::run_cli(train_args(run, flags + " --emotion-cross-fit " + write(b.name, b.body)));
+    const std::string run = g_dir + "/" + b.name + ".run", cache = g_dir + "/" + b.name + ".cache";
+    r = testutil::run_cli("train --data " + g_data + " --out " + run + " --cache-dir " + cache + " --quiet " + flags +
+                          " --emotion-cross-fit " + write(b.name, b.body));
     EXPECT_EQ(r.exit_code, 3) << b.name << ": " << r.err;
+    EXPECT_TRUE(!fs::exists(cache) || fs::is_empty(cache)) << b.name << ": features were extracted first";
     EXPECT_NE(r.err.find(b.name + ":"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(b.says), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(run + "/model.mpjc")) << b.name;

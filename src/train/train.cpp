@@ -510,16 +510,21 @@ void load_va_labels(const MpdDataset& d, const TrainConfig& cfg, bool learns_sco
                std::to_string(labelled_m) + " music and " + std::to_string(labelled_p) + " painting labels");
 }
 
-// --emotion-cross-fit: each listed clip's valence/arousal input replaced by its out-of-fold estimate. Only
+// --emotion-cross-fit: the out-of-fold estimates of the file, checked before any feature is extracted. Only
 // music of train pairs may be listed (an estimate fitted with val or test music would reach those splits).
-// Returns what was applied, for the model's meta.
-Json apply_emotion_cross_fit(const MpdDataset& d, const MediaSplitIndex& media_splits, const TrainConfig& cfg,
-                             const Judge& judge, Features& feat) {
+struct EmotionCrossFit {
+  int64_t at = -1;  // index of valence in the music descriptor vector
+  std::map<std::string, std::pair<float, float>> va;
+  Json meta;  // what the model's meta.trained records
+};
+EmotionCrossFit read_emotion_cross_fit(const MpdDataset& d, const MediaSplitIndex& media_splits, const TrainConfig& cfg,
+                                       const Judge& judge) {
   const std::string& file = cfg.emotion_cross_fit;
   if (judge.arch() != "mpjudge")
     fail_usage("train: --emotion-cross-fit applies to the default architecture, not " + judge.arch());
-  const int64_t at = music_emotion_index(MPJudgeConfig::from_json(judge.config_json()));
-  if (at < 0 || !feat.desc.defined())
+  EmotionCrossFit out;
+  out.at = music_emotion_index(MPJudgeConfig::from_json(judge.config_json()));
+  if (out.at < 0)
     fail_usage("train: --emotion-cross-fit needs a judge that reads the emotion estimate (--music-emotion-input)");
   const std::vector<uint8_t> bytes = read_file(file, 64ull << 20);
   const std::string text(bytes.begin(), bytes.end());
@@ -535,7 +540,6 @@ Json apply_emotion_cross_fit(const MpdDataset& d, const MediaSplitIndex& media_s
   std::set<std::string> corpus_music;
   for (const auto& m : d.media)
     if (m.kind == "music") corpus_music.insert(m.path);
-  auto acc = feat.desc.accessor<float, 2>();
   std::set<std::string> seen;
   for (size_t r = 1; r < rows.size(); ++r) {
     const std::string where = file + ":" + std::to_string(r + 1);
@@ -556,12 +560,21 @@ Json apply_emotion_cross_fit(const MpdDataset& d, const MediaSplitIndex& media_s
       if (row[size_t(1 + k)].empty() || *end || !std::isfinite(va[k]) || va[k] < -1 || va[k] > 1)
         fail_input(where, std::string(k ? "arousal" : "valence") + " in -1..1", row[size_t(1 + k)]);
     }
-    auto idx = feat.music_index.find(row[0]);
-    if (idx == feat.music_index.end()) continue;  // in train but in no pair training reads
-    acc[idx->second][at] = float(va[0]), acc[idx->second][at + 1] = float(va[1]);
+    out.va[row[0]] = {float(va[0]), float(va[1])};
   }
   if (seen.empty()) fail_input(file, "at least one estimate", "none");
-  return {{"file", file}, {"sha256", sha256_hex(bytes.data(), bytes.size())}, {"clips", seen.size()}};
+  out.meta = {{"file", file}, {"sha256", sha256_hex(bytes.data(), bytes.size())}, {"clips", seen.size()}};
+  return out;
+}
+
+// Each listed clip's valence/arousal input replaced by its out-of-fold estimate (clips in train but in no
+// pair that training reads have no features and are passed over).
+void apply_emotion_cross_fit(const EmotionCrossFit& cf, Features& feat) {
+  auto acc = feat.desc.accessor<float, 2>();
+  for (const auto& [music, va] : cf.va) {
+    auto idx = feat.music_index.find(music);
+    if (idx != feat.music_index.end()) acc[idx->second][cf.at] = va.first, acc[idx->second][cf.at + 1] = va.second;
+  }
 }
 
 // Pairs and within-split preferences by split, as feature indices.
@@ -689,6 +702,8 @@ TrainResult train(const TrainConfig& cfg_in) {
   std::set<std::string> musics, paintings;
   const MediaSplitIndex media_splits = split_of_media(T.data);
   media_used(T.data, media_splits, musics, paintings);
+  EmotionCrossFit cross_fit;
+  if (!cfg.emotion_cross_fit.empty()) cross_fit = read_emotion_cross_fit(T.data, media_splits, cfg, *T.judge);
   const auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
   T.feat = extract_features(T.data, musics, paintings, *T.judge, cfg, show);
@@ -699,8 +714,10 @@ TrainResult train(const TrainConfig& cfg_in) {
     T.dist->wait("features", others, cfg.timeout_s + 2 * seconds_since(tf));
   }
   const double feature_seconds = seconds_since(tf);
-  if (!cfg.emotion_cross_fit.empty())
-    T.emotion_cross_fit = apply_emotion_cross_fit(T.data, media_splits, cfg, *T.judge, T.feat);
+  if (!cfg.emotion_cross_fit.empty()) {
+    apply_emotion_cross_fit(cross_fit, T.feat);
+    T.emotion_cross_fit = cross_fit.meta;
+  }
   load_va_labels(T.data, cfg, T.judge->learns_scores(), T.feat);
   T.splits = index_splits(T.data, media_splits, T.feat);
   const Split& train_split = T.splits["train"];
