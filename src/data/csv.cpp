@@ -1,7 +1,17 @@
 // RFC 4180 CSV (see csv.h).
 #include "data/csv.h"
 
+#include <cmath>
+#include <cstdlib>
+
 namespace mpjudge {
+
+bool parse_double(const std::string& s, double& v) {
+  if (s.empty()) return false;
+  char* end = nullptr;
+  v = std::strtod(s.c_str(), &end);
+  return end && *end == '\0' && std::isfinite(v);
+}
 
 bool parse_csv(const std::string& t, std::vector<std::vector<std::string>>& rows, std::string& error) {
   rows.clear();

@@ -40,13 +40,6 @@ std::string slurp(const std::string& p) {
   }
 }
 
-bool parse_double(const std::string& s, double& v) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  v = strtod(s.c_str(), &end);
-  return end && *end == '\0' && std::isfinite(v);
-}
-
 // Reads a CSV table with a header; returns rows as column->value maps. Problems for missing columns.
 std::vector<std::map<std::string, std::string>> read_table(const std::string& root, const std::string& file,
                                                            const std::vector<std::string>& required,

@@ -540,7 +540,6 @@ EmotionCrossFit read_emotion_cross_fit(const MpdDataset& d, const MediaSplitInde
   std::set<std::string> corpus_music;
   for (const auto& m : d.media)
     if (m.kind == "music") corpus_music.insert(m.path);
-  std::set<std::string> seen;
   for (size_t r = 1; r < rows.size(); ++r) {
     const std::string where = file + ":" + std::to_string(r + 1);
     const auto& row = rows[r];
@@ -552,18 +551,15 @@ EmotionCrossFit read_emotion_cross_fit(const MpdDataset& d, const MediaSplitInde
     if (split == media_splits.music.end() || split->second != "train")
       fail_input(where, "music of train pairs only",
                  row[0] + " in split " + (split == media_splits.music.end() ? "(none)" : split->second));
-    if (!seen.insert(row[0]).second) fail_input(where, "each music file once", row[0] + " again");
+    if (out.va.count(row[0])) fail_input(where, "each music file once", row[0] + " again");
     double va[2];
-    for (int k = 0; k < 2; ++k) {
-      char* end = nullptr;
-      va[k] = std::strtod(row[size_t(1 + k)].c_str(), &end);
-      if (row[size_t(1 + k)].empty() || *end || !std::isfinite(va[k]) || va[k] < -1 || va[k] > 1)
+    for (int k = 0; k < 2; ++k)
+      if (!parse_double(row[size_t(1 + k)], va[k]) || va[k] < -1 || va[k] > 1)
         fail_input(where, std::string(k ? "arousal" : "valence") + " in -1..1", row[size_t(1 + k)]);
-    }
     out.va[row[0]] = {float(va[0]), float(va[1])};
   }
-  if (seen.empty()) fail_input(file, "at least one estimate", "none");
-  out.meta = {{"file", file}, {"sha256", sha256_hex(bytes.data(), bytes.size())}, {"clips", seen.size()}};
+  if (out.va.empty()) fail_input(file, "at least one estimate", "none");
+  out.meta = {{"file", file}, {"sha256", sha256_hex(bytes.data(), bytes.size())}, {"clips", out.va.size()}};
   return out;
 }
 
