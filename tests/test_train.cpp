@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -489,6 +491,123 @@ TEST_F(Train, EnsembleAveragesItsMembers) {
   r = testutil::run_cli(train_args(g_dir + "/ens_init", "--init " + e + " --batch 16 --steps 2"));
   EXPECT_EQ(r.exit_code, 4) << r.err;
   EXPECT_NE(r.err.find("one member at a time"), std::string::npos) << r.err;
+}
+
+// --teacher: the regression targets are the teacher's scores (as `score` gives them) mixed with the experts'
+// by --teacher-weight, plus --distill-pairs drawn pairs of train media scored by the teacher alone; every
+// target is in RUN/distill_targets.csv, the teacher's hash in the model. The student here reads descriptors
+// only, so scoring it computes neither the log-mel nor basic-pitch.
+TEST_F(Train, DistillationLearnsTheTeachersScores) {
+  const std::string teacher = g_dir + "/teacher";
+  ASSERT_EQ(testutil::run_cli(train_args(teacher, "--batch 16 --steps 4 --seed 3")).exit_code, 0);
+  const std::string tpath = teacher + "/model.mpjc";
+  const std::string flags = "--music-inputs descriptors --batch 16 --steps 4 --seed 5 --teacher " + tpath;
+  const std::string run = g_dir + "/student";
+  auto r = testutil::run_cli(train_args(run, flags + " --teacher-weight 0.5 --distill-pairs 40"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const MpdDataset d = read_mpd_checked(g_data);
+  std::map<std::pair<std::string, std::string>, double> train_pairs;
+  std::set<std::pair<std::string, std::string>> corpus_pairs;
+  for (const auto& p : d.pairs) {
+    corpus_pairs.insert({p.music, p.painting});
+    if (d.split.at(p.id) == "train") train_pairs[{p.music, p.painting}] = p.score;
+  }
+  std::set<std::string> train_music, train_paintings;
+  for (const auto& [mp, score] : train_pairs) train_music.insert(mp.first), train_paintings.insert(mp.second);
+  std::vector<std::vector<std::string>> rows;
+  std::string err;
+  ASSERT_TRUE(parse_csv(slurp(run + "/distill_targets.csv"), rows, err)) << err;
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"music", "painting", "expert", "teacher", "target"}));
+  size_t labelled = 0, drawn = 0;
+  std::set<std::pair<std::string, std::string>> seen;
+  std::vector<size_t> probe;  // rows whose teacher score is checked against `score`
+  double worst_mix = 0;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    ASSERT_EQ(row.size(), 5u) << i;
+    const std::pair<std::string, std::string> key{row[0], row[1]};
+    EXPECT_TRUE(seen.insert(key).second) << "pair twice: " << row[0] << " " << row[1];
+    const double teacher_score = std::stod(row[3]), target = std::stod(row[4]);
+    if (!row[2].empty()) {
+      ++labelled;
+      ASSERT_TRUE(train_pairs.count(key)) << "not a train pair: " << row[0] << " " << row[1];
+      EXPECT_NEAR(std::stod(row[2]), train_pairs.at(key), 1e-5);
+      worst_mix = std::max(worst_mix, std::abs(target - 0.5 * (teacher_score + std::stod(row[2]))));
+      if (labelled <= 2) probe.push_back(i);
+    } else {
+      ++drawn;
+      EXPECT_FALSE(corpus_pairs.count(key)) << "a drawn pair the corpus has: " << row[0] << " " << row[1];
+      EXPECT_TRUE(train_music.count(row[0]) && train_paintings.count(row[1]))
+          << "a drawn pair outside the train media: " << row[0] << " " << row[1];
+      EXPECT_NEAR(target, teacher_score, 1e-6);
+      if (drawn <= 2) probe.push_back(i);
+    }
+  }
+  EXPECT_EQ(labelled, train_pairs.size());
+  EXPECT_EQ(drawn, 40u);
+  EXPECT_LT(worst_mix, 2e-6);
+  FeatureOptions fo;
+  fo.cache_dir = g_cache;
+  Scorer tscorer(tpath, fo);
+  double worst_teacher = 0;
+  for (size_t i : probe)
+    worst_teacher = std::max(
+        worst_teacher,
+        std::abs(tscorer.score(g_data + "/" + rows[i][0], g_data + "/" + rows[i][1]).score - std::stod(rows[i][3])));
+  printf("distillation: %zu labelled + %zu drawn targets; teacher column vs `score`: max diff %.2g\n", labelled, drawn,
+         worst_teacher);
+  EXPECT_LT(worst_teacher, 2e-6);
+  const Checkpoint ck = load_checkpoint(run + "/model.mpjc");
+  ASSERT_TRUE(ck.meta["trained"].contains("teacher")) << ck.meta.dump();
+  const std::string tbytes = slurp(tpath);
+  EXPECT_EQ(ck.meta["trained"]["teacher"]["sha256"],
+            sha256_hex(reinterpret_cast<const uint8_t*>(tbytes.data()), tbytes.size()));
+  EXPECT_EQ(ck.meta["trained"]["teacher"]["distill_pairs"], 40);
+  // The same seed draws the same pairs and gives the same targets.
+  ASSERT_EQ(
+      testutil::run_cli(train_args(g_dir + "/student2", flags + " --teacher-weight 0.5 --distill-pairs 40")).exit_code,
+      0);
+  EXPECT_EQ(slurp(g_dir + "/student2/distill_targets.csv"), slurp(run + "/distill_targets.csv"));
+  EXPECT_EQ(max_diff(run + "/model.mpjc", g_dir + "/student2/model.mpjc"), 0.0);
+
+  // The descriptor-only student's music needs neither the log-mel nor basic-pitch.
+  auto [music, painting] = first_music_and_painting();
+  setenv("MPJUDGE_TRACE", "1", 1);  // stage timings on stderr (docs/performance.md)
+  auto sc = testutil::run_cli("score --model " + run + "/model.mpjc --music " + music + " --painting " + painting +
+                              " --no-cache --json");
+  unsetenv("MPJUDGE_TRACE");
+  ASSERT_EQ(sc.exit_code, 0) << sc.err;
+  EXPECT_EQ(sc.err.find("basic-pitch"), std::string::npos) << sc.err;
+  EXPECT_EQ(sc.err.find("log-mel"), std::string::npos) << sc.err;
+  EXPECT_NE(sc.err.find("music: descriptors"), std::string::npos) << sc.err;
+  // (the JSON score has 4 decimals)
+  EXPECT_NEAR(Json::parse(sc.out)["score"].get<double>(), Scorer(run + "/model.mpjc", fo).score(music, painting).score,
+              1e-4);
+
+  // Refusals, all before any feature is extracted.
+  struct Bad {
+    std::string args;
+    int code;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {"--batch 16 --stage dpo --ref " + tpath + " --teacher " + tpath, 2, "--stage sft"},
+      {"--batch 16 --distill-pairs 10", 2, "--teacher"},
+      {"--batch 16 --teacher " + tpath + " --teacher-weight 1.5", 2, "--teacher-weight"},
+      {"--batch 16 --teacher " + tpath + " --distill-pairs 100000", 2, "unpaired combinations"},
+      {"--batch 16 --teacher " + g_dir + "/no_such_teacher.mpjc", 3, "no_such_teacher.mpjc"},
+  };
+  for (size_t k = 0; k < bad.size(); ++k) {
+    const std::string out = g_dir + "/distill_bad" + std::to_string(k), cache = out + ".cache";
+    r = testutil::run_cli("train --data " + g_data + " --out " + out + " --cache-dir " + cache + " --quiet " +
+                          bad[k].args);
+    EXPECT_EQ(r.exit_code, bad[k].code) << bad[k].args << ": " << r.err;
+    EXPECT_NE(r.err.find(bad[k].says), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out + "/model.mpjc")) << bad[k].args;
+    EXPECT_TRUE(!fs::exists(cache) || fs::is_empty(cache)) << bad[k].args << ": features were extracted";
+  }
 }
 
 TEST_F(Train, BadConfigurationsAreUsageErrors) {

@@ -1,4 +1,4 @@
-// Stage timings of one process (`MPJUDGE_TRACE=1`, or `--trace` on the judging commands): where the time
+// Stage timings of one process (`MPJUDGE_TRACE=1` in the environment): where the time
 // of a command goes, stage by stage (docs/performance.md). Off by default, and then a Scope costs one
 // branch. Thread-safe: stages timed on several threads add up (CPU-side time, not wall).
 //

@@ -115,12 +115,18 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
   auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
     return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
   };
+  // A descriptor-only music encoder reads neither the log-mel nor the pitch posteriors: they are not
+  // computed (basic-pitch is most of a new clip's time), and any entry of the key serves.
+  const bool sound = config_.music_inputs != "descriptors";
   if (from_cache) *from_cache = false;
-  if (opt_.use_cache)
-    if (auto hit = cache_.get(key, {"mel", "pitch", "descriptors"})) {
+  if (opt_.use_cache) {
+    auto hit = sound ? cache_.get(key, {"mel", "pitch", "descriptors"}) : cache_.get(key, {"descriptors"});
+    if (hit) {
       if (from_cache) *from_cache = true;
-      return pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"));
+      return sound ? pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"))
+                   : MusicInput{{}, {}, hit->at("descriptors").unsqueeze(0)};
     }
+  }
   stage.emplace("music: decode + resample");
   torch::NoGradGuard no_grad;
   AudioConfig ac;
@@ -130,10 +136,22 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
   Pcm clip = whole.duration_s() > kClipSeconds
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
-  stage.emplace("music: descriptors (+ emotion estimate)");
-  MusicDescriptors d =
-      describe_pcm(clip, src.name, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
+  torch::Tensor desc;  // a descriptor-only judge's entry of this key already holds them
+  if (sound && opt_.use_cache)
+    if (auto part = cache_.get(key, {"descriptors"})) desc = part->at("descriptors");
+  if (!desc.defined()) {
+    stage.emplace("music: descriptors (+ emotion estimate)");
+    const MusicDescriptors d =
+        describe_pcm(clip, src.name, DescriptorVersion(config_.descriptor_version));  // refuses silence, < 1 s
+    desc = torch::tensor(music_descriptor_vector(d, config_));
+  }
   stage.reset();
+  if (!sound) {
+    trace::Scope t("music: cache write");
+    // The same key: a judge that reads the sound finds no log-mel in this entry and recomputes it.
+    if (opt_.use_cache) cache_.put(key, {{"descriptors", desc}});
+    return MusicInput{{}, {}, desc.unsqueeze(0)};
+  }
   torch::Tensor mel, pitch;
   if (opt_.use_cache && key != base)
     if (auto hit = cache_.get(base, {"mel", "pitch"})) mel = hit->at("mel"), pitch = hit->at("pitch");
@@ -148,13 +166,13 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
     trace::Scope t("music: basic-pitch");
     pitch = pool_pitch(bp->run(clip.samples.data(), clip.samples.size()));
   }
-  torch::Tensor desc = torch::tensor(music_descriptor_vector(d, config_));
   trace::Scope t("music: cache write");
   if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
   return pack(mel, pitch, desc);
 }
 
 torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames) {
+  if (!mel.defined()) return mel;  // a descriptor-only judge's input
   const int64_t t = mel.size(-1);
   if (t >= frames) return mel.narrow(-1, (t - frames) / 2, frames);
   const int64_t reps = (frames + t - 1) / t;

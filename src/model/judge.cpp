@@ -55,6 +55,13 @@ class EnsembleJudge : public DefaultJudgeBase {
  public:
   EnsembleJudge(MPJudgeEnsemble e, Checkpoint ck) : e_(std::move(e)), ck_(std::move(ck)) {}
   std::string arch() const override { return "mpjudge-ensemble"; }
+  // The sound (log-mel, pitch posteriors) is prepared when any member reads it.
+  std::unique_ptr<InputPreparer> preparer(const FeatureOptions& opt) const override {
+    MPJudgeConfig c = e_.config();
+    for (const auto& m : e_.members)
+      if (m->config.music_inputs != "descriptors") c.music_inputs = m->config.music_inputs;
+    return std::make_unique<ModelInputs>(opt, c);
+  }
   MPJudgeOutput forward(const PaintingInput& p, const MusicInput& m) override { return e_.forward(p, m); }
   torch::nn::Module& module() override {
     throw Error(ErrorKind::Model, "an ensemble is not trained as one network",

@@ -2,6 +2,7 @@
 #include "model/tf_graph.h"
 
 #include "common/error.h"
+#include "common/trace.h"
 
 namespace mpjudge {
 namespace {
@@ -93,6 +94,16 @@ TfGraph::TfGraph(const tfjs::Model& model) {
     }
     nodes_[node.name] = std::move(node);
   }
+  for (auto& [name, node] : nodes_) {
+    node.stage = "tf op: " + node.op;
+    if ((node.op == "Conv2D" || node.op == "_FusedConv2D") && node.inputs.size() > 1) {
+      auto w = consts_.find(strip(node.inputs[1]));
+      if (w != consts_.end()) {
+        node.stage += " ";
+        for (int64_t d = 0; d < w->second.dim(); ++d) node.stage += (d ? "x" : "") + std::to_string(w->second.size(d));
+      }
+    }
+  }
 }
 
 std::map<std::string, at::Tensor> TfGraph::run(const std::map<std::string, at::Tensor>& feeds,
@@ -114,6 +125,7 @@ at::Tensor TfGraph::eval(const std::string& name, std::map<std::string, at::Tens
   for (const auto& i : n.inputs)
     if (i[0] != '^') in.push_back(eval(strip(i), memo, feeds));
   const std::string& op = n.op;
+  trace::Scope timed(n.stage.c_str());
   auto need = [&](size_t k) {
     if (in.size() < k) fail_node(name, op + " needs " + std::to_string(k) + " inputs");
   };

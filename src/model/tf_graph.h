@@ -26,6 +26,7 @@ class TfGraph {
     std::string name, op;
     std::vector<std::string> inputs;
     nlohmann::json attr;
+    std::string stage;  // its trace stage (MPJUDGE_TRACE): "tf op: OP", convolutions with their filter shape
   };
   at::Tensor eval(const std::string& name, std::map<std::string, at::Tensor>& memo,
                   const std::map<std::string, at::Tensor>& feeds) const;

@@ -90,7 +90,7 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   std::vector<torch::Tensor> mels, pitch, desc;
   for (const auto& one : in.music) {
     const MusicInput mi = judge.crop(one, cfg.crop_frames);
-    mels.push_back(mi.mel[0]);
+    mels.push_back(mi.mel.defined() ? mi.mel[0] : torch::Tensor());  // none for a descriptor-only judge
     pitch.push_back(mi.pitch.defined() ? mi.pitch[0] : torch::Tensor());
     desc.push_back(mi.descriptors.defined() ? mi.descriptors[0] : torch::Tensor());
   }
@@ -140,6 +140,7 @@ struct Trainer {
   std::unique_ptr<Distributed> dist;
   bool lead = true;        // rank 0: writes the run folder
   Json emotion_cross_fit;  // what --emotion-cross-fit applied (meta.trained)
+  Json teacher;            // what --teacher distilled (meta.trained)
 
   torch::nn::Module& module() { return judge->module(); }
 
@@ -425,6 +426,14 @@ TrainConfig checked_config(TrainConfig cfg) {
   if (cfg.batch < cfg.grad_shards || cfg.batch % cfg.grad_shards != 0)
     fail_usage("train: --batch " + std::to_string(cfg.batch) + " must be a multiple of --grad-shards " +
                std::to_string(cfg.grad_shards));
+  if (!cfg.teacher.empty() && cfg.stage != "sft")
+    fail_usage("train: --teacher distils into an SFT run (--stage sft); DPO learns from the preferences");
+  if (cfg.teacher.empty() && (cfg.distill_pairs != 0 || cfg.teacher_weight != 1.0))
+    fail_usage("train: --distill-pairs and --teacher-weight need --teacher CKPT");
+  if (!(cfg.teacher_weight >= 0 && cfg.teacher_weight <= 1) || cfg.distill_pairs < 0)
+    fail_usage("train: expected --teacher-weight in 0..1 and --distill-pairs >= 0");
+  if (!cfg.teacher.empty() && cfg.variant == Variant::Emotion)
+    fail_usage("train: the emotion baseline learns valence/arousal labels, not scores: it has no use for --teacher");
   // The paper's transformer, trained from scratch, wants a gentler peak than the small heads on frozen features.
   if (cfg.lr == 0) cfg.lr = cfg.stage == "dpo" ? 2e-4 : paper_small ? 3e-4 : 1e-3;
   // DPO fine-tunes: more than 2 passes over the preferences traded SRCC for preference accuracy on
@@ -573,6 +582,127 @@ void apply_emotion_cross_fit(const EmotionCrossFit& cf, Features& feat) {
   }
 }
 
+// ---- distillation (--teacher) ---------------------------------------------------------------------------
+
+struct Teacher {
+  std::unique_ptr<Judge> judge;
+  Json meta;  // what the model's meta.trained records
+};
+
+// The teacher judge, loaded before any feature is extracted (a wrong path fails at once).
+Teacher read_teacher(const TrainConfig& cfg) {
+  Teacher t;
+  std::string sha;
+  {
+    MappedFile f(cfg.teacher);
+    sha = sha256_hex(f.data(), f.size());
+  }
+  const Checkpoint ck = load_checkpoint(cfg.teacher);
+  t.judge = load_judge(ck, cfg.teacher);
+  t.meta = {{"file", cfg.teacher},
+            {"sha256", sha},
+            {"version", ck.meta.value("version", std::string("unversioned"))},
+            {"arch", t.judge->arch()},
+            {"weight", cfg.teacher_weight}};
+  return t;
+}
+
+// --distill-pairs: n more pairs of the train split's music with its paintings, none of them a pair the
+// corpus already has, drawn by the seed (mt19937_64 draws taken modulo the sizes: the same on every platform).
+// Refused when n is more than half of the unpaired combinations (checked before any feature is extracted).
+void check_distill_room(const MpdDataset& d, int64_t n) {
+  std::set<std::string> ms, ps;
+  std::set<std::pair<std::string, std::string>> have;
+  for (const auto& p : d.pairs)
+    if (d.split.at(p.id) == "train") ms.insert(p.music), ps.insert(p.painting), have.insert({p.music, p.painting});
+  const uint64_t room = uint64_t(ms.size()) * uint64_t(ps.size()) - uint64_t(have.size());
+  if (uint64_t(n) > room / 2)
+    fail_usage("train: --distill-pairs " + std::to_string(n) + " is more than half of the " + std::to_string(room) +
+               " unpaired combinations of the train split's " + std::to_string(ms.size()) + " music files and " +
+               std::to_string(ps.size()) + " paintings");
+}
+
+void add_distill_pairs(Split& train, int64_t n, const TrainConfig& cfg) {
+  const std::set<int64_t> ms(train.m.begin(), train.m.end()), ps(train.p.begin(), train.p.end());
+  const std::vector<int64_t> mv(ms.begin(), ms.end()), pv(ps.begin(), ps.end());
+  std::set<std::pair<int64_t, int64_t>> have;
+  for (size_t i = 0; i < train.m.size(); ++i) have.insert({train.m[i], train.p[i]});
+  std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 0xD157111ULL);
+  for (int64_t added = 0; added < n;) {
+    const int64_t m = mv[size_t(rng() % mv.size())], p = pv[size_t(rng() % pv.size())];
+    if (!have.insert({m, p}).second) continue;
+    train.m.push_back(m), train.p.push_back(p), train.y.push_back(0.f);
+    ++added;
+  }
+}
+
+// The teacher's scores of the train pairs, on the inputs `score` gives it (the whole clip, its own features
+// and cache entries), each clip encoded once for all its paintings.
+std::vector<std::string> names_by_index(const std::map<std::string, int64_t>& index) {
+  std::vector<std::string> names(index.size());
+  for (const auto& [name, i] : index) names[size_t(i)] = name;
+  return names;
+}
+
+std::vector<float> teacher_scores(Judge& teacher, const MpdDataset& d, const Features& feat, const Split& train,
+                                  const TrainConfig& cfg, bool show) {
+  const std::vector<std::string> mnames = names_by_index(feat.music_index),
+                                 pnames = names_by_index(feat.painting_index);
+  std::map<int64_t, size_t> mslot, pslot;  // feature index -> position in the teacher's input set
+  std::vector<std::string> mp, pp;
+  for (int64_t i : std::set<int64_t>(train.m.begin(), train.m.end()))
+    mslot[i] = mp.size(), mp.push_back(d.root + "/" + mnames[size_t(i)]);
+  for (int64_t i : std::set<int64_t>(train.p.begin(), train.p.end()))
+    pslot[i] = pp.size(), pp.push_back(d.root + "/" + pnames[size_t(i)]);
+  FeatureOptions fo;
+  fo.cache_dir = cfg.cache_dir;
+  const int workers =
+      std::max(1, cfg.feature_threads > 0 ? cfg.feature_threads : int(std::thread::hardware_concurrency()));
+  InputSet in;
+  {
+    Progress bar("teacher features", mp.size() + pp.size(), !show);
+    in = prepare_inputs(teacher, pp, mp, fo, workers, &bar);
+    bar.finish();
+  }
+  std::map<int64_t, std::vector<size_t>> by_music;
+  for (size_t i = 0; i < train.m.size(); ++i) by_music[train.m[i]].push_back(i);
+  std::vector<float> out(train.m.size());
+  torch::NoGradGuard ng;
+  Progress bar("teacher scores", train.m.size(), !show);
+  for (const auto& [m, rows] : by_music)
+    for (size_t b = 0; b < rows.size(); b += 64) {
+      const size_t e = std::min(rows.size(), b + 64);
+      std::vector<PaintingInput> ps;
+      for (size_t k = b; k < e; ++k) ps.push_back(in.paintings[pslot.at(train.p[rows[k]])]);
+      const torch::Tensor s =
+          teacher.forward(stack_paintings(ps), expand_music(in.music[mslot.at(m)], int64_t(e - b))).score.contiguous();
+      for (size_t k = b; k < e; ++k) out[rows[k]] = s[int64_t(k - b)].item<float>();
+      bar.tick(e - b);
+    }
+  bar.finish();
+  return out;
+}
+
+// The train split's targets: the teacher's scores mixed with the experts' on the corpus's pairs (the first
+// `labelled` rows), the teacher's alone on the drawn ones. Rank 0 writes them all to RUN/distill_targets.csv
+// (music, painting, expert score or empty for a drawn pair, teacher score, target).
+void apply_teacher(Split& train, size_t labelled, const std::vector<float>& t, double w, const Features& feat,
+                   const std::string& csv_path) {
+  const std::vector<std::string> mnames = names_by_index(feat.music_index),
+                                 pnames = names_by_index(feat.painting_index);
+  std::string csv = "music,painting,expert,teacher,target\n";
+  char num[64];
+  for (size_t i = 0; i < train.y.size(); ++i) {
+    const float expert = train.y[i];
+    train.y[i] = i < labelled ? float(w * double(t[i]) + (1 - w) * double(expert)) : t[i];
+    csv += csv_field(mnames[size_t(train.m[i])]) + "," + csv_field(pnames[size_t(train.p[i])]) + ",";
+    if (i < labelled) std::snprintf(num, sizeof num, "%.6f", double(expert)), csv += num;
+    std::snprintf(num, sizeof num, ",%.6f,%.6f\n", double(t[i]), double(train.y[i]));
+    csv += num;
+  }
+  if (!csv_path.empty()) write_file_atomic(csv_path, csv);
+}
+
 // Pairs and within-split preferences by split, as feature indices.
 std::map<std::string, Split> index_splits(const MpdDataset& d, const MediaSplitIndex& index, const Features& feat) {
   std::map<std::string, Split> splits;
@@ -632,6 +762,7 @@ void finish(Trainer& T, TrainResult& res, double feature_seconds, Clock::time_po
   Checkpoint ck = T.judge->checkpoint();
   ck.meta["trained"] = {{"stage", cfg.stage}, {"steps", T.step}, {"seed", cfg.seed}, {"data", cfg.data}};
   if (!T.emotion_cross_fit.is_null()) ck.meta["trained"]["emotion_cross_fit"] = T.emotion_cross_fit;
+  if (!T.teacher.is_null()) ck.meta["trained"]["teacher"] = T.teacher;
   std::ifstream corpus(cfg.data + "/corpus.json");
   if (corpus) {
     Json c = Json::parse(corpus, nullptr, false);
@@ -700,6 +831,11 @@ TrainResult train(const TrainConfig& cfg_in) {
   media_used(T.data, media_splits, musics, paintings);
   EmotionCrossFit cross_fit;
   if (!cfg.emotion_cross_fit.empty()) cross_fit = read_emotion_cross_fit(T.data, media_splits, cfg, *T.judge);
+  Teacher teacher;
+  if (!cfg.teacher.empty()) {
+    check_distill_room(T.data, cfg.distill_pairs);
+    teacher = read_teacher(cfg);
+  }
   const auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
   T.feat = extract_features(T.data, musics, paintings, *T.judge, cfg, show);
@@ -720,6 +856,17 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (train_split.y.size() < size_t(cfg.batch))
     fail_input(cfg.data + "/split.json", "at least one batch (" + std::to_string(cfg.batch) + ") of train pairs",
                std::to_string(train_split.y.size()));
+  if (teacher.judge) {
+    Split& train = T.splits["train"];
+    const size_t labelled = train.y.size();
+    add_distill_pairs(train, cfg.distill_pairs, cfg);
+    const std::vector<float> t = teacher_scores(*teacher.judge, T.data, T.feat, train, cfg, show);
+    apply_teacher(train, labelled, t, cfg.teacher_weight, T.feat, T.lead ? cfg.out + "/distill_targets.csv" : "");
+    teacher.meta["train_pairs"] = labelled;
+    teacher.meta["distill_pairs"] = cfg.distill_pairs;
+    T.teacher = teacher.meta;
+    teacher.judge.reset();
+  }
   if (cfg.stage == "dpo" && train_split.pm.size() < size_t(cfg.batch))
     fail_input(cfg.data + "/preferences.csv",
                "at least one batch (" + std::to_string(cfg.batch) + ") of preferences within the train split",

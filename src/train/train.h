@@ -37,6 +37,13 @@ struct TrainConfig {
   // (`mpjudge emotion --write-cross-fit`: out-of-fold estimates), not from the estimator that was fitted
   // on those very clips. "" = the shipped estimator everywhere.
   std::string emotion_cross_fit;
+  // Distillation (sft): the scores of this judge (any checkpoint; an ensemble usually), on the inputs `score`
+  // gives it, become the regression targets: teacher_weight * teacher + (1 - teacher_weight) * the expert
+  // score for the train pairs, and the teacher alone for distill_pairs more pairs of train media (music of
+  // train pairs with paintings of train pairs, drawn by the seed; no val or test medium is ever read).
+  std::string teacher;
+  double teacher_weight = 1.0;
+  int64_t distill_pairs = 0;
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
@@ -116,6 +123,15 @@ void visit_train_fields(Config& c, Visitor&& v) {
                "--write-cross-fit`: out-of-fold estimates), so the judge learns how far the estimate holds on music "
                "the estimator has not heard"},
     c.emotion_cross_fit);
+  v(TrainField{"teacher",
+               "sft: distil this judge (e.g. the shipped ensemble): its scores become the regression targets"},
+    c.teacher);
+  v(TrainField{"teacher_weight",
+               "With --teacher: target = w * teacher + (1 - w) * expert score on the train pairs (0..1; default 1)"},
+    c.teacher_weight);
+  v(TrainField{"distill_pairs",
+               "With --teacher: this many more pairs of train music and train paintings, scored by the teacher alone"},
+    c.distill_pairs);
   // optimisation
   v(TrainField{"loss", "sft regression loss: l1 | mse"}, c.loss);
   v(TrainField{"rank_weight", "sft: weight of the in-batch pairwise ranking term"}, c.rank_weight);
