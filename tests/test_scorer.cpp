@@ -10,6 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/stats.h"
+#include "data/csv.h"
 #include "model/mpjudge_net.h"
 #include "test_util.h"
 
@@ -408,4 +410,51 @@ TEST(ExportFixture, Write) {
   dump(o.maps[0], "map0.f32");
   dump(o.maps[1], "map1.f32");
   std::ofstream(dir + "/shapes.json") << nlohmann::json{{"mel", mi.mel.sizes().vec()}}.dump();
+}
+
+// How far the shipped student may be from its teacher on the pinned pairs (measured when it was shipped:
+// models/README.md).
+constexpr double kStudentMeanTolerance = 0.05, kStudentMaxTolerance = 0.15, kStudentSpearman = 0.6;
+
+// The shipped model's scores, pinned (tests/data/shipped_scores.csv: 20 pairs of this folder's media). Column
+// shipped: `score --pairs` of models/default.mpjc when it was shipped (4 decimals); a faster path, a rebuilt
+// dependency or a changed feature that moves any score by more than 0.001 fails here. Column teacher: the
+// same pairs by the 4-member ensemble default-2026-12b that the shipped network was distilled from
+// (scripts/train_default.sh rebuilds it; models/README.md): the student keeps within the tolerance stated
+// below of it, on media far from its training data (test tones, gradients, a photograph).
+TEST(ShippedModel, ScoresArePinnedNearTheEnsembleItWasDistilledFrom) {
+  std::vector<std::vector<std::string>> rows;
+  std::string err;
+  const std::vector<uint8_t> bytes = read_file(testutil::data("shipped_scores.csv"));
+  ASSERT_TRUE(parse_csv(std::string(bytes.begin(), bytes.end()), rows, err)) << err;
+  ASSERT_EQ(rows.at(0), (std::vector<std::string>{"music", "painting", "teacher", "shipped"}));
+  const std::string dir = testutil::tmp_dir("shipped_scores");
+  std::string pairs = "music,painting\n";
+  for (size_t i = 1; i < rows.size(); ++i)
+    pairs += testutil::data(rows[i][0]) + "," + testutil::data(rows[i][1]) + "\n";
+  std::ofstream(dir + "/pairs.csv") << pairs;
+  auto r = testutil::run_cli("score --pairs " + dir + "/pairs.csv --out " + dir + "/out.csv --no-cache");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::vector<std::string>> out;
+  const std::vector<uint8_t> ob = read_file(dir + "/out.csv");
+  ASSERT_TRUE(parse_csv(std::string(ob.begin(), ob.end()), out, err)) << err;
+  ASSERT_EQ(out.size(), rows.size());
+  ASSERT_EQ(out[0].at(3), "score");
+  double worst_pin = 0, sum_teacher = 0, worst_teacher = 0;
+  std::vector<double> now, teacher;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    const double s = std::stod(out[i].at(3)), t = std::stod(rows[i][2]);
+    worst_pin = std::max(worst_pin, std::abs(s - std::stod(rows[i][3])));
+    sum_teacher += std::abs(s - t), worst_teacher = std::max(worst_teacher, std::abs(s - t));
+    now.push_back(s), teacher.push_back(t);
+  }
+  const double mean_teacher = sum_teacher / double(now.size());
+  printf(
+      "shipped model on %zu pinned pairs: max |score - pinned| %.4f; against the ensemble it was distilled from: "
+      "mean |diff| %.4f, max %.4f, Spearman %.3f\n",
+      now.size(), worst_pin, mean_teacher, worst_teacher, spearman(now, teacher));
+  EXPECT_LE(worst_pin, 1e-3);
+  EXPECT_LE(mean_teacher, kStudentMeanTolerance);
+  EXPECT_LE(worst_teacher, kStudentMaxTolerance);
+  EXPECT_GE(spearman(now, teacher), kStudentSpearman);
 }

@@ -380,7 +380,47 @@ TEST_F(Train, DescriptorOnlyMusicEncoderAndEvalPredictions) {
   EXPECT_EQ(
       testutil::run_cli(train_args(g_dir + "/desc_bad", "--variant paper_small --music-inputs descriptors")).exit_code,
       2);
-  EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--music-inputs mel")).exit_code, 2);
+  EXPECT_EQ(testutil::run_cli(train_args(g_dir + "/desc_bad", "--music-inputs pitch")).exit_code, 2);
+}
+
+// --music-inputs mel: the log-mel CNN and the descriptors, no basic-pitch: scoring such a judge never runs
+// basic-pitch; its cache entry serves it again; an ensemble with a full member still gets the pitch posteriors.
+TEST_F(Train, MelMusicEncoderNeedsNoBasicPitch) {
+  const std::string run = g_dir + "/mel";
+  auto r = testutil::run_cli(train_args(run, "--music-inputs mel --batch 16 --steps 4"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Checkpoint ck = load_checkpoint(run + "/model.mpjc");
+  ASSERT_TRUE(ck.tensors.count("music.conv.0.weight"));
+  EXPECT_EQ(ck.tensors.at("music.mlp.0.weight").size(1), 256 + 12);  // pooled log-mel + descriptors version 2
+  auto [music, painting] = first_music_and_painting();
+  const std::string cache = g_dir + "/mel_cache";
+  setenv("MPJUDGE_TRACE", "1", 1);
+  auto first = testutil::run_cli("score --model " + run + "/model.mpjc --music " + music + " --painting " + painting +
+                                 " --cache-dir " + cache + " --json");
+  auto again = testutil::run_cli("score --model " + run + "/model.mpjc --music " + music + " --painting " + painting +
+                                 " --cache-dir " + cache + " --json");
+  unsetenv("MPJUDGE_TRACE");
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(first.err.find("music: log-mel"), std::string::npos) << first.err;
+  EXPECT_EQ(first.err.find("basic-pitch"), std::string::npos) << first.err;
+  EXPECT_EQ(again.err.find("music: log-mel"), std::string::npos) << "the cache entry did not serve: " << again.err;
+  EXPECT_EQ(Json::parse(first.out)["score"], Json::parse(again.out)["score"]);
+  // With a full member beside it, the entry is completed with the pitch posteriors and both score as alone.
+  const std::string full = g_dir + "/mel_full", ens = g_dir + "/mel_ens.mpjc";
+  ASSERT_EQ(testutil::run_cli(train_args(full, "--batch 16 --steps 4 --seed 4")).exit_code, 0);
+  ASSERT_EQ(testutil::run_cli("ensemble --out " + ens + " " + run + "/model.mpjc " + full + "/model.mpjc").exit_code,
+            0);
+  FeatureOptions fo;
+  fo.cache_dir = cache;
+  const double e = Scorer(ens, fo).score(music, painting).score;
+  const double a = Scorer(run + "/model.mpjc", fo).score(music, painting).score;
+  const double b = Scorer(full + "/model.mpjc", fo).score(music, painting).score;
+  printf("mel encoder %.6f, full encoder %.6f, their ensemble %.6f\n", a, b, e);
+  EXPECT_NEAR(e, (a + b) / 2, 1e-6);
+  FeatureOptions none = fo;
+  none.use_cache = false;
+  EXPECT_NEAR(Scorer(ens, none).score(music, painting).score, e, 1e-6);
 }
 
 // --emotion-cross-fit: the train clips' emotion inputs come from the file (what `mpjudge emotion

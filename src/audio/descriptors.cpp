@@ -9,10 +9,12 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
+#include <optional>
 
 #include "audio/music_emotion.h"
 #include "audio/stft.h"
 #include "common/error.h"
+#include "common/trace.h"
 
 namespace mpjudge {
 namespace {
@@ -466,13 +468,16 @@ MusicDescriptors describe_pcm_features(const Pcm& pcm, const std::string& name, 
     fail_input(name, "audible music",
                "silence (peak level " + std::to_string(peak > 0 ? 20 * std::log10(peak) : -INFINITY) + " dBFS)");
 
+  std::optional<trace::Scope> stage(std::in_place, "descriptors: loudness");
   loudness(pcm, name, d);
+  stage.emplace("descriptors: onsets (aubio)");
   // aubio's beat tracker weights candidate periods with a prior counted in frames, tuned for 512-sample
   // hops at 44.1 kHz (~86 frames/s). Keep that frame rate at any sample rate, or the prior halves the
   // tempo (120 BPM read as 60 at 22.05 kHz with 512-sample hops).
   const uint_t hop = std::max<uint_t>(64, uint_t(std::lround(512.0 * pcm.sample_rate / 44100.0))), win = 2 * hop;
   const std::vector<double> onset_times = onsets(pcm, win, hop, d);
 
+  stage.emplace("descriptors: stft");
   StftConfig sc;
   sc.n_fft = 4096;  // 5.4 Hz bins at 22.05 kHz: enough to separate semitones above ~90 Hz
   sc.win_length = 4096;
@@ -483,7 +488,9 @@ MusicDescriptors describe_pcm_features(const Pcm& pcm, const std::string& name, 
   std::array<double, 12> chroma{};
   {  // version 1's tempo and key, kept beside version 2's (the main fields of a version-1 result)
     MusicDescriptors v1;
+    stage.emplace("descriptors: v1 tempo (aubio)");
     tempo_v1(pcm, win, hop, v1);
+    stage.emplace("descriptors: v1 key");
     key_and_mode(spec, bin_hz, v1);
     d.v1_tempo_bpm = v1.tempo_bpm, d.v1_key_strength = v1.key_strength, d.v1_major = v1.mode == "major";
     if (version == DescriptorVersion::V1)
@@ -492,11 +499,15 @@ MusicDescriptors describe_pcm_features(const Pcm& pcm, const std::string& name, 
   }
   if (version == DescriptorVersion::V1) {
   } else {
+    stage.emplace("descriptors: v2 tempo");
     tempo_v2(pcm, onset_times, d);
+    stage.emplace("descriptors: v2 chroma + key");
     chroma = harmonic_chroma(spec, bin_hz);
     key_from_chroma(chroma, d);
   }
+  stage.emplace("descriptors: pitch height (aubio yin)");
   pitch_height(pcm, spec, bin_hz, d);
+  stage.emplace("descriptors: centroid + levels");
 
   // Spectral centroid, energy-weighted over frames; RMS level per frame for level and dynamics.
   double cen_num = 0, cen_den = 0, power_sum = 0;
@@ -523,6 +534,7 @@ MusicDescriptors describe_pcm_features(const Pcm& pcm, const std::string& name, 
   d.rms_db = 10 * std::log10(power_sum / double(std::max<size_t>(1, pcm.samples.size())) + 1e-12);
   d.dynamic_range_db = percentile(frame_db, 0.95) - percentile(frame_db, 0.10);
   if (version == DescriptorVersion::V2) {
+    stage.emplace("descriptors: emotion features + estimate");
     std::vector<double> f = emotion_features(pcm, d, chroma);
     const MusicEmotion e = estimate_music_emotion(f);
     d.valence = e.valence, d.arousal = e.arousal, d.emotion_model = e.model;

@@ -112,19 +112,21 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
   const std::string key = base +
                           (config_.descriptor_version == 1 ? "" : "-d" + std::to_string(config_.descriptor_dim)) +
                           (config_.music_emotion_input ? "-va" + emotion_weights : "");
-  auto pack = [](torch::Tensor mel, torch::Tensor pitch, torch::Tensor desc) {
-    return MusicInput{mel.unsqueeze(0), pitch.unsqueeze(0), desc.unsqueeze(0)};
-  };
-  // A descriptor-only music encoder reads neither the log-mel nor the pitch posteriors: they are not
-  // computed (basic-pitch is most of a new clip's time), and any entry of the key serves.
-  const bool sound = config_.music_inputs != "descriptors";
+  // What the music encoder reads decides what is computed (basic-pitch is most of a new clip's time): a
+  // descriptor-only encoder reads neither the log-mel nor the pitch posteriors, a "mel" one no pitch
+  // posteriors. Any entry of the key that holds what is read serves.
+  const bool sound = config_.music_inputs != "descriptors", with_pitch = config_.music_inputs == "all";
+  auto unsqueezed = [](const torch::Tensor& t) { return t.defined() ? t.unsqueeze(0) : t; };
   if (from_cache) *from_cache = false;
   if (opt_.use_cache) {
-    auto hit = sound ? cache_.get(key, {"mel", "pitch", "descriptors"}) : cache_.get(key, {"descriptors"});
-    if (hit) {
+    std::vector<std::string> read{"descriptors"};
+    if (sound) read.push_back("mel");
+    if (with_pitch) read.push_back("pitch");
+    if (auto hit = cache_.get(key, read)) {
       if (from_cache) *from_cache = true;
-      return sound ? pack(hit->at("mel"), hit->at("pitch"), hit->at("descriptors"))
-                   : MusicInput{{}, {}, hit->at("descriptors").unsqueeze(0)};
+      return MusicInput{sound ? unsqueezed(hit->at("mel")) : torch::Tensor(),
+                        with_pitch ? unsqueezed(hit->at("pitch")) : torch::Tensor(),
+                        unsqueezed(hit->at("descriptors"))};
     }
   }
   stage.emplace("music: decode + resample");
@@ -153,22 +155,30 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
     return MusicInput{{}, {}, desc.unsqueeze(0)};
   }
   torch::Tensor mel, pitch;
-  if (opt_.use_cache && key != base)
-    if (auto hit = cache_.get(base, {"mel", "pitch"})) mel = hit->at("mel"), pitch = hit->at("pitch");
+  if (opt_.use_cache && key != base) {
+    std::vector<std::string> read{"mel"};
+    if (with_pitch) read.push_back("pitch");
+    if (auto hit = cache_.get(base, read)) mel = hit->at("mel"), pitch = with_pitch ? hit->at("pitch") : pitch;
+  }
   if (!mel.defined()) {
     MelConfig mc;
     mc.n_mels = int(config_.n_mels);
-    {
-      trace::Scope t("music: log-mel");
-      mel = to_tensor(mel_spectrogram(clip, mc))[0];
-    }
+    trace::Scope t("music: log-mel");
+    mel = to_tensor(mel_spectrogram(clip, mc))[0];
+  }
+  if (with_pitch && !pitch.defined()) {
     const auto& bp = shared_basic_pitch();
     trace::Scope t("music: basic-pitch");
     pitch = pool_pitch(bp->run(clip.samples.data(), clip.samples.size()));
   }
   trace::Scope t("music: cache write");
-  if (opt_.use_cache) cache_.put(key, {{"mel", mel}, {"pitch", pitch}, {"descriptors", desc}});
-  return pack(mel, pitch, desc);
+  if (opt_.use_cache) {
+    // Without the pitch posteriors the entry serves "mel" judges; an "all" judge recomputes and completes it.
+    std::map<std::string, torch::Tensor> entry{{"mel", mel}, {"descriptors", desc}};
+    if (with_pitch) entry["pitch"] = pitch;
+    cache_.put(key, entry);
+  }
+  return MusicInput{mel.unsqueeze(0), with_pitch ? pitch.unsqueeze(0) : torch::Tensor(), desc.unsqueeze(0)};
 }
 
 torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames) {

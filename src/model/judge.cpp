@@ -55,11 +55,12 @@ class EnsembleJudge : public DefaultJudgeBase {
  public:
   EnsembleJudge(MPJudgeEnsemble e, Checkpoint ck) : e_(std::move(e)), ck_(std::move(ck)) {}
   std::string arch() const override { return "mpjudge-ensemble"; }
-  // The sound (log-mel, pitch posteriors) is prepared when any member reads it.
+  // The log-mel and the pitch posteriors are prepared when any member reads them.
   std::unique_ptr<InputPreparer> preparer(const FeatureOptions& opt) const override {
     MPJudgeConfig c = e_.config();
+    auto rank = [](const std::string& inputs) { return inputs == "all" ? 2 : inputs == "mel" ? 1 : 0; };
     for (const auto& m : e_.members)
-      if (m->config.music_inputs != "descriptors") c.music_inputs = m->config.music_inputs;
+      if (rank(m->config.music_inputs) > rank(c.music_inputs)) c.music_inputs = m->config.music_inputs;
     return std::make_unique<ModelInputs>(opt, c);
   }
   MPJudgeOutput forward(const PaintingInput& p, const MusicInput& m) override { return e_.forward(p, m); }

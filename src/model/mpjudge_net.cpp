@@ -85,9 +85,9 @@ MPJudgeConfig MPJudgeConfig::from_json(const nlohmann::json& j) {
     throw Error(ErrorKind::Model, "MPJudge config: descriptor_dim " + std::to_string(c.descriptor_dim) +
                                       " does not match descriptor_version " + std::to_string(c.descriptor_version) +
                                       (c.music_emotion_input ? " with the emotion input" : ""));
-  if (c.music_inputs != "all" && c.music_inputs != "descriptors")
+  if (c.music_inputs != "all" && c.music_inputs != "descriptors" && c.music_inputs != "mel")
     throw Error(ErrorKind::Model,
-                "MPJudge config: music_inputs must be all or descriptors, found '" + c.music_inputs + "'");
+                "MPJudge config: music_inputs must be all, mel or descriptors, found '" + c.music_inputs + "'");
   if (c.man_layers.empty() || c.music_dim <= 0 || c.man_hidden <= 0 || c.n_mels <= 0 || c.head_hidden <= 0 ||
       (c.painting_descriptor_dim != 0 && c.painting_descriptor_dim != 11))
     throw Error(ErrorKind::Model,
@@ -207,7 +207,8 @@ std::pair<torch::Tensor, torch::Tensor> MANImpl::forward(const torch::Tensor& x,
   return {x + delta, delta.norm(2, 1)};                                                             // map [B, H, W]
 }
 
-MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) : descriptors_only(c.music_inputs == "descriptors") {
+MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c)
+    : descriptors_only(c.music_inputs == "descriptors"), reads_pitch(c.music_inputs == "all") {
   if (descriptors_only) {
     mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(c.descriptor_dim, c.music_dim),
                                                        torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
@@ -218,9 +219,9 @@ MusicEncoderImpl::MusicEncoderImpl(const MPJudgeConfig& c) : descriptors_only(c.
                   torch::nn::Conv1d(torch::nn::Conv1dOptions(c.n_mels, 128, 5).stride(2).padding(2)), torch::nn::ReLU(),
                   torch::nn::Conv1d(torch::nn::Conv1dOptions(128, 128, 5).stride(2).padding(2)), torch::nn::ReLU(),
                   torch::nn::Conv1d(torch::nn::Conv1dOptions(128, 128, 5).stride(2).padding(2)), torch::nn::ReLU()));
-  mlp =
-      register_module("mlp", torch::nn::Sequential(torch::nn::Linear(256 + c.pitch_dim + c.descriptor_dim, c.music_dim),
-                                                   torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
+  const int64_t pitch_in = reads_pitch ? c.pitch_dim : 0;
+  mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(256 + pitch_in + c.descriptor_dim, c.music_dim),
+                                                     torch::nn::ReLU(), torch::nn::Linear(c.music_dim, c.music_dim)));
 }
 
 namespace {
@@ -246,9 +247,10 @@ torch::Tensor MusicEncoderImpl::forward(const MusicInput& in) {
   }
   if (descriptors_only) return mlp->forward(in.descriptors);  // [B, music_dim]
   // dB log-mel to roughly unit scale before the convolutions.
-  torch::Tensor h = conv->forward((in.mel + 40.0) / 40.0);                     // [B, 128, T/8]
-  torch::Tensor pooled = torch::cat({h.mean(-1), std::get<0>(h.max(-1))}, 1);  // [B, 256]
-  return mlp->forward(torch::cat({pooled, in.pitch, in.descriptors}, 1));      // [B, music_dim]
+  torch::Tensor h = conv->forward((in.mel + 40.0) / 40.0);                         // [B, 128, T/8]
+  torch::Tensor pooled = torch::cat({h.mean(-1), std::get<0>(h.max(-1))}, 1);      // [B, 256]
+  if (!reads_pitch) return mlp->forward(torch::cat({pooled, in.descriptors}, 1));  // music_inputs mel
+  return mlp->forward(torch::cat({pooled, in.pitch, in.descriptors}, 1));          // [B, music_dim]
 }
 
 JudgeNetImpl::JudgeNetImpl(const MPJudgeConfig& c, std::shared_ptr<const MobileNetV2> trunk_)

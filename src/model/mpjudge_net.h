@@ -39,8 +39,9 @@ struct MPJudgeConfig {
   int64_t head_hidden = 128;
   int64_t painting_descriptor_dim = 11;  // painting_descriptor_vector(); 0 = none (format 1)
   bool va_head = false;  // man: an auxiliary valence/arousal head on the music embedding (train --va-weight)
-  // What the music encoder reads: "all" (log-mel CNN + pitch posteriors + descriptors) or "descriptors"
-  // (the descriptor vector only; no mel or pitch path, so it cannot memorise the training clips' sound).
+  // What the music encoder reads: "all" (log-mel CNN + pitch posteriors + descriptors), "mel" (log-mel CNN +
+  // descriptors: no basic-pitch) or "descriptors" (the descriptor vector only; no mel or pitch path, so it
+  // cannot memorise the training clips' sound).
   std::string music_inputs = "all";
   // Music descriptors the network reads (docs/model.md): 1 = version 1's ten (checkpoints before 2026-12
   // load as 1); 2 = version 2's ten plus tempo and mode confidence, and with music_emotion_input the music-
@@ -100,6 +101,7 @@ struct MusicEncoderImpl : torch::nn::Module {
   explicit MusicEncoderImpl(const MPJudgeConfig& c);
   torch::Tensor forward(const MusicInput& in);  // [B, music_dim]
   bool descriptors_only = false;
+  bool reads_pitch = true;  // music_inputs all (an ensemble's input may carry pitch that a "mel" member ignores)
   torch::nn::Sequential conv{nullptr};
   torch::nn::Sequential mlp{nullptr};
 };

@@ -413,8 +413,8 @@ TrainConfig checked_config(TrainConfig cfg) {
     fail_usage("train: --descriptor-version must be 1 or 2, found " + std::to_string(cfg.descriptor_version));
   if ((cfg.music_emotion_input || cfg.v1_descriptors) && cfg.descriptor_version != 2)
     fail_usage("train: --music-emotion-input and --v1-descriptors need --descriptor-version 2");
-  if (cfg.music_inputs != "all" && cfg.music_inputs != "descriptors")
-    fail_usage("train: --music-inputs must be all or descriptors, found " + cfg.music_inputs);
+  if (cfg.music_inputs != "all" && cfg.music_inputs != "mel" && cfg.music_inputs != "descriptors")
+    fail_usage("train: --music-inputs must be all, mel or descriptors, found " + cfg.music_inputs);
   const bool paper_small = cfg.variant == Variant::PaperSmall;
   if (paper_small && (cfg.man != "all" || cfg.va_weight > 0 || cfg.music_inputs != "all"))
     fail_usage("train: --man, --va-weight and --music-inputs apply to the default architecture, not paper_small");

@@ -27,7 +27,7 @@ struct TrainConfig {
   // man, sft: weight of an auxiliary loss that teaches the music embedding the media.csv valence/arousal
   // (a head that only training uses); 0 = off.
   double va_weight = 0.0;
-  std::string music_inputs = "all";  // a fresh man/late_fusion/embedding/emotion model: all | descriptors
+  std::string music_inputs = "all";  // a fresh man/late_fusion/embedding/emotion model: all | mel | descriptors
   // A fresh model's music descriptors (MPJudgeConfig::descriptor_version; 1 reproduces models before
   // 2026-12) and whether it reads the music-emotion estimator's valence/arousal (version 2 only).
   int descriptor_version = 2;
@@ -106,7 +106,8 @@ void visit_train_fields(Config& c, Visitor&& v) {
                "sft, man: weight of an auxiliary music valence/arousal loss on media.csv labels (0 = off)"},
     c.va_weight);
   v(TrainField{"music_inputs",
-               "Music encoder of a fresh model: all (log-mel CNN + pitch posteriors + descriptors) | descriptors"},
+               "Music encoder of a fresh model: all (log-mel CNN + pitch posteriors + descriptors) | mel (no "
+               "basic-pitch) | descriptors"},
     c.music_inputs);
   v(TrainField{"descriptor_version",
                "Music descriptors of a fresh model: 2 (tempo/mode confidences; docs/descriptors.md) | 1 (as before "
