@@ -25,7 +25,7 @@ BIN=build/mpjudge
 CROSS_FIT="$WORK/emotion_cross_fit.csv"
 EMOTION_FLAGS=(--music-emotion-input --v1-descriptors)
 VERSION=default-2026-12c
-TEACHER_WEIGHT=0.5
+TEACHER_WEIGHT=1.0
 DISTILL_PAIRS=20000
 mkdir -p "$WORK"
 t0=$(date +%s)

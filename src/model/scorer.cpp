@@ -23,6 +23,7 @@ namespace mpjudge {
 
 namespace {
 constexpr int kBatch = 16;
+constexpr size_t kRankChunk = 256;  // paintings prepared at once by rank (about 20 MB of trunk maps)
 
 std::vector<ModulationMap> maps_of(const MPJudgeOutput& o, const std::vector<std::string>& layers, int64_t i) {
   std::vector<ModulationMap> out;
@@ -183,34 +184,40 @@ RankResult Scorer::rank(const MusicSource& music, const std::vector<PaintingSour
   torch::NoGradGuard no_grad;
   MusicInput mi = impl_->preparers[0]->music(music);
   RankResult out;
-  for (size_t b0 = 0; b0 < paintings.size(); b0 += kBatch) {
-    const size_t b1 = std::min(paintings.size(), b0 + kBatch);
-    std::vector<PaintingInput> got(b1 - b0);
-    std::vector<std::optional<MediaFailure>> failed(b1 - b0);
-    impl_->prepare(b1 - b0, [&](size_t k, InputPreparer& in) {
+  // Paintings are prepared a chunk at a time over the workers (torch at one thread each), then scored in
+  // batches at full intra-op threads: switching the thread count between every batch made oneDNN build
+  // its convolutions again each time (rank 1 x 1000 cached: 3.3 -> 1.8 s of forward; docs/performance.md).
+  for (size_t c0 = 0; c0 < paintings.size(); c0 += kRankChunk) {
+    const size_t c1 = std::min(paintings.size(), c0 + kRankChunk);
+    std::vector<PaintingInput> got(c1 - c0);
+    std::vector<std::optional<MediaFailure>> failed(c1 - c0);
+    impl_->prepare(c1 - c0, [&](size_t k, InputPreparer& in) {
       try {
-        got[k] = in.painting(paintings[b0 + k]);
+        got[k] = in.painting(paintings[c0 + k]);
       } catch (const Error& e) {
         if (!opt.skip_unreadable || e.kind() != ErrorKind::Input) throw;
-        failed[k] = failure_of(b0 + k, paintings[b0 + k].name, e);
+        failed[k] = failure_of(c0 + k, paintings[c0 + k].name, e);
       }
     });
-    std::vector<PaintingInput> items;
-    std::vector<size_t> index;
-    for (size_t k = 0; k < got.size(); ++k) {
-      if (failed[k]) {
-        out.skipped.push_back(*failed[k]);
-      } else {
-        items.push_back(std::move(got[k]));
-        index.push_back(b0 + k);
+    for (size_t b0 = c0; b0 < c1; b0 += kBatch) {
+      const size_t b1 = std::min(c1, b0 + kBatch);
+      std::vector<PaintingInput> items;
+      std::vector<size_t> index;
+      for (size_t k = b0; k < b1; ++k) {
+        if (failed[k - c0]) {
+          out.skipped.push_back(*failed[k - c0]);
+        } else {
+          items.push_back(std::move(got[k - c0]));
+          index.push_back(k);
+        }
       }
+      if (!items.empty()) {
+        torch::Tensor s = impl_->forward(stack_paintings(items), expand_music(mi, int64_t(items.size()))).score;
+        for (size_t k = 0; k < items.size(); ++k)
+          out.ranking.push_back({paintings[index[k]].name, s[int64_t(k)].item<double>(), index[k]});
+      }
+      if (opt.progress) opt.progress(b1, paintings.size());
     }
-    if (!items.empty()) {
-      torch::Tensor s = impl_->forward(stack_paintings(items), expand_music(mi, int64_t(items.size()))).score;
-      for (size_t k = 0; k < items.size(); ++k)
-        out.ranking.push_back({paintings[index[k]].name, s[int64_t(k)].item<double>(), index[k]});
-    }
-    if (opt.progress) opt.progress(b1, paintings.size());
   }
   std::stable_sort(out.ranking.begin(), out.ranking.end(),
                    [](const RankEntry& a, const RankEntry& b) { return a.score > b.score; });

@@ -100,7 +100,7 @@ async function main() {
     assert.match(await page.locator('#painting-desc tr[data-key="width"] td').textContent(), /^224 px$/);
     // The score's percentile among the shipped model's own test scores (models/README.md), and its model.
     assert.match(await page.textContent('#percentile'), /^Higher than \d+ % of the scores this model gave on its own test pairs \(MPD-Open/);
-    assert.match(await page.textContent('#model-id'), /^Model default-2026-12b \(sha256 [0-9a-f]{12}…\)\.$/);
+    assert.match(await page.textContent('#model-id'), /^Model default-2026-12c \(sha256 [0-9a-f]{12}…\)\.$/);
     assert.ok((await page.textContent('#result')).includes('simulated expert panel'));
     // Every input has a label (accessibility), and no script error happened.
     const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select')]
