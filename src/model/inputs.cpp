@@ -114,20 +114,25 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
                           (config_.music_emotion_input ? "-va" + emotion_weights : "");
   // What the music encoder reads decides what is computed (basic-pitch is most of a new clip's time): a
   // descriptor-only encoder reads neither the log-mel nor the pitch posteriors, a "mel" one no pitch
-  // posteriors. Any entry of the key that holds what is read serves.
+  // posteriors. The key's entry (read once) serves what it holds; the rest is computed and the entry completed.
   const bool sound = config_.music_inputs != "descriptors", with_pitch = config_.music_inputs == "all";
-  auto unsqueezed = [](const torch::Tensor& t) { return t.defined() ? t.unsqueeze(0) : t; };
+  std::map<std::string, torch::Tensor> have;
+  if (opt_.use_cache)
+    if (auto hit = cache_.get(key)) have = std::move(*hit);
+  auto cached = [&have](const char* name) {
+    auto it = have.find(name);
+    return it == have.end() ? torch::Tensor() : it->second;
+  };
+  torch::Tensor desc = cached("descriptors"), mel = sound ? cached("mel") : torch::Tensor(),
+                pitch = with_pitch ? cached("pitch") : torch::Tensor();
+  auto input = [&] {
+    return MusicInput{sound ? mel.unsqueeze(0) : torch::Tensor(), with_pitch ? pitch.unsqueeze(0) : torch::Tensor(),
+                      desc.unsqueeze(0)};
+  };
   if (from_cache) *from_cache = false;
-  if (opt_.use_cache) {
-    std::vector<std::string> read{"descriptors"};
-    if (sound) read.push_back("mel");
-    if (with_pitch) read.push_back("pitch");
-    if (auto hit = cache_.get(key, read)) {
-      if (from_cache) *from_cache = true;
-      return MusicInput{sound ? unsqueezed(hit->at("mel")) : torch::Tensor(),
-                        with_pitch ? unsqueezed(hit->at("pitch")) : torch::Tensor(),
-                        unsqueezed(hit->at("descriptors"))};
-    }
+  if (desc.defined() && (!sound || mel.defined()) && (!with_pitch || pitch.defined())) {
+    if (from_cache) *from_cache = true;
+    return input();
   }
   stage.emplace("music: decode + resample");
   torch::NoGradGuard no_grad;
@@ -138,9 +143,6 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
   Pcm clip = whole.duration_s() > kClipSeconds
                  ? cut(whole, window_starts(whole.duration_s(), kClipSeconds, 1)[0], kClipSeconds)
                  : whole;
-  torch::Tensor desc;  // a descriptor-only judge's entry of this key already holds them
-  if (sound && opt_.use_cache)
-    if (auto part = cache_.get(key, {"descriptors"})) desc = part->at("descriptors");
   if (!desc.defined()) {
     stage.emplace("music: descriptors (+ emotion estimate)");
     const MusicDescriptors d =
@@ -148,19 +150,12 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
     desc = torch::tensor(music_descriptor_vector(d, config_));
   }
   stage.reset();
-  if (!sound) {
-    trace::Scope t("music: cache write");
-    // The same key: a judge that reads the sound finds no log-mel in this entry and recomputes it.
-    if (opt_.use_cache) cache_.put(key, {{"descriptors", desc}});
-    return MusicInput{{}, {}, desc.unsqueeze(0)};
-  }
-  torch::Tensor mel, pitch;
-  if (opt_.use_cache && key != base) {
-    std::vector<std::string> read{"mel"};
-    if (with_pitch) read.push_back("pitch");
-    if (auto hit = cache_.get(base, read)) mel = hit->at("mel"), pitch = with_pitch ? hit->at("pitch") : pitch;
-  }
-  if (!mel.defined()) {
+  if (sound && opt_.use_cache && key != base && (!mel.defined() || (with_pitch && !pitch.defined())))
+    if (auto hit = cache_.get(base)) {
+      if (!mel.defined() && hit->count("mel")) mel = hit->at("mel");
+      if (with_pitch && !pitch.defined() && hit->count("pitch")) pitch = hit->at("pitch");
+    }
+  if (sound && !mel.defined()) {
     MelConfig mc;
     mc.n_mels = int(config_.n_mels);
     trace::Scope t("music: log-mel");
@@ -173,12 +168,14 @@ MusicInput ModelInputs::music(const MusicSource& src, bool* from_cache) {
   }
   trace::Scope t("music: cache write");
   if (opt_.use_cache) {
-    // Without the pitch posteriors the entry serves "mel" judges; an "all" judge recomputes and completes it.
-    std::map<std::string, torch::Tensor> entry{{"mel", mel}, {"descriptors", desc}};
-    if (with_pitch) entry["pitch"] = pitch;
-    cache_.put(key, entry);
+    // What the entry held, completed: one without the log-mel or the pitch posteriors serves the judges that
+    // do not read them, and a judge that does completes it.
+    have["descriptors"] = desc;
+    if (sound) have["mel"] = mel;
+    if (with_pitch) have["pitch"] = pitch;
+    cache_.put(key, have);
   }
-  return MusicInput{mel.unsqueeze(0), with_pitch ? pitch.unsqueeze(0) : torch::Tensor(), desc.unsqueeze(0)};
+  return input();
 }
 
 torch::Tensor fit_frames(const torch::Tensor& mel, int64_t frames) {

@@ -36,6 +36,12 @@ at::Tensor activate(const at::Tensor& x, const std::string& a) {
   fail_graph("unsupported activation " + a);
 }
 
+// Channels-last (NHWC in memory, NCHW in shape) for 4-d tensors: oneDNN's convolutions then run without a
+// reorder of every activation to their blocked layout and back (rank cached, docs/performance.md).
+at::Tensor channels_last(const at::Tensor& t) {
+  return t.defined() && t.dim() == 4 ? t.contiguous(at::MemoryFormat::ChannelsLast) : t;
+}
+
 }  // namespace
 
 KerasGraph::KerasGraph(const tfjs::Model& model, bool fold_batchnorm) {
@@ -121,17 +127,12 @@ KerasGraph::KerasGraph(const tfjs::Model& model, bool fold_batchnorm) {
     layers_[L.name] = std::move(L);
   }
   if (input_name_.empty()) fail_graph("no InputLayer");
-  // Channels-last (NHWC in memory, NCHW in shape): oneDNN's convolutions then run without a reorder of every
-  // activation to their blocked layout and back (bench/judge.sh: rank cached, docs/performance.md).
-  for (auto& [name, L] : layers_)
-    if (L.weight.defined() && L.weight.dim() == 4) L.weight = L.weight.contiguous(at::MemoryFormat::ChannelsLast);
+  for (auto& [name, L] : layers_) L.weight = channels_last(L.weight);
 }
 
 void KerasGraph::to(at::ScalarType dtype) {
   for (auto& [name, L] : layers_) {
-    if (L.weight.defined())
-      L.weight =
-          L.weight.dim() == 4 ? L.weight.to(dtype).contiguous(at::MemoryFormat::ChannelsLast) : L.weight.to(dtype);
+    if (L.weight.defined()) L.weight = channels_last(L.weight.to(dtype));
     if (L.bias.defined()) L.bias = L.bias.to(dtype);
     if (L.bn_scale.defined()) L.bn_scale = L.bn_scale.to(dtype), L.bn_shift = L.bn_shift.to(dtype);
   }
@@ -150,9 +151,6 @@ std::map<std::string, at::Tensor> KerasGraph::run(const at::Tensor& x, const std
     for (const auto& in : layers_.at(n).inputs) stack.push_back(in);
   }
   std::map<std::string, at::Tensor> val;
-  auto channels_last = [](const at::Tensor& t) {
-    return t.defined() && t.dim() == 4 ? t.contiguous(at::MemoryFormat::ChannelsLast) : t;
-  };
   for (const auto& name : order_) {
     if (!needed.count(name)) continue;
     auto r = replace.find(name);

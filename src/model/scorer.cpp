@@ -186,7 +186,7 @@ RankResult Scorer::rank(const MusicSource& music, const std::vector<PaintingSour
   RankResult out;
   // Paintings are prepared a chunk at a time over the workers (torch at one thread each), then scored in
   // batches at full intra-op threads: switching the thread count between every batch made oneDNN build
-  // its convolutions again each time (rank 1 x 1000 cached: 3.3 -> 1.8 s of forward; docs/performance.md).
+  // its convolutions again each time (rank 1 x 1000 cached: 3.3 -> 1.9-2.1 s of forward; docs/performance.md).
   for (size_t c0 = 0; c0 < paintings.size(); c0 += kRankChunk) {
     const size_t c1 = std::min(paintings.size(), c0 + kRankChunk);
     std::vector<PaintingInput> got(c1 - c0);

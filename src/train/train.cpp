@@ -636,14 +636,14 @@ void add_distill_pairs(Split& train, int64_t n, const TrainConfig& cfg) {
   }
 }
 
-// The teacher's scores of the train pairs, on the inputs `score` gives it (the whole clip, its own features
-// and cache entries), each clip encoded once for all its paintings.
 std::vector<std::string> names_by_index(const std::map<std::string, int64_t>& index) {
   std::vector<std::string> names(index.size());
   for (const auto& [name, i] : index) names[size_t(i)] = name;
   return names;
 }
 
+// The teacher's scores of the train pairs, on the inputs `score` gives it (the whole clip, its own features
+// and cache entries), each clip encoded once for all its paintings.
 std::vector<float> teacher_scores(Judge& teacher, const MpdDataset& d, const Features& feat, const Split& train,
                                   const TrainConfig& cfg, bool show) {
   const std::vector<std::string> mnames = names_by_index(feat.music_index),
