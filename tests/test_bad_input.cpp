@@ -96,11 +96,11 @@ TEST(BadInput, UsageErrorsAreNotInputErrors) {
 
 // Loads `path` in a child process: its peak RSS in MB, and whether it failed with an Input error
 // naming a truncated file.
-std::pair<long, bool> load_in_child(const std::string& path) {
+std::pair<long, bool> load_in_child(const std::string& path, const mpjudge::AudioConfig& cfg = {}) {
   pid_t pid = fork();
   if (pid == 0) {
     try {
-      mpjudge::load_audio(path);
+      mpjudge::load_audio(path, cfg);
     } catch (const mpjudge::Error& e) {
       _exit(e.kind() == mpjudge::ErrorKind::Input && std::string(e.what()).find("truncated") != std::string::npos ? 0
                                                                                                                   : 2);
@@ -130,11 +130,17 @@ TEST(BadInput, LyingLengthHeadersAreRefusedWithoutAllocatingThem) {
   // the identification header's rate set to 48 kHz), page CRCs recomputed.
   for (const std::string& path :
        {flac, testutil::data("bad/lying_hour.ogg"), testutil::data("bad/lying_hour_48k.ogg")}) {
-    auto [mb, refused] = load_in_child(path);
-    EXPECT_TRUE(refused) << path << ": expected an Input error naming a truncated file";
-    printf("%s claiming an hour: child peak RSS %ld MB\n", path.c_str(), mb);
-    EXPECT_GT(mb, 0);
-    EXPECT_LT(mb, 150) << path;
+    // Whole, and the judge's middle 30 s (whose window the lying length would place half an hour in).
+    mpjudge::AudioConfig middle;
+    middle.middle_s = 30;
+    for (const mpjudge::AudioConfig& cfg : {mpjudge::AudioConfig{}, middle}) {
+      auto [mb, refused] = load_in_child(path, cfg);
+      EXPECT_TRUE(refused) << path << ": expected an Input error naming a truncated file (middle_s " << cfg.middle_s
+                           << ")";
+      printf("%s claiming an hour (middle_s %.0f): child peak RSS %ld MB\n", path.c_str(), cfg.middle_s, mb);
+      EXPECT_GT(mb, 0);
+      EXPECT_LT(mb, 150) << path;
+    }
   }
 }
 

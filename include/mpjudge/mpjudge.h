@@ -53,6 +53,10 @@ struct AudioConfig {
   int sample_rate = 22050;  // output rate in Hz
   double offset_s = 0.0;    // start of the clip within the track
   double duration_s = 0.0;  // clip length; 0 = to the end
+  // > 0: only the middle middle_s seconds of the track (all of it when shorter), the samples
+  // cut(whole, window_starts(whole.duration_s(), middle_s, 1)[0], middle_s) would hold, decoding (where
+  // the stream can seek) and resampling little more than the window. Not combined with offset_s/duration_s.
+  double middle_s = 0.0;
   ResampleQuality quality = ResampleQuality::Medium;
   int threads = 0;               // decoding threads for long compressed clips; 0 = up to 4 cores
   double max_duration_s = 3600;  // longer inputs are refused (Input error), protecting memory

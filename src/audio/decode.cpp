@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include "common/error.h"
@@ -29,9 +30,42 @@ struct Bytes {
 struct Decoded {
   int rate = 0;
   int channels = 0;
-  int64_t first_frame = 0;  // stream position of mono[0] (> 0 when the decoder seeked to the offset)
+  int64_t first_frame = 0;   // stream position of mono[0] (> 0 when the decoder seeked to the offset)
+  int64_t track_frames = 0;  // the whole track's length when only part of it was decoded (middle_s)
   std::vector<float> mono;
 };
+
+// libsoxr's one-shot output length for n input frames: n * out / in, rounded half up.
+int64_t resampled_length(int64_t n, int in_rate, int out_rate) {
+  return in_rate == out_rate ? n : (2 * n * out_rate + in_rate) / (2 * int64_t(in_rate));
+}
+
+// What AudioConfig::middle_s asks of a track of n_in frames: the input frames [i0, i1) to resample and
+// where the window lies in their output. Input frame i0 falls exactly on output sample j0 of the whole
+// track (j0 a multiple of out / gcd(in, out)), so the window holds the samples of resampling the whole
+// track (to float rounding); a quarter second on each side keeps the filter's edges out of it.
+struct MiddleWindow {
+  bool whole = true;        // the track is not longer than the window
+  int64_t i0 = 0, i1 = 0;   // input frames to resample
+  int64_t skip = 0, n = 0;  // the window: n output samples from `skip` on
+};
+MiddleWindow middle_window(int64_t n_in, int in_rate, int out_rate, double length_s) {
+  MiddleWindow w;
+  w.i1 = n_in;
+  const int64_t n_out = resampled_length(n_in, in_rate, out_rate);
+  const double track_s = double(n_out) / out_rate;
+  if (track_s <= length_s) return w;
+  w.whole = false;
+  // As window_starts(track_s, length_s, 1) and cut() compute them.
+  const int64_t b = std::llround(std::max(0.0, (track_s - length_s) / 2) * out_rate);
+  w.n = std::llround(length_s * out_rate);
+  const int64_t g = std::gcd(in_rate, out_rate), step_out = out_rate / g, step_in = in_rate / g;
+  const int64_t margin = out_rate / 4, j0 = std::max<int64_t>(0, b - margin) / step_out * step_out;
+  w.i0 = j0 / step_out * step_in;
+  w.i1 = std::min(n_in, ((b + w.n + margin) / step_out + 1) * step_in);
+  w.skip = b - j0;
+  return w;
+}
 
 // Averages the channels of `frames` interleaved frames into dst. Vectorised by GCC at -O3.
 void downmix(const float* in, size_t frames, int ch, float* dst) {
@@ -267,6 +301,17 @@ Decoded decode_sndfile(Bytes bytes, const std::string& name, const std::string& 
       want -= off;
     }
   }
+  // middle_s: the frames of the window (and its margins) alone, when the length is known and the stream seeks.
+  bool windowed = false;
+  if (cfg.middle_s > 0 && known_length && info.seekable) {
+    const MiddleWindow w = middle_window(info.frames, info.samplerate, cfg.sample_rate, cfg.middle_s);
+    if (!w.whole && sf_seek(f.sf, w.i0, SEEK_SET) == w.i0) {
+      windowed = true;
+      out.first_frame = w.i0;
+      out.track_frames = info.frames;
+      want = w.i1 - w.i0;
+    }
+  }
   if (cfg.duration_s > 0)  // the clip, plus the rest of the offset if seeking was not possible
     want =
         std::min(want, sf_count_t(std::llround((cfg.duration_s + cfg.offset_s) * info.samplerate)) - out.first_frame);
@@ -294,8 +339,14 @@ Decoded decode_sndfile(Bytes bytes, const std::string& name, const std::string& 
                  std::string("a decode error (libsndfile: ") + sf_strerror(f.sf) + ")");
   }
   // A header that promises more frames than the data holds is a truncated file (partial downloads).
-  // Vorbis/Opus lengths come from the stream itself (see check_container). Checkable on whole reads.
+  // Vorbis/Opus lengths come from the stream itself (see check_container). Checkable on whole reads; a
+  // windowed read (whose window the header's length placed) checks that the stream reaches as far.
   int64_t got = out.first_frame + int64_t(out.mono.size());
+  if (windowed && got == out.first_frame + want) {
+    const int64_t probe = info.frames - info.frames / 200 - 64;
+    float last = 0;
+    if (probe > got) got = sf_seek(f.sf, probe, SEEK_SET) == probe && f.read_mono(&last, 1) == 1 ? info.frames : probe;
+  }
   if (cfg.duration_s <= 0 && known_length && got < info.frames - info.frames / 200 - 64)
     fail_input(name, "complete " + kind + " audio",
                "a truncated file: the header declares " + std::to_string(info.frames) + " frames, the data holds " +
@@ -395,7 +446,9 @@ void check_rate(int rate, const std::string& what) {
 
 Pcm decode(Bytes bytes, const std::string& name, const AudioConfig& cfg) {
   check_rate(cfg.sample_rate, "sample rate");
-  if (cfg.offset_s < 0 || cfg.duration_s < 0) fail_usage("clip offset and duration must be >= 0");
+  if (cfg.offset_s < 0 || cfg.duration_s < 0 || cfg.middle_s < 0) fail_usage("clip offset and duration must be >= 0");
+  if (cfg.middle_s > 0 && (cfg.offset_s > 0 || cfg.duration_s > 0))
+    fail_usage("AudioConfig: middle_s is not combined with offset_s or duration_s");
   std::string kind = sniff(bytes.data, bytes.size);
   if (!is_audio_kind(kind)) fail_input(name, "audio (WAV, FLAC, OGG, MP3 or AIFF)", describe_kind(kind));
   check_container(bytes, name, kind);
@@ -411,6 +464,16 @@ Pcm decode(Bytes bytes, const std::string& name, const AudioConfig& cfg) {
                    " s long)",
                "offset " + std::to_string(cfg.offset_s) + " s");
   size_t end = cfg.duration_s > 0 ? std::min(frames, begin + size_t(std::llround(cfg.duration_s * in.rate))) : frames;
+  // middle_s: the input frames of the window and its margins (MP3 and unseekable streams decoded whole).
+  MiddleWindow w;
+  if (cfg.middle_s > 0) {
+    w = middle_window(in.track_frames > 0 ? in.track_frames : in.first_frame + int64_t(frames), in.rate,
+                      cfg.sample_rate, cfg.middle_s);
+    if (!w.whole) {
+      begin = size_t(w.i0 - in.first_frame);
+      end = size_t(std::min<int64_t>(int64_t(frames), w.i1 - in.first_frame));
+    }
+  }
   const float* clip = in.mono.data() + begin;
   const size_t n = end - begin;
   long bad = first_non_finite(clip, n);
@@ -426,9 +489,15 @@ Pcm decode(Bytes bytes, const std::string& name, const AudioConfig& cfg) {
     } else {
       out.samples.assign(clip, clip + n);
     }
-    return out;
+  } else {
+    resample_into(clip, n, in.rate, cfg.sample_rate, cfg.quality, out.samples);
   }
-  resample_into(clip, n, in.rate, cfg.sample_rate, cfg.quality, out.samples);
+  if (!w.whole) {  // the window out of the resampled range, zero-padded past the track's end as cut() does
+    std::vector<float> win(size_t(w.n), 0.0f);
+    for (size_t i = 0; i < win.size() && size_t(w.skip) + i < out.samples.size(); ++i)
+      win[i] = out.samples[size_t(w.skip) + i];
+    out.samples = std::move(win);
+  }
   return out;
 }
 

@@ -163,6 +163,27 @@ PaintingInput stack_paintings(const std::vector<PaintingInput>& items) {
   return out;
 }
 
+bool stack_music(const std::vector<const MusicInput*>& items, MusicInput& out) {
+  if (items.empty()) return false;
+  auto cat = [&](torch::Tensor MusicInput::*field, torch::Tensor& dst) {
+    std::vector<torch::Tensor> parts;
+    for (const MusicInput* m : items) {
+      const torch::Tensor& t = m->*field;
+      if (t.defined() != (items[0]->*field).defined() || (t.defined() && t.sizes() != (items[0]->*field).sizes()))
+        return false;
+      if (t.defined()) parts.push_back(t);
+    }
+    if (!parts.empty()) dst = torch::cat(parts);
+    return true;
+  };
+  MusicInput m;
+  if (!cat(&MusicInput::mel, m.mel) || !cat(&MusicInput::pitch, m.pitch) ||
+      !cat(&MusicInput::descriptors, m.descriptors))
+    return false;
+  out = std::move(m);
+  return true;
+}
+
 MusicInput expand_music(const MusicInput& one, int64_t n) {
   auto expand = [n](const torch::Tensor& t) {
     if (!t.defined()) return t;
@@ -273,7 +294,7 @@ torch::Tensor JudgeNetImpl::pooled_painting(const PaintingInput& painting) {
 
 torch::Tensor JudgeNetImpl::trunk_map(const torch::Tensor& image01) const {
   torch::NoGradGuard no_grad;
-  return trunk->graph().run(image01, {config.trunk_layer()}).at(config.trunk_layer());
+  return trunk->graph().run(image01, {config.trunk_layer()}).at(config.trunk_layer()).contiguous();  // as cached
 }
 
 void JudgeNetImpl::check_descriptors(const PaintingInput& painting) const {

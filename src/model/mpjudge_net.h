@@ -71,6 +71,8 @@ struct PaintingInput {
 // Stacks per-file inputs (batch dimension 1 or none) into one batch.
 PaintingInput stack_paintings(const std::vector<PaintingInput>& items);
 MusicInput expand_music(const MusicInput& one, int64_t n);  // batch 1 -> n (a view)
+// Batch-1 inputs of B files -> one batch; false (out untouched) when their shapes differ (clips of other lengths).
+bool stack_music(const std::vector<const MusicInput*>& items, MusicInput& out);
 
 // Fixed scalings of the descriptors into roughly [-1, 1] (documented in docs/model.md).
 // d must be of the config's descriptor_version; the result has config.descriptor_dim entries.
