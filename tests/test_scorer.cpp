@@ -273,6 +273,18 @@ TEST(Scorer, InMemorySourcesBatchAndModelInfo) {
   EXPECT_EQ(got[2].failure.name, data("bad/silent.wav"));
   EXPECT_TRUE(got[3].ok);
   EXPECT_NEAR(got[3].result.score, sc.score(music, data("painting_224_b.png")).score, 1e-6);
+  // The readable pairs of a chunk go through the judge as one batch: each pair's maps are its own.
+  got.clear();
+  sc.score_pairs(
+      pairs, [&](const PairScore& p) { got.push_back(p); }, true);
+  ASSERT_TRUE(got[0].ok && got[3].ok);
+  const ScoreResult single_b = sc.score(music, data("painting_224_b.png"));
+  for (const auto& [pair, single] : {std::pair{&got[0], &file}, std::pair{&got[3], &single_b}}) {
+    ASSERT_EQ(pair->result.maps.size(), single->maps.size());
+    for (size_t k = 0; k < single->maps.size(); ++k)
+      for (size_t i = 0; i < single->maps[k].values.size(); ++i)
+        ASSERT_NEAR(pair->result.maps[k].values[i], single->maps[k].values[i], 1e-4) << "pair " << pair->index;
+  }
 
   const std::vector<PaintingSource> gallery{painting, data("bad/truncated.png"), data("painting_224_b.png")};
   RankOptions ro;
