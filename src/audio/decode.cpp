@@ -67,6 +67,13 @@ MiddleWindow middle_window(int64_t n_in, int in_rate, int out_rate, double lengt
   return w;
 }
 
+// samples[b, b + n), zero-padded past the end (cut() and the middle window).
+std::vector<float> padded_slice(const std::vector<float>& samples, size_t b, size_t n) {
+  std::vector<float> out(n, 0.0f);
+  if (b < samples.size()) std::copy_n(samples.begin() + long(b), std::min(n, samples.size() - b), out.begin());
+  return out;
+}
+
 // Averages the channels of `frames` interleaved frames into dst. Vectorised by GCC at -O3.
 void downmix(const float* in, size_t frames, int ch, float* dst) {
   if (ch == 1) {
@@ -492,12 +499,7 @@ Pcm decode(Bytes bytes, const std::string& name, const AudioConfig& cfg) {
   } else {
     resample_into(clip, n, in.rate, cfg.sample_rate, cfg.quality, out.samples);
   }
-  if (!w.whole) {  // the window out of the resampled range, zero-padded past the track's end as cut() does
-    std::vector<float> win(size_t(w.n), 0.0f);
-    for (size_t i = 0; i < win.size() && size_t(w.skip) + i < out.samples.size(); ++i)
-      win[i] = out.samples[size_t(w.skip) + i];
-    out.samples = std::move(win);
-  }
+  if (!w.whole) out.samples = padded_slice(out.samples, size_t(w.skip), size_t(w.n));  // the window, as cut()
   return out;
 }
 
@@ -553,8 +555,7 @@ Pcm cut(const Pcm& pcm, double start_s, double length_s) {
   out.sample_rate = pcm.sample_rate;
   size_t n = size_t(std::llround(length_s * pcm.sample_rate));
   size_t b = size_t(std::llround(std::max(0.0, start_s) * pcm.sample_rate));
-  out.samples.assign(n, 0.0f);
-  for (size_t i = 0; i < n && b + i < pcm.samples.size(); ++i) out.samples[i] = pcm.samples[b + i];
+  out.samples = padded_slice(pcm.samples, b, n);
   return out;
 }
 
