@@ -22,8 +22,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -31,29 +29,12 @@
 
 #include "data/csv.h"
 #include "data/mpd.h"
+#include "image/colour_shift.h"
 
 using namespace mpjudge;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Lab shift on an 8-bit BGR image (OpenCV's 8-bit Lab: L*x255/100, a*+128, b*+128).
-cv::Mat shifted(const cv::Mat& bgr, double dl, double chroma, double db) {
-  cv::Mat f, lab;
-  bgr.convertTo(f, CV_32FC3, 1.0 / 255);
-  cv::cvtColor(f, lab, cv::COLOR_BGR2Lab);  // float: L 0..100, a, b unscaled
-  for (int y = 0; y < lab.rows; ++y)
-    for (int x = 0; x < lab.cols; ++x) {
-      cv::Vec3f& p = lab.at<cv::Vec3f>(y, x);
-      p[0] = std::clamp(p[0] + float(dl), 0.0f, 100.0f);
-      p[1] = float(p[1] * chroma);
-      p[2] = float(p[2] * chroma + db);
-    }
-  cv::Mat back, out;
-  cv::cvtColor(lab, back, cv::COLOR_Lab2BGR);
-  back.convertTo(out, CV_8UC3, 255.0);
-  return out;
-}
 
 struct Excerpt {
   std::string path, genre;
@@ -118,12 +99,11 @@ int main(int argc, char** argv) {
     fs::create_directories(tmp);
     std::vector<std::pair<std::string, std::string>> versions;  // lighter, darker
     for (const auto& f : painting_files) {
-      const cv::Mat img = cv::imread(f, cv::IMREAD_COLOR);
       const std::string stem = fs::path(f).stem().string();
       const std::string light = (tmp / (stem + "__lighter.png")).string(),
                         dark = (tmp / (stem + "__darker.png")).string();
-      cv::imwrite(light, shifted(img, 12, 1.3, 12));
-      cv::imwrite(dark, shifted(img, -12, 0.7, -12));
+      write_lab_shifted_png(f, {12, 1.3, 12}, light);
+      write_lab_shifted_png(f, {-12, 0.7, -12}, dark);
       versions.push_back({light, dark});
     }
     std::printf("%zu val/test Emotify excerpts (%zu genres), %zu real paintings not in the corpus\n\n", all.size(),

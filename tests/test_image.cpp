@@ -1,14 +1,17 @@
-// Image front-end: formats, EXIF orientation, pixel limit, resize policies, normalisation, CIELAB,
-// and painting descriptors on colour fields of known Lab values and on synthetic shapes.
+// Image front-end: formats, EXIF orientation, pixel limit, resize policies, normalisation, CIELAB, colour
+// shifts in CIELAB, and painting descriptors on colour fields of known Lab values and on synthetic shapes.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 
 #include "common/files.h"
 #include "image/bcp37.h"
+#include "image/colour_shift.h"
 #include "image/decode_bytes.h"
 #include "test_util.h"
 
@@ -142,6 +145,54 @@ TEST(Image, SrgbToLabKnownValues) {
 }
 
 // Fields of the BCP-37 colours: the descriptors must give back each colour's Lab and its ratings.
+// The direction check's colour shifts (and the distilled student's colour-shifted copies): no shift gives
+// the painting back to rounding; lighter / more saturated / yellower moves mean L*, chroma and b* up by about
+// what was asked, the opposite version down; an unreadable painting is an input error and writes nothing.
+TEST(Image, LabShiftsMoveLightnessChromaAndYellowness) {
+  const std::string dir = testutil::tmp_dir("lab_shift"), src = data("gradient_32.png");
+  struct Mean {
+    double L = 0, C = 0, b = 0;
+  };
+  auto mean_lab = [](const RgbImage& img) {
+    Mean m;
+    const size_t n = img.data.size() / 3;
+    for (size_t i = 0; i < n; ++i) {
+      double lab[3];
+      srgb_to_lab(img.data[3 * i], img.data[3 * i + 1], img.data[3 * i + 2], lab);
+      m.L += lab[0] / double(n), m.C += std::hypot(lab[1], lab[2]) / double(n), m.b += lab[2] / double(n);
+    }
+    return m;
+  };
+  const RgbImage orig = load_image(src);
+  write_lab_shifted_png(src, {0, 1, 0}, dir + "/same.png");
+  const RgbImage same = load_image(dir + "/same.png");
+  ASSERT_EQ(same.data.size(), orig.data.size());
+  int worst = 0;
+  for (size_t i = 0; i < orig.data.size(); ++i)
+    worst = std::max(worst, std::abs(int(same.data[i]) - int(orig.data[i])));
+  EXPECT_LE(worst, 1);
+  write_lab_shifted_png(src, {12, 1.3, 12}, dir + "/lighter.png");
+  write_lab_shifted_png(src, {-12, 0.7, -12}, dir + "/darker.png");
+  const Mean o = mean_lab(orig), l = mean_lab(load_image(dir + "/lighter.png")),
+             k = mean_lab(load_image(dir + "/darker.png"));
+  printf("mean L*, chroma, b*: original %.1f %.1f %.1f, lighter %.1f %.1f %.1f, darker %.1f %.1f %.1f\n", o.L, o.C, o.b,
+         l.L, l.C, l.b, k.L, k.C, k.b);
+  EXPECT_NEAR(l.L - o.L, 12, 3);
+  EXPECT_NEAR(k.L - o.L, -12, 3);
+  EXPECT_GT(l.C, o.C * 1.1);
+  EXPECT_LT(k.C, o.C * 0.85);
+  EXPECT_GT(l.b - o.b, 6);
+  EXPECT_LT(k.b - o.b, -6);
+  try {
+    write_lab_shifted_png(dir + "/no_such.png", {12, 1.3, 12}, dir + "/never.png");
+    ADD_FAILURE() << "an unreadable painting was shifted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Input) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no_such.png"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::ifstream(dir + "/never.png").good());
+}
+
 TEST(Image, ColourFieldsOfKnownLab) {
   int tested = 0;
   for (int k = 0; k < kBcp37Count; ++k) {

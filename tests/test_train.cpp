@@ -650,6 +650,91 @@ TEST_F(Train, DistillationLearnsTheTeachersScores) {
   }
 }
 
+// --distill-colour-shifts K: K copies of each train painting in shifted colours (RUN/distill_paintings/, one
+// per original and k, the original's size) join the paintings the drawn pairs are drawn from; the teacher
+// scores a copy as `score` does; the same seed writes the same copies and targets.
+TEST_F(Train, DistillationOnColourShiftedCopies) {
+  const std::string tpath = g_dir + "/colour_teacher/model.mpjc";
+  ASSERT_EQ(testutil::run_cli(train_args(g_dir + "/colour_teacher", "--batch 16 --steps 4 --seed 3")).exit_code, 0);
+  const std::string flags =
+      "--music-inputs descriptors --batch 16 --steps 4 --seed 5 --teacher " + tpath + " --distill-pairs 60";
+  const std::string run = g_dir + "/colour_student";
+  auto r = testutil::run_cli(train_args(run, flags + " --distill-colour-shifts 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const MpdDataset d = read_mpd_checked(g_data);
+  std::map<std::string, std::string> original_of;  // copy file name -> train painting
+  for (const auto& p : d.pairs)
+    if (d.split.at(p.id) == "train") {
+      std::string stem = p.painting;
+      for (char& c : stem)
+        if (c == '/' || c == '.') c = '_';
+      for (int k = 0; k < 2; ++k) original_of[stem + "__shift" + std::to_string(k) + ".png"] = p.painting;
+    }
+  const std::string dir = fs::absolute(run + "/distill_paintings").string();
+  size_t copies = 0;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    const std::string name = f.path().filename().string();
+    ASSERT_TRUE(original_of.count(name)) << "not a copy of a train painting: " << name;
+    const RgbImage copy = load_image(f.path().string()), orig = load_image(g_data + "/" + original_of.at(name));
+    ASSERT_EQ(copy.width, orig.width) << name;
+    ASSERT_EQ(copy.height, orig.height) << name;
+    double diff = 0;
+    for (size_t i = 0; i < copy.data.size(); ++i) diff += std::abs(int(copy.data[i]) - int(orig.data[i]));
+    EXPECT_GT(diff / double(copy.data.size()), 1.0) << name << " is not shifted";
+    ++copies;
+  }
+  EXPECT_EQ(copies, original_of.size());
+
+  std::vector<std::vector<std::string>> rows;
+  std::string err;
+  ASSERT_TRUE(parse_csv(slurp(run + "/distill_targets.csv"), rows, err)) << err;
+  size_t drawn = 0, on_copies = 0;
+  std::vector<size_t> probe;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (!rows[i][2].empty()) continue;
+    ++drawn;
+    if (rows[i][1].rfind(dir + "/", 0) != 0) continue;
+    ++on_copies;
+    EXPECT_TRUE(original_of.count(fs::path(rows[i][1]).filename().string())) << rows[i][1];
+    if (probe.size() < 3) probe.push_back(i);
+  }
+  EXPECT_EQ(drawn, 60u);
+  printf("colour-shifted copies: %zu; drawn pairs on copies: %zu of %zu\n", copies, on_copies, drawn);
+  EXPECT_GT(on_copies, 10u);  // two copies per painting: about two thirds of the drawn paintings
+  EXPECT_LT(on_copies, drawn);
+  FeatureOptions fo;
+  fo.cache_dir = g_cache;
+  Scorer tscorer(tpath, fo);
+  for (size_t i : probe)
+    EXPECT_NEAR(tscorer.score(g_data + "/" + rows[i][0], rows[i][1]).score, std::stod(rows[i][3]), 2e-6) << rows[i][1];
+  EXPECT_EQ(load_checkpoint(run + "/model.mpjc").meta["trained"]["teacher"]["distill_colour_shifts"], 2);
+
+  // The same seed: the same copies, byte for byte, and the same targets (but for the run folder in the paths).
+  const std::string run2 = g_dir + "/colour_student2";
+  ASSERT_EQ(testutil::run_cli(train_args(run2, flags + " --distill-colour-shifts 2")).exit_code, 0);
+  for (const auto& [name, original] : original_of)
+    EXPECT_EQ(slurp(run2 + "/distill_paintings/" + name), slurp(dir + "/" + name)) << name;
+  std::string t2 = slurp(run2 + "/distill_targets.csv");
+  const std::string dir2 = fs::absolute(run2 + "/distill_paintings").string();
+  for (size_t at; (at = t2.find(dir2)) != std::string::npos;) t2.replace(at, dir2.size(), dir);
+  EXPECT_EQ(t2, slurp(run + "/distill_targets.csv"));
+  EXPECT_EQ(max_diff(run + "/model.mpjc", run2 + "/model.mpjc"), 0.0);
+
+  // Refused before any feature is extracted: copies without drawn pairs, a count out of range.
+  for (const std::string& bad :
+       {std::string("--teacher " + tpath + " --distill-colour-shifts 2"),
+        std::string("--teacher " + tpath + " --distill-pairs 10 --distill-colour-shifts 17")}) {
+    const std::string out = g_dir + "/colour_bad", cache = out + ".cache";
+    r = testutil::run_cli("train --data " + g_data + " --out " + out + " --cache-dir " + cache +
+                          " --quiet --batch 16 " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--distill-colour-shifts"), std::string::npos) << r.err;
+    EXPECT_TRUE(!fs::exists(cache) || fs::is_empty(cache)) << bad;
+    fs::remove_all(out);
+  }
+}
+
 TEST_F(Train, BadConfigurationsAreUsageErrors) {
   auto r = testutil::run_cli(train_args(g_dir + "/bad1", "--stage dpo"));
   EXPECT_EQ(r.exit_code, 2);

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -27,10 +28,12 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/json.h"
+#include "common/parallel.h"
 #include "common/progress.h"
 #include "data/csv.h"
 #include "data/mpd.h"
 #include "eval/metrics.h"
+#include "image/colour_shift.h"
 #include "image/plot.h"
 #include "model/checkpoint.h"
 #include "model/encoders.h"
@@ -43,6 +46,8 @@
 
 namespace mpjudge {
 namespace {
+
+namespace fs = std::filesystem;
 
 using Clock = std::chrono::steady_clock;
 
@@ -70,6 +75,12 @@ torch::Tensor stack_defined(const std::vector<torch::Tensor>& v) {
   return v.empty() || !v.front().defined() ? torch::Tensor() : torch::stack(v);
 }
 
+// A medium's file: names are relative to the dataset folder, but for the absolute paths of the colour-shifted
+// copies of --distill-colour-shifts.
+std::string media_path(const MpdDataset& d, const std::string& name) {
+  return !name.empty() && name[0] == '/' ? name : d.root + "/" + name;
+}
+
 Features extract_features(const MpdDataset& d, const std::set<std::string>& musics,
                           const std::set<std::string>& paintings, const Judge& judge, const TrainConfig& cfg,
                           bool show) {
@@ -82,7 +93,7 @@ Features extract_features(const MpdDataset& d, const std::set<std::string>& musi
   FeatureOptions fo;
   fo.cache_dir = cfg.cache_dir;
   std::vector<std::string> pp, mp;
-  for (const auto& p : pl) pp.push_back(d.root + "/" + p);
+  for (const auto& p : pl) pp.push_back(media_path(d, p));
   for (const auto& m : ml) mp.push_back(d.root + "/" + m);
   Progress bar("features", ml.size() + pl.size(), !show);
   InputSet in = prepare_inputs(judge, pp, mp, fo, workers, &bar);
@@ -432,6 +443,10 @@ TrainConfig checked_config(TrainConfig cfg) {
     fail_usage("train: --distill-pairs and --teacher-weight need --teacher CKPT");
   if (!(cfg.teacher_weight >= 0 && cfg.teacher_weight <= 1) || cfg.distill_pairs < 0)
     fail_usage("train: expected --teacher-weight in 0..1 and --distill-pairs >= 0");
+  if (cfg.distill_colour_shifts < 0 || cfg.distill_colour_shifts > 16)
+    fail_usage("train: expected --distill-colour-shifts in 0..16, found " + std::to_string(cfg.distill_colour_shifts));
+  if (cfg.distill_colour_shifts > 0 && cfg.distill_pairs == 0)
+    fail_usage("train: --distill-colour-shifts needs --distill-pairs N (the copies are drawn into those pairs)");
   if (!cfg.teacher.empty() && cfg.variant == Variant::Emotion)
     fail_usage("train: the emotion baseline learns valence/arousal labels, not scores: it has no use for --teacher");
   // The paper's transformer, trained from scratch, wants a gentler peak than the small heads on frozen features.
@@ -610,20 +625,60 @@ Teacher read_teacher(const TrainConfig& cfg) {
 // --distill-pairs: n more pairs of the train split's music with its paintings, none of them a pair the
 // corpus already has, drawn by the seed (mt19937_64 draws taken modulo the sizes: the same on every platform).
 // Refused when n is more than half of the unpaired combinations (checked before any feature is extracted).
-void check_distill_room(const MpdDataset& d, int64_t n) {
+// With --distill-colour-shifts K the paintings drawn from are the train paintings and K copies of each.
+void check_distill_room(const MpdDataset& d, int64_t n, int64_t colour_shifts) {
   std::set<std::string> ms, ps;
   std::set<std::pair<std::string, std::string>> have;
   for (const auto& p : d.pairs)
     if (d.split.at(p.id) == "train") ms.insert(p.music), ps.insert(p.painting), have.insert({p.music, p.painting});
-  const uint64_t room = uint64_t(ms.size()) * uint64_t(ps.size()) - uint64_t(have.size());
+  const uint64_t room = uint64_t(ms.size()) * uint64_t(ps.size()) * uint64_t(1 + colour_shifts) - uint64_t(have.size());
   if (uint64_t(n) > room / 2)
     fail_usage("train: --distill-pairs " + std::to_string(n) + " is more than half of the " + std::to_string(room) +
                " unpaired combinations of the train split's " + std::to_string(ms.size()) + " music files and " +
-               std::to_string(ps.size()) + " paintings");
+               std::to_string(ps.size() * size_t(1 + colour_shifts)) + " paintings");
 }
 
-void add_distill_pairs(Split& train, int64_t n, const TrainConfig& cfg) {
-  const std::set<int64_t> ms(train.m.begin(), train.m.end()), ps(train.p.begin(), train.p.end());
+// --distill-colour-shifts: K copies of each train painting in shifted colours, written (PNG) to
+// RUN/distill_paintings/ and named by their absolute paths. Shifts are drawn by the seed, independently
+// per copy and axis: L* + U(-15, 15), chroma x exp(U(ln 0.67, ln 1.5)), b* + U(-15, 15): a family that
+// holds the direction check's two versions (L* +-12, chroma x1.3 / x0.7, b* +-12) among many others.
+// Every process writes its own (identical) copies; a resumed run writes them again.
+std::vector<std::string> write_colour_shifted_copies(const MpdDataset& d, const TrainConfig& cfg, bool show) {
+  std::set<std::string> originals;
+  for (const auto& p : d.pairs)
+    if (d.split.at(p.id) == "train") originals.insert(p.painting);
+  const fs::path dir = fs::absolute(fs::path(cfg.out) / "distill_paintings");
+  fs::create_directories(dir);
+  std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 0xC0104ULL);
+  auto uniform = [&](double lo, double hi) { return lo + (hi - lo) * double(rng() >> 11) * 0x1.0p-53; };
+  std::vector<std::pair<std::string, LabShift>> jobs;
+  std::vector<std::string> names;
+  for (const std::string& p : originals) {
+    std::string stem = p;
+    for (char& c : stem)
+      if (c == '/' || c == '.') c = '_';
+    for (int64_t k = 0; k < cfg.distill_colour_shifts; ++k) {
+      LabShift s;
+      s.dl = uniform(-15, 15);
+      s.chroma = std::exp(uniform(std::log(0.67), std::log(1.5)));
+      s.db = uniform(-15, 15);
+      names.push_back((dir / (stem + "__shift" + std::to_string(k) + ".png")).string());
+      jobs.push_back({p, s});
+    }
+  }
+  Progress bar("colour-shifted copies", names.size(), !show);
+  parallel_for(names.size(), int(std::thread::hardware_concurrency()), [&](size_t i, int) {
+    write_lab_shifted_png(d.root + "/" + jobs[i].first, jobs[i].second, names[i]);
+    bar.tick(1);
+  });
+  bar.finish();
+  return names;
+}
+
+void add_distill_pairs(Split& train, int64_t n, const TrainConfig& cfg, const std::vector<int64_t>& extra_paintings) {
+  const std::set<int64_t> ms(train.m.begin(), train.m.end());
+  std::set<int64_t> ps(train.p.begin(), train.p.end());
+  ps.insert(extra_paintings.begin(), extra_paintings.end());
   const std::vector<int64_t> mv(ms.begin(), ms.end()), pv(ps.begin(), ps.end());
   std::set<std::pair<int64_t, int64_t>> have;
   for (size_t i = 0; i < train.m.size(); ++i) have.insert({train.m[i], train.p[i]});
@@ -653,7 +708,7 @@ std::vector<float> teacher_scores(Judge& teacher, const MpdDataset& d, const Fea
   for (int64_t i : std::set<int64_t>(train.m.begin(), train.m.end()))
     mslot[i] = mp.size(), mp.push_back(d.root + "/" + mnames[size_t(i)]);
   for (int64_t i : std::set<int64_t>(train.p.begin(), train.p.end()))
-    pslot[i] = pp.size(), pp.push_back(d.root + "/" + pnames[size_t(i)]);
+    pslot[i] = pp.size(), pp.push_back(media_path(d, pnames[size_t(i)]));
   FeatureOptions fo;
   fo.cache_dir = cfg.cache_dir;
   const int workers =
@@ -832,9 +887,12 @@ TrainResult train(const TrainConfig& cfg_in) {
   EmotionCrossFit cross_fit;
   if (!cfg.emotion_cross_fit.empty()) cross_fit = read_emotion_cross_fit(T.data, media_splits, cfg, *T.judge);
   Teacher teacher;
+  std::vector<std::string> shifted;  // --distill-colour-shifts: the copies' absolute paths
   if (!cfg.teacher.empty()) {
-    check_distill_room(T.data, cfg.distill_pairs);
+    check_distill_room(T.data, cfg.distill_pairs, cfg.distill_colour_shifts);
     teacher = read_teacher(cfg);
+    if (cfg.distill_colour_shifts > 0) shifted = write_colour_shifted_copies(T.data, cfg, show);
+    paintings.insert(shifted.begin(), shifted.end());
   }
   const auto tf = Clock::now();
   if (T.dist && !T.lead) T.dist->wait("features-lead", {0}, 0);
@@ -859,11 +917,14 @@ TrainResult train(const TrainConfig& cfg_in) {
   if (teacher.judge) {
     Split& train = T.splits["train"];
     const size_t labelled = train.y.size();
-    add_distill_pairs(train, cfg.distill_pairs, cfg);
+    std::vector<int64_t> extra;
+    for (const auto& p : shifted) extra.push_back(T.feat.painting_index.at(p));
+    add_distill_pairs(train, cfg.distill_pairs, cfg, extra);
     const std::vector<float> t = teacher_scores(*teacher.judge, T.data, T.feat, train, cfg, show);
     apply_teacher(train, labelled, t, cfg.teacher_weight, T.feat, T.lead ? cfg.out + "/distill_targets.csv" : "");
     teacher.meta["train_pairs"] = labelled;
     teacher.meta["distill_pairs"] = cfg.distill_pairs;
+    if (cfg.distill_colour_shifts > 0) teacher.meta["distill_colour_shifts"] = cfg.distill_colour_shifts;
     T.teacher = teacher.meta;
     teacher.judge.reset();
   }

@@ -44,6 +44,10 @@ struct TrainConfig {
   std::string teacher;
   double teacher_weight = 1.0;
   int64_t distill_pairs = 0;
+  // With distill_pairs: this many colour-shifted copies of each train painting (CIELAB lightness, chroma and
+  // yellow-blue, drawn by the seed; written to RUN/distill_paintings/) join the paintings the drawn pairs
+  // are drawn from, so the student learns how the teacher answers a change of colour.
+  int64_t distill_colour_shifts = 0;
   // optimisation
   std::string loss = "l1";   // sft regression loss: "l1" | "mse"
   double rank_weight = 0.0;  // sft: weight of a pairwise margin-ranking term within each batch
@@ -133,6 +137,10 @@ void visit_train_fields(Config& c, Visitor&& v) {
   v(TrainField{"distill_pairs",
                "With --teacher: this many more pairs of train music and train paintings, scored by the teacher alone"},
     c.distill_pairs);
+  v(TrainField{"distill_colour_shifts",
+               "With --distill-pairs: this many colour-shifted copies of each train painting (CIELAB L* +-15, "
+               "chroma x0.67..1.5, b* +-15, drawn by the seed) join the paintings the drawn pairs are drawn from"},
+    c.distill_colour_shifts);
   // optimisation
   v(TrainField{"loss", "sft regression loss: l1 | mse"}, c.loss);
   v(TrainField{"rank_weight", "sft: weight of the in-batch pairwise ranking term"}, c.rank_weight);
