@@ -102,8 +102,9 @@ int main(int argc, char** argv) {
       const std::string stem = fs::path(f).stem().string();
       const std::string light = (tmp / (stem + "__lighter.png")).string(),
                         dark = (tmp / (stem + "__darker.png")).string();
-      write_lab_shifted_png(f, {12, 1.3, 12}, light);
-      write_lab_shifted_png(f, {-12, 0.7, -12}, dark);
+      const RgbImage img = load_image(f);
+      write_lab_shifted_png(img, {12, 1.3, 12}, light);
+      write_lab_shifted_png(img, {-12, 0.7, -12}, dark);
       versions.push_back({light, dark});
     }
     std::printf("%zu val/test Emotify excerpts (%zu genres), %zu real paintings not in the corpus\n\n", all.size(),

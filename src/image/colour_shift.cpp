@@ -1,8 +1,6 @@
 // CIELAB colour shifts of a painting (colour_shift.h), in float Lab (OpenCV: L 0..100, a and b unscaled).
 #include "image/colour_shift.h"
 
-#include <mpjudge/mpjudge.h>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -16,8 +14,11 @@
 namespace mpjudge {
 
 void write_lab_shifted_png(const std::string& painting, const LabShift& s, const std::string& out_png) {
-  RgbImage img = load_image(painting);
-  const cv::Mat rgb(img.height, img.width, CV_8UC3, img.data.data());
+  write_lab_shifted_png(load_image(painting), s, out_png);
+}
+
+void write_lab_shifted_png(const RgbImage& img, const LabShift& s, const std::string& out_png) {
+  const cv::Mat rgb(img.height, img.width, CV_8UC3, const_cast<uint8_t*>(img.data.data()));
   cv::Mat f, lab;
   rgb.convertTo(f, CV_32FC3, 1.0 / 255);
   cv::cvtColor(f, lab, cv::COLOR_RGB2Lab);
@@ -34,7 +35,7 @@ void write_lab_shifted_png(const std::string& painting, const LabShift& s, const
   cv::cvtColor(lab, back, cv::COLOR_Lab2BGR);
   back.convertTo(out, CV_8UC3, 255.0);
   std::vector<uint8_t> png;
-  if (!cv::imencode(".png", out, png)) fail_internal("colour shift: PNG encoding failed for " + painting);
+  if (!cv::imencode(".png", out, png)) fail_internal("colour shift: PNG encoding failed for " + out_png);
   write_file_atomic(out_png, png.data(), png.size());
 }
 

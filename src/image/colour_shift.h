@@ -3,6 +3,8 @@
 // copies a distilled student may be taught on (train --distill-colour-shifts). No model code here.
 #pragma once
 
+#include <mpjudge/mpjudge.h>
+
 #include <string>
 
 namespace mpjudge {
@@ -16,5 +18,7 @@ struct LabShift {
 // Throws Error(Input) for an unreadable painting, what write_file_atomic throws when the PNG cannot be
 // written.
 void write_lab_shifted_png(const std::string& painting, const LabShift& shift, const std::string& out_png);
+// The same from pixels already decoded (several versions of one painting decode it once).
+void write_lab_shifted_png(const RgbImage& painting, const LabShift& shift, const std::string& out_png);
 
 }  // namespace mpjudge

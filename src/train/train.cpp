@@ -651,25 +651,28 @@ std::vector<std::string> write_colour_shifted_copies(const MpdDataset& d, const 
   fs::create_directories(dir);
   std::mt19937_64 rng(cfg.seed * 0x9E3779B97F4A7C15ULL + 0xC0104ULL);
   auto uniform = [&](double lo, double hi) { return lo + (hi - lo) * double(rng() >> 11) * 0x1.0p-53; };
-  std::vector<std::pair<std::string, LabShift>> jobs;
+  const size_t k_copies = size_t(cfg.distill_colour_shifts);
+  const std::vector<std::string> sources(originals.begin(), originals.end());
+  std::vector<LabShift> shifts;  // copy k of sources[i] at i * k_copies + k, as names
   std::vector<std::string> names;
-  for (const std::string& p : originals) {
+  for (const std::string& p : sources) {
     std::string stem = p;
     for (char& c : stem)
       if (c == '/' || c == '.') c = '_';
-    for (int64_t k = 0; k < cfg.distill_colour_shifts; ++k) {
+    for (size_t k = 0; k < k_copies; ++k) {
       LabShift s;
       s.dl = uniform(-15, 15);
       s.chroma = std::exp(uniform(std::log(0.67), std::log(1.5)));
       s.db = uniform(-15, 15);
       names.push_back((dir / (stem + "__shift" + std::to_string(k) + ".png")).string());
-      jobs.push_back({p, s});
+      shifts.push_back(s);
     }
   }
   Progress bar("colour-shifted copies", names.size(), !show);
-  parallel_for(names.size(), int(std::thread::hardware_concurrency()), [&](size_t i, int) {
-    write_lab_shifted_png(d.root + "/" + jobs[i].first, jobs[i].second, names[i]);
-    bar.tick(1);
+  parallel_for(sources.size(), int(std::thread::hardware_concurrency()), [&](size_t i, int) {
+    const RgbImage img = load_image(d.root + "/" + sources[i]);  // decoded once for all its copies
+    for (size_t k = 0; k < k_copies; ++k) write_lab_shifted_png(img, shifts[i * k_copies + k], names[i * k_copies + k]);
+    bar.tick(k_copies);
   });
   bar.finish();
   return names;
